@@ -1,0 +1,85 @@
+import {readFile} from 'node:fs/promises';
+import {analyze} from '../core/analyze.js';
+import {detectProfile, findProfile, parseProfile, BUILTIN_PROFILES} from '../core/profiles.js';
+import type {ContainerFacts, Profile, Report} from '../core/types.js';
+import {connect, DoctorError, type Engine} from '../docker/engine.js';
+import {findCandidates, gatherFacts, type Candidate} from '../docker/inspect.js';
+
+export interface CheckOptions {
+	host?: string;
+	container?: string;
+	paths?: string[];
+	profile?: string;
+}
+
+/** --profile NAME picks a built-in profile; anything else is read as a JSON or YAML file. */
+export async function loadProfile(spec: string): Promise<Profile> {
+	const builtin = findProfile(spec);
+	if (builtin) {
+		return builtin;
+	}
+
+	let text: string;
+	try {
+		text = await readFile(spec, 'utf8');
+	} catch (error) {
+		const names = BUILTIN_PROFILES.map(p => p.name).join(', ');
+		throw new DoctorError(`no profile "${spec}" (${(error as NodeJS.ErrnoException).code ?? 'unreadable'}): use one of ${names}, generic, or a path to a JSON/YAML file`);
+	}
+
+	try {
+		return parseProfile(text, spec);
+	} catch (error) {
+		throw new DoctorError((error as Error).message);
+	}
+}
+
+export async function profileFor(facts: ContainerFacts, spec?: string): Promise<{profile: Profile; detectedBy: string}> {
+	if (spec) {
+		return {profile: await loadProfile(spec), detectedBy: `--profile ${spec}`};
+	}
+
+	return detectProfile(facts);
+}
+
+/** Thrown when no --container was given and several containers fit. Carries them for a list or a picker. */
+export class AmbiguousContainerError extends DoctorError {
+	constructor(readonly candidates: Candidate[]) {
+		super(`${candidates.length} containers look like coding agents (${candidates.map(c => c.name).join(', ')}): pass --container NAME`);
+	}
+}
+
+/** The container to check: --container, else the only candidate. */
+export async function pickContainer(engine: Engine, ref?: string): Promise<string> {
+	if (ref) {
+		return ref;
+	}
+
+	const candidates = await findCandidates(engine);
+	if (candidates.length === 0) {
+		throw new DoctorError(`no coding-agent container found on ${engine.target.label}: pass --container NAME (\`docker ps -a\` lists them)`);
+	}
+
+	if (candidates.length > 1) {
+		throw new AmbiguousContainerError(candidates);
+	}
+
+	return candidates[0]!.id;
+}
+
+export interface CheckResult {
+	engine: Engine;
+	facts: ContainerFacts;
+	profile: Profile;
+	report: Report;
+}
+
+/** Inspect one container and predict what survives what. Reads only. */
+export async function runCheck(options: CheckOptions, engine?: Engine): Promise<CheckResult> {
+	engine ??= await connect(options.host);
+	const ref = await pickContainer(engine, options.container);
+	const facts = await gatherFacts(engine, ref);
+	const {profile, detectedBy} = await profileFor(facts, options.profile);
+	const report = analyze(facts, profile, detectedBy, options.paths ?? []);
+	return {engine, facts, profile, report};
+}

@@ -1,0 +1,20 @@
+import {exitCodeFor} from '../core/analyze.js';
+import {AmbiguousContainerError, runCheck} from '../check/check.js';
+import {renderJson} from '../report/json.js';
+import {renderPlain} from '../report/plain.js';
+import type {Command} from './context.js';
+
+/** `occ-doctor check`: the plain or JSON report, exit 0 (no errors) or 1 (errors found). */
+export const checkCommand: Command = async ctx => {
+	try {
+		const {report} = await runCheck({host: ctx.flags.host, container: ctx.flags.container, paths: ctx.flags.path, profile: ctx.flags.profile});
+		ctx.stdout.write(ctx.mode === 'json' ? renderJson(report) : renderPlain(report));
+		return exitCodeFor(report);
+	} catch (error) {
+		if (error instanceof AmbiguousContainerError) {
+			ctx.stderr.write('Candidates:\n' + error.candidates.map(c => `  ${c.name}  ${c.image}  ${c.state}  profile ${c.profile}${c.compose ? `  compose ${c.compose.project}/${c.compose.service}` : ''}\n`).join(''));
+		}
+
+		throw error;
+	}
+};

@@ -1,0 +1,21 @@
+import {findingsFor} from './findings.js';
+import {buildLocations, composeOf} from './model.js';
+import {SCHEMA_VERSION} from './types.js';
+import type {ContainerFacts, Profile, Report} from './types.js';
+
+/** The whole prediction for one container: locations, their matrix rows and the findings. Pure. */
+export function analyze(facts: ContainerFacts, profile: Profile, detectedBy: string, extraPaths: string[] = []): Report {
+	const locations = buildLocations(facts, profile, extraPaths);
+	return {
+		schemaVersion: SCHEMA_VERSION,
+		container: {id: facts.id, name: facts.name, image: facts.image, compose: composeOf(facts)},
+		profile: {name: profile.name, title: profile.title, detectedBy},
+		locations,
+		findings: findingsFor(facts, profile, locations),
+	};
+}
+
+/** 0 no errors, 1 errors found. (2, could not run, is decided where the error is caught.) */
+export function exitCodeFor(report: Pick<Report, 'findings'>): 0 | 1 {
+	return report.findings.some(f => f.severity === 'error') ? 1 : 0;
+}

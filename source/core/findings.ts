@@ -1,0 +1,135 @@
+import {coveringMount} from './model.js';
+import {OPENCODE_CLOUD_VOLUMES} from './profiles.js';
+import type {ContainerFacts, Finding, Location, Profile, Severity} from './types.js';
+
+const SEVERITY_ORDER: Record<Severity, number> = {error: 0, warning: 1, info: 2};
+
+export function sortFindings(findings: Finding[]): Finding[] {
+	return [...findings].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
+}
+
+function shellQuote(s: string): string {
+	return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll('\'', '\'"\'"\'')}'`;
+}
+
+/** The flag that would put this location on a named volume: opencode-cloud's own volume name where it has one. */
+function volumeFlag(location: Location, profile: Profile): string {
+	const occ = OPENCODE_CLOUD_VOLUMES.find(v => v.path === location.path);
+	const fallback = location.path.replace(/^\//, '').replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '') || 'data';
+	const name = profile.name === 'opencode-cloud' && occ ? occ.volume : fallback;
+	return `-v ${name}:${shellQuote(location.path)}`;
+}
+
+function composeVolumeLine(location: Location, profile: Profile): string {
+	const occ = OPENCODE_CLOUD_VOLUMES.find(v => v.path === location.path);
+	const name = profile.name === 'opencode-cloud' && occ ? occ.volume : location.path.replace(/^\//, '').replace(/[^\w.-]+/g, '-');
+	return `volumes: ["${name}:${location.path}"] under services.${location.compose?.service ?? 'app'} (and ${name}: under top-level volumes:)`;
+}
+
+function namedVolumeFix(location: Location, profile: Profile): string {
+	return location.compose ? `add ${composeVolumeLine(location, profile)}` : `recreate the container with ${volumeFlag(location, profile)}`;
+}
+
+/** Findings from the model alone. Pure: every fact comes from `facts` and `locations`. */
+export function findingsFor(facts: ContainerFacts, profile: Profile, locations: Location[]): Finding[] {
+	const findings: Finding[] = [];
+	const important = (l: Location) => l.priority === 'critical' || l.priority === 'high';
+
+	for (const location of locations) {
+		const wantsPersistence = location.expected === 'persistent';
+
+		if (wantsPersistence && (location.storage === 'container-layer' || location.storage === 'tmpfs')) {
+			const where = location.storage === 'tmpfs' ? 'a tmpfs (memory)' : 'the container\'s own layer';
+			if (important(location) || location.priority === 'medium') {
+				findings.push({
+					code: 'not-persistent',
+					severity: important(location) ? 'error' : 'warning',
+					path: location.path,
+					message: `${location.label} (${location.priority}) is on ${where}: it is lost on ${location.storage === 'tmpfs' ? 'every restart' : 'recreate or update'}`,
+					fix: namedVolumeFix(location, profile),
+				});
+			}
+		}
+
+		if (location.storage === 'anonymous-volume' && wantsPersistence) {
+			findings.push({
+				code: 'anonymous-volume',
+				severity: important(location) ? 'error' : 'warning',
+				path: location.path,
+				message: `${location.label} is on anonymous volume ${location.mount?.name?.slice(0, 12) ?? ''}: a recreate leaves it orphaned and the new container starts empty`,
+				fix: namedVolumeFix(location, profile),
+			});
+		}
+
+		if (location.storage === 'bind-file' && location.mount?.destination === location.path) {
+			findings.push({
+				code: 'single-file-mount',
+				severity: location.kind === 'sqlite' ? 'error' : 'warning',
+				path: location.path,
+				message: `${location.path} is a single bind-mounted file: a write by rename (atomic save) or a new -wal/-shm beside it never reaches the host`,
+				fix: `bind-mount the directory instead: -v ${shellQuote((location.hostSource ?? '').replace(/\/[^/]*$/, '') || '/host/dir')}:${shellQuote(location.path.replace(/\/[^/]*$/, '') || '/')}`,
+			});
+		}
+
+		if (wantsPersistence && location.readOnly) {
+			findings.push({
+				code: 'read-only-data',
+				severity: important(location) ? 'error' : 'warning',
+				path: location.path,
+				message: `${location.label} must be written but is ${location.mount ? 'mounted read-only' : 'on a read-only root filesystem'}`,
+				fix: location.mount ? `drop :ro from the mount of ${location.mount.destination}` : namedVolumeFix(location, profile),
+			});
+		}
+
+		if (location.mount?.type === 'bind' && location.mount.source && facts.bindSourceExists[location.mount.source] === false) {
+			findings.push({
+				code: 'missing-host-path',
+				severity: 'error',
+				path: location.path,
+				message: `the host path ${location.mount.source} behind ${location.path} no longer exists`,
+				fix: `restore ${location.mount.source} on the host from a backup, or recreate the bind with an existing directory`,
+			});
+		}
+	}
+
+	// A database's -wal and -shm must sit on the same storage as the database, or commits are lost or torn.
+	for (const location of locations.filter(l => l.kind === 'sqlite')) {
+		const own = coveringMount(location.path, facts);
+		const sidecars = ['-wal', '-shm'].map(suffix => ({suffix, mount: coveringMount(location.path + suffix, facts)}));
+		const split = sidecars.filter(s => (s.mount?.destination ?? null) !== (own?.destination ?? null));
+		if (split.length > 0) {
+			findings.push({
+				code: 'sqlite-sidecar-split',
+				severity: 'error',
+				path: location.path,
+				message: `${location.path}${split.map(s => s.suffix).join(' and ')} would land on different storage than the database itself: its newest commits live there`,
+				fix: `mount the database's directory, not the file: -v <volume-or-dir>:${shellQuote(location.path.replace(/\/[^/]*$/, ''))}`,
+			});
+		}
+	}
+
+	if (profile.name === 'opencode-cloud') {
+		const binds = locations.filter(l => l.origin === 'profile' && (l.storage === 'bind' || l.storage === 'bind-file') && l.mount?.destination === l.path);
+		if (binds.length > 0) {
+			findings.push({
+				code: 'bind-dropped-on-occ-update',
+				severity: 'warning',
+				path: null,
+				message: `${binds.length} path(s) rely on bind mounts (${binds.map(b => b.path).join(', ')}), which \`occ update container\` drops when it recreates the container`,
+				fix: 'after `occ update container`, run `occ restart` so the CLI re-applies its mounts, or move the data to the opencode-* named volumes',
+			});
+		}
+	}
+
+	if (facts.persistenceWarningInLogs) {
+		findings.push({
+			code: 'entrypoint-warning',
+			severity: 'warning',
+			path: null,
+			message: 'the container\'s logs say "WARNING: Persistence is not configured"',
+			fix: `docker logs ${facts.name} 2>&1 | grep -A5 'Persistence is not configured'  # then mount the paths it names`,
+		});
+	}
+
+	return sortFindings(findings);
+}

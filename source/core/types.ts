@@ -1,0 +1,182 @@
+// The persistence model's vocabulary. One word for one idea across code, JSON and screens.
+
+export const STORAGE_CLASSES = [
+	'named-volume',
+	'anonymous-volume',
+	'bind',
+	'bind-file',
+	'tmpfs',
+	'container-layer',
+] as const;
+export type StorageClass = (typeof STORAGE_CLASSES)[number];
+
+export const SCENARIOS = [
+	'restart',
+	'stop-start',
+	'recreate',
+	'compose-recreate',
+	'compose-down-up',
+	'compose-down-v',
+	'occ-update',
+	'occ-reset',
+	'occ-reset-volumes',
+	'host-reboot',
+	'engine-reset',
+] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export type Survival = 'kept' | 'orphaned' | 'lost';
+export type Priority = 'critical' | 'high' | 'medium' | 'low';
+export type LocationKind = 'dir' | 'file' | 'sqlite';
+/** What the product needs from a location: kept across recreates, or only read from the image. */
+export type Expectation = 'persistent' | 'read-only' | 'ephemeral' | 'unknown';
+export type Severity = 'error' | 'warning' | 'info';
+
+/** A mount as the engine reports it, normalised. */
+export interface MountFacts {
+	type: 'volume' | 'bind' | 'tmpfs' | 'npipe' | 'cluster' | 'image';
+	/** Volume name; null for binds and tmpfs. */
+	name: string | null;
+	/** Host path for binds, the volume's mountpoint for volumes, null for tmpfs. */
+	source: string | null;
+	destination: string;
+	rw: boolean;
+	driver: string | null;
+}
+
+export interface VolumeFacts {
+	name: string;
+	driver: string;
+	labels: Record<string, string>;
+	mountpoint: string | null;
+}
+
+/** Everything the model needs about one container, gathered by source/docker. No I/O happens after this. */
+export interface ContainerFacts {
+	id: string;
+	name: string;
+	image: string;
+	imageId: string;
+	state: {status: string; running: boolean; health: string | null};
+	labels: Record<string, string>;
+	env: Record<string, string>;
+	user: string;
+	readonlyRootfs: boolean;
+	mounts: MountFacts[];
+	/** HostConfig.Tmpfs: `--tmpfs` mounts, which do not appear in Mounts. */
+	tmpfs: string[];
+	/** The image's VOLUME paths. */
+	imageVolumes: string[];
+	/** Volume inspect results by name (labels tell anonymous and compose-owned volumes apart). */
+	volumes: Record<string, VolumeFacts>;
+	/** For each bind source: does it exist on the host? null when the engine is remote and we can't tell. */
+	bindSourceExists: Record<string, boolean | null>;
+	/** For each bind source: is it a regular file? (`bind-file`) */
+	bindSourceIsFile: Record<string, boolean>;
+	/** True when the container's logs contain the opencode-cloud entrypoint's persistence warning. */
+	persistenceWarningInLogs: boolean;
+	restartPolicy: string;
+	autoRemove: boolean;
+}
+
+export interface ProfileLocation {
+	/** Container path; may use ${HOME}, ${XDG_DATA_HOME:-...} style references resolved from the container's env. */
+	path: string;
+	label: string;
+	priority: Priority;
+	kind: LocationKind;
+	expected?: Expectation;
+	/** Named volume this location is meant to live on (opencode-cloud), used only in fixes. */
+	volume?: string;
+	/** Host path the opencode-cloud CLI binds here, used only in fixes. */
+	cliBind?: string;
+}
+
+export interface Profile {
+	name: string;
+	title: string;
+	description: string;
+	locations: ProfileLocation[];
+}
+
+export interface MountRef {
+	type: MountFacts['type'];
+	name: string | null;
+	source: string | null;
+	destination: string;
+	rw: boolean;
+}
+
+export interface Location {
+	path: string;
+	label: string;
+	priority: Priority;
+	kind: LocationKind;
+	expected: Expectation;
+	/** Where the location came from: the profile, a mount, an image VOLUME, or --path. */
+	origin: 'profile' | 'mount' | 'image-volume' | 'user';
+	storage: StorageClass;
+	readOnly: boolean;
+	mount: MountRef | null;
+	/** The host path behind it (bind source or volume mountpoint), if any. */
+	hostSource: string | null;
+	compose: {project: string; service: string} | null;
+	/** True when the covering volume is not owned by the compose project (declared `external`). */
+	external: boolean;
+	survives: Record<Scenario, Survival | null>;
+	/** Filled by `probe`: what a sentinel written here did, observed on the real engine. */
+	observed?: Observation;
+}
+
+export type Observed = 'kept' | 'lost' | 'unwritable';
+export interface Observation {
+	restart: Observed | null;
+	recreate: Observed | null;
+	/** Why a location could not be probed or written (read-only, permission denied, single file). */
+	note?: string;
+}
+
+export interface Finding {
+	code: string;
+	severity: Severity;
+	path: string | null;
+	message: string;
+	fix: string;
+}
+
+export interface ContainerSummary {
+	id: string;
+	name: string;
+	image: string;
+	compose: {project: string; service: string} | null;
+}
+
+export interface Report {
+	schemaVersion: number;
+	container: ContainerSummary;
+	profile: {name: string; title: string; detectedBy: string};
+	locations: Location[];
+	findings: Finding[];
+	/** Added by database discovery (source/sqlite). */
+	databases?: DatabaseReport[];
+	legacyStorage?: LegacyStorageReport[];
+}
+
+export interface DatabaseReport {
+	path: string;
+	engine: 'sqlite';
+	sizeBytes: number | null;
+	journalMode: string | null;
+	walBytes: number | null;
+	schemaVersion: {userVersion: number | null; migration: string | null} | null;
+	tables: Record<string, number>;
+	integrity: string | null;
+	error: string | null;
+}
+
+export interface LegacyStorageReport {
+	path: string;
+	counts: Record<string, number>;
+}
+
+export const SCHEMA_VERSION = 1;

@@ -1,0 +1,53 @@
+import type {Scenario, Severity, Survival} from '../core/types.js';
+
+/** Short column heads for narrow terminals; the legend spells them out. */
+export const SCENARIO_SHORT: Record<Scenario, string> = {
+	restart: 'rst',
+	'stop-start': 'stp',
+	recreate: 'rec',
+	'compose-recreate': 'c-up',
+	'compose-down-up': 'c-dn',
+	'compose-down-v': 'c-dv',
+	'occ-update': 'o-up',
+	'occ-reset': 'o-rs',
+	'occ-reset-volumes': 'o-rv',
+	'host-reboot': 'boot',
+	'engine-reset': 'eng',
+};
+
+export const SCENARIO_TITLE: Record<Scenario, string> = {
+	restart: 'docker restart',
+	'stop-start': 'docker stop + start',
+	recreate: 'docker rm -f + docker run (same flags, or pull + recreate)',
+	'compose-recreate': 'docker compose up -d after a change',
+	'compose-down-up': 'docker compose down, then up',
+	'compose-down-v': 'docker compose down -v, then up',
+	'occ-update': 'occ update container',
+	'occ-reset': 'occ reset container',
+	'occ-reset-volumes': 'occ reset container --volumes',
+	'host-reboot': 'the host reboots',
+	'engine-reset': 'Docker data wiped / Desktop factory reset',
+};
+
+/** A glyph as well as a colour, so the matrix reads without colour. */
+export const SURVIVAL_GLYPH: Record<Survival, string> = {kept: '✓', orphaned: '◐', lost: '✗'};
+export const SURVIVAL_COLOR: Record<Survival, string> = {kept: 'green', orphaned: 'yellow', lost: 'red'};
+export const SEVERITY_MARK: Record<Severity, string> = {error: '✗', warning: '!', info: 'i'};
+export const SEVERITY_COLOR: Record<Severity, string> = {error: 'red', warning: 'yellow', info: 'blue'};
+
+export function shortId(id: string): string {
+	return id.slice(0, 12);
+}
+
+/** Where a location's data really lives, in a few words: the volume name or the host path. */
+export function mountLabel(mount: {type: string; name: string | null; source: string | null} | null): string {
+	if (!mount) {
+		return '—';
+	}
+
+	if (mount.type === 'volume') {
+		return mount.name && /^[0-9a-f]{64}$/.test(mount.name) ? `${mount.name.slice(0, 12)}…` : mount.name ?? '';
+	}
+
+	return mount.source ?? mount.type;
+}

@@ -1,0 +1,59 @@
+import {scenarioVisible, worstSeverityByPath} from './summary.js';
+import {SCENARIO_SHORT, SCENARIO_TITLE, SEVERITY_MARK, SURVIVAL_GLYPH, mountLabel} from './labels.js';
+import {SCENARIOS, type Finding, type Report} from '../core/types.js';
+
+function pad(s: string, n: number): string {
+	return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+
+function findingLines(f: Finding, indent: string): string[] {
+	return [`${indent}${SEVERITY_MARK[f.severity]} ${f.message}`, `${indent}  fix: ${f.fix}`];
+}
+
+/** The doctor-style report: sections, one mark per location, the fix under each problem, one summary line. No colour, no escape codes. */
+export function renderPlain(report: Report): string {
+	const lines: string[] = [];
+	const {container, profile} = report;
+	const compose = container.compose ? ` · compose ${container.compose.project}/${container.compose.service}` : '';
+	lines.push(`occ-doctor check · ${container.name} (${container.image})${compose}`);
+	lines.push(`profile: ${profile.name} (${profile.detectedBy}) · survival predicted from mounts`);
+	lines.push('');
+	lines.push('Locations');
+	const worst = worstSeverityByPath(report.findings);
+	const width = Math.min(48, Math.max(...report.locations.map(l => l.path.length), 10));
+	for (const location of report.locations) {
+		const severity = worst.get(location.path);
+		const mark = severity ? SEVERITY_MARK[severity] : '✓';
+		const ro = location.readOnly ? ' ro' : '';
+		lines.push(`  ${mark} ${pad(location.path, width)}  ${pad(location.priority, 8)}  ${location.storage}${ro} ${mountLabel(location.mount)}`.trimEnd());
+		for (const f of report.findings.filter(f => f.path === location.path)) {
+			lines.push(...findingLines(f, '      '));
+		}
+	}
+
+	const general = report.findings.filter(f => f.path === null);
+	if (general.length > 0) {
+		lines.push('', 'Container');
+		for (const f of general) {
+			lines.push(...findingLines(f, '  '));
+		}
+	}
+
+	const scenarios = SCENARIOS.filter(s => scenarioVisible(report, s));
+	lines.push('', `What survives what (${SURVIVAL_GLYPH.kept} kept, ${SURVIVAL_GLYPH.orphaned} orphaned: on disk but not in the new container, ${SURVIVAL_GLYPH.lost} lost)`);
+	lines.push(`  ${pad('', width)}  ${scenarios.map(s => pad(SCENARIO_SHORT[s], 4)).join(' ')}`);
+	for (const location of report.locations) {
+		const cells = scenarios.map(s => {
+			const v = location.survives[s];
+			return pad(v ? SURVIVAL_GLYPH[v] : '-', 4);
+		});
+		lines.push(`  ${pad(location.path, width)}  ${cells.join(' ')}`.trimEnd());
+	}
+
+	lines.push(...scenarios.map(s => `    ${pad(SCENARIO_SHORT[s], 4)} ${SCENARIO_TITLE[s]}`));
+
+	const errors = report.findings.filter(f => f.severity === 'error').length;
+	const warnings = report.findings.filter(f => f.severity === 'warning').length;
+	lines.push('', `${errors === 0 ? '✓' : '✗'} ${errors} error${errors === 1 ? '' : 's'} · ${warnings} warning${warnings === 1 ? '' : 's'} · ${report.locations.length} locations`);
+	return lines.join('\n') + '\n';
+}

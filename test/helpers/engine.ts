@@ -1,0 +1,66 @@
+import {createHash, randomBytes} from 'node:crypto';
+import type {TestContext} from 'node:test';
+import type Docker from 'dockerode';
+import {connect, type Engine} from '../../source/docker/engine.js';
+import {buildBusyboxImage, type ImageSpec} from '../../source/docker/fixture-image.js';
+
+/** Every container and volume a test makes carries this label, so cleanup finds them even after a failure. */
+export const TEST_LABEL = 'dev.occ-doctor.test';
+export const RUN_ID = randomBytes(3).toString('hex');
+export const LABELS = {[TEST_LABEL]: RUN_ID};
+
+/**
+ * The engine at DOCKER_HOST (npm test starts a private one when none answers).
+ * Without an engine the test is skipped locally, and fails under CI=true: there, engine tests must run.
+ */
+export async function engineOrSkip(t: TestContext): Promise<Engine | undefined> {
+	try {
+		return await connect(process.env.DOCKER_HOST);
+	} catch (error) {
+		if (process.env.CI === 'true') {
+			throw error;
+		}
+
+		t.skip(`no Docker engine: ${(error as Error).message}`);
+		return undefined;
+	}
+}
+
+export function uniqueName(prefix: string): string {
+	return `occt-${prefix}-${RUN_ID}-${randomBytes(2).toString('hex')}`;
+}
+
+const built = new Map<string, Promise<string>>();
+
+/** Build (once per process) a FROM-scratch busybox image. */
+export async function image(docker: Docker, spec: Omit<ImageSpec, 'tag'> & {tag?: string} = {}): Promise<string> {
+	const tag = spec.tag ?? `occ-doctor-test/busybox:${createHash('sha1').update(JSON.stringify(spec)).digest('hex').slice(0, 12)}`;
+	if (!built.has(tag)) {
+		built.set(tag, buildBusyboxImage(docker, {...spec, tag}));
+	}
+
+	return built.get(tag)!;
+}
+
+/** Remove every container and volume of this run (and the named volumes given), whatever state the test left. */
+export async function cleanup(docker: Docker, extraVolumes: string[] = []): Promise<void> {
+	const containers = await docker.listContainers({all: true, filters: {label: [`${TEST_LABEL}=${RUN_ID}`]}});
+	for (const c of containers) {
+		await docker.getContainer(c.Id).remove({force: true, v: true}).catch(() => {});
+	}
+
+	const {Volumes: volumes} = await docker.listVolumes({filters: {label: [`${TEST_LABEL}=${RUN_ID}`]}});
+	for (const v of volumes ?? []) {
+		await docker.getVolume(v.Name).remove({force: true}).catch(() => {});
+	}
+
+	for (const name of extraVolumes) {
+		await docker.getVolume(name).remove({force: true}).catch(() => {});
+	}
+}
+
+/** Volumes that existed before: tests compare against this to prove they leave none behind. */
+export async function volumeNames(docker: Docker): Promise<Set<string>> {
+	const {Volumes: volumes} = await docker.listVolumes();
+	return new Set((volumes ?? []).map(v => v.Name));
+}

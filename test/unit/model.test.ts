@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import {describe, it} from 'node:test';
+import {analyze, exitCodeFor} from '../../source/core/analyze.js';
+import {buildLocations, coveringMount} from '../../source/core/model.js';
+import {GENERIC_PROFILE, detectProfile, findProfile, resolvePath} from '../../source/core/profiles.js';
+import {bind, makeFacts, recordedFacts, vol} from '../helpers/facts.js';
+
+const ANON = 'a'.repeat(64);
+
+describe('storage classes', () => {
+	it('classifies a recorded opencode-cloud container: named volume, anonymous workspace, tmpfs cache, layer', () => {
+		const facts = recordedFacts('occ-anon-workspace');
+		const {profile} = detectProfile(facts);
+		assert.equal(profile.name, 'opencode-cloud');
+		const byPath = new Map(buildLocations(facts, profile).map(l => [l.path, l]));
+		assert.equal(byPath.get('/home/opencoder/.local/share/opencode')?.storage, 'named-volume');
+		assert.equal(byPath.get('/home/opencoder/workspace')?.storage, 'anonymous-volume');
+		assert.equal(byPath.get('/home/opencoder/.cache/opencode')?.storage, 'tmpfs');
+		assert.equal(byPath.get('/home/opencoder/.ssh')?.storage, 'container-layer');
+		assert.equal(byPath.get('/vol-image')?.storage, 'anonymous-volume');
+		assert.equal(byPath.get('/vol-image')?.origin, 'image-volume');
+	});
+
+	it('lets the longest destination win, so a bind nested in a volume owns its subtree', () => {
+		const facts = makeFacts({mounts: [vol('data', '/data'), bind('/srv/creds', '/data/credentials')]});
+		assert.equal(coveringMount('/data/credentials/key.json', facts)?.source, '/srv/creds');
+		assert.equal(coveringMount('/data/db/machine.db', facts)?.name, 'data');
+		assert.equal(coveringMount('/datax', facts), null);
+	});
+
+	it('tells anonymous volumes by label or by a 64-hex name', () => {
+		const facts = makeFacts({
+			mounts: [vol(ANON, '/a'), vol('labelled', '/b'), vol('named', '/c')],
+			volumes: {labelled: {name: 'labelled', driver: 'local', labels: {'com.docker.volume.anonymous': ''}, mountpoint: null}},
+		});
+		const storage = buildLocations(facts, GENERIC_PROFILE).map(l => l.storage);
+		assert.deepEqual(storage, ['anonymous-volume', 'anonymous-volume', 'named-volume']);
+	});
+
+	it('classifies bind files, read-only binds and read-only root filesystems', () => {
+		const facts = makeFacts({
+			mounts: [bind('/h/auth.json', '/root/.local/share/opencode/auth.json'), bind('/h/agents', '/app/agents', false)],
+			bindSourceIsFile: {'/h/auth.json': true},
+			readonlyRootfs: true,
+		});
+		const byPath = new Map(buildLocations(facts, GENERIC_PROFILE, ['/srv']).map(l => [l.path, l]));
+		assert.equal(byPath.get('/root/.local/share/opencode/auth.json')?.storage, 'bind-file');
+		assert.equal(byPath.get('/app/agents')?.readOnly, true);
+		assert.equal(byPath.get('/app/agents')?.expected, 'read-only');
+		assert.equal(byPath.get('/srv')?.storage, 'container-layer');
+		assert.equal(byPath.get('/srv')?.readOnly, true);
+	});
+});
+
+describe('profiles', () => {
+	it('resolves XDG paths from the container env, with HOME defaults', () => {
+		assert.equal(resolvePath('${XDG_DATA_HOME:-${HOME}/.local/share}/opencode', {env: {}, user: ''}), '/root/.local/share/opencode');
+		assert.equal(resolvePath('${XDG_DATA_HOME:-${HOME}/.local/share}/opencode', {env: {XDG_DATA_HOME: '/xdg'}, user: ''}), '/xdg/opencode');
+		assert.equal(resolvePath('${XDG_DATA_HOME:-${HOME}/.local/share}/opencode', {env: {HOME: '/home/me'}, user: 'me'}), '/home/me/.local/share/opencode');
+		assert.equal(resolvePath('${DATABASE_PATH:-/app/data/management.db}', {env: {DATABASE_URL: 'sqlite:///srv/api/app.db'}, user: ''}), '/srv/api/app.db');
+	});
+
+	it('detects profiles by label, name, paths and env', () => {
+		assert.equal(detectProfile(makeFacts({labels: {'managed-by': 'opencode-cloud'}})).profile.name, 'opencode-cloud');
+		assert.equal(detectProfile(makeFacts({name: 'opencode-cloud-sandbox-mytree'})).profile.name, 'opencode-cloud');
+		assert.equal(detectProfile(makeFacts({mounts: [vol('x', '/root/.local/share/opencode')]})).profile.name, 'opencode');
+		assert.equal(detectProfile(makeFacts({image: 'redis:7'})).profile.name, 'redis-aof');
+		assert.equal(detectProfile(makeFacts({mounts: [vol('machine_data', '/data'), bind('/h/agents', '/app/agents', false)]})).profile.name, 'agent-server');
+		assert.equal(detectProfile(makeFacts({env: {DATABASE_PATH: '/srv/api.db'}})).profile.name, 'management-api');
+		assert.equal(detectProfile(makeFacts({image: 'nginx'})).profile.name, 'generic');
+	});
+});
+
+describe('findings', () => {
+	const occ = findProfile('opencode-cloud')!;
+
+	it('flags critical data on the container layer and an anonymous workspace as errors, with fixes', () => {
+		const report = analyze(recordedFacts('occ-anon-workspace'), occ, 'test');
+		const codes = report.findings.map(f => `${f.code}:${f.severity}:${f.path}`);
+		assert.ok(codes.includes('anonymous-volume:error:/home/opencoder/workspace'));
+		assert.ok(codes.includes('not-persistent:error:/home/opencoder/.ssh'));
+		const fix = report.findings.find(f => f.code === 'anonymous-volume' && f.path === '/home/opencoder/workspace')?.fix;
+		assert.equal(fix, 'recreate the container with -v opencode-workspace:/home/opencoder/workspace');
+		assert.equal(exitCodeFor(report), 1);
+	});
+
+	it('finds a database whose -wal and -shm land elsewhere, and a single-file mount', () => {
+		const facts = makeFacts({mounts: [bind('/h/opencode.db', '/root/.local/share/opencode/opencode.db')], bindSourceIsFile: {'/h/opencode.db': true}});
+		const report = analyze(facts, findProfile('opencode')!, 'test');
+		const codes = new Set(report.findings.map(f => f.code));
+		assert.ok(codes.has('sqlite-sidecar-split'));
+		assert.ok(codes.has('single-file-mount'));
+	});
+
+	it('warns that occ update drops bind mounts, and reports the entrypoint warning and a missing host path', () => {
+		const facts = makeFacts({
+			labels: {'managed-by': 'opencode-cloud'},
+			mounts: [bind('/home/me/opencode', '/home/opencoder/workspace')],
+			bindSourceExists: {'/home/me/opencode': false},
+			persistenceWarningInLogs: true,
+		});
+		const report = analyze(facts, occ, 'test');
+		const codes = new Set(report.findings.map(f => f.code));
+		for (const code of ['bind-dropped-on-occ-update', 'entrypoint-warning', 'missing-host-path']) {
+			assert.ok(codes.has(code), code);
+		}
+
+		const workspace = report.locations.find(l => l.path === '/home/opencoder/workspace')!;
+		assert.equal(workspace.survives['occ-update'], 'orphaned');
+		assert.equal(workspace.survives['compose-recreate'], null);
+	});
+
+	it('flags data that must be written on a read-only mount, and leaves read-only built-ins alone', () => {
+		const facts = makeFacts({mounts: [vol('machine_data', '/data', false), bind('/h/agents', '/app/agents', false)]});
+		const report = analyze(facts, findProfile('agent-server')!, 'test');
+		const readOnly = report.findings.filter(f => f.code === 'read-only-data').map(f => f.path);
+		assert.ok(readOnly.includes('/data'));
+		assert.ok(!readOnly.includes('/app/agents'));
+	});
+
+	it('reports nothing wrong for a container whose data is all on named volumes', () => {
+		const facts = makeFacts({mounts: [vol('machine_data', '/data')], image: 'agent-server'});
+		const report = analyze(facts, findProfile('agent-server')!, 'test');
+		assert.deepEqual(report.findings.filter(f => f.severity === 'error'), []);
+		assert.equal(exitCodeFor(report), 0);
+	});
+});
