@@ -3,6 +3,7 @@ import type Docker from 'dockerode';
 import {detectProfile} from '../core/profiles.js';
 import {composeOf} from '../core/model.js';
 import type {ContainerFacts, MountFacts, VolumeFacts} from '../core/types.js';
+import {statInContainer} from './archive.js';
 import {DoctorError, explainEngineError, type Engine} from './engine.js';
 
 export const PERSISTENCE_WARNING = 'WARNING: Persistence is not configured';
@@ -81,15 +82,8 @@ async function logsContain(container: Docker.Container, needle: string): Promise
 /** Is the path inside the container a regular file? The archive API's stat works without a shell, remote or local. */
 async function isFileInContainer(container: Docker.Container, path: string): Promise<boolean | null> {
 	try {
-		const res = await (container as any).infoArchive({path}) as Record<string, string>;
-		const header = res['x-docker-container-path-stat'];
-		if (!header) {
-			return null;
-		}
-
-		const stat = JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as {mode: number};
-		// Go's os.FileMode: the directory bit is 1<<31; any type bit set means "not a regular file".
-		return (stat.mode & 0x8F_28_00_00) === 0;
+		const stat = await statInContainer(container, path);
+		return stat ? stat.isFile : null;
 	} catch {
 		return null;
 	}
