@@ -72,7 +72,7 @@ export async function readFileFromContainer(container: Docker.Container, path: s
 	let found: Buffer | null = null;
 	extract.on('entry', (header, entry, next) => {
 		const chunks: Buffer[] = [];
-		entry.on('data', (c: Buffer) => chunks.push(c));
+		entry.on('data', (c: unknown) => chunks.push(c as Buffer));
 		entry.on('end', () => {
 			if (found === null && header.type === 'file') {
 				found = Buffer.concat(chunks);
@@ -105,8 +105,8 @@ export async function copyFileFromContainer(container: Docker.Container, path: s
 
 		wrote = true;
 		const out = createWriteStream(partial, {mode: 0o600});
-		entry.on('data', (c: Buffer) => {
-			bytes += c.length;
+		entry.on('data', (c: unknown) => {
+			bytes += (c as Buffer).length;
 		});
 		pipeline(entry, out).then(() => next(), next);
 	});
