@@ -1,0 +1,318 @@
+import {open, opendir, stat} from 'node:fs/promises';
+import {posix} from 'node:path';
+import type Docker from 'dockerode';
+import tar from 'tar-stream';
+import type {Location} from '../core/types.js';
+import {getArchiveStream} from '../docker/archive.js';
+
+// Finds SQLite files and opencode's legacy JSON storage in a container's data locations, within bounds.
+// Local engine and a host path we can read: readdir on the host (no file body moves). Otherwise the archive API,
+// which streams whole files, so it gets a byte budget. Either way only the first 16 bytes of a file are looked at.
+
+export const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+/** Directory names never walked: repositories, dependencies, caches, opencode's git snapshots of the workspace. */
+export const SKIP_DIRS = new Set(['node_modules', '.git', '.hg', '.svn', '.cache', 'cache', '.npm', '.bun', '.venv', 'venv', '__pycache__', '.pnpm-store', 'snapshot', 'proc', 'sys', 'dev']);
+/** opencode's legacy storage kinds (seed 004 and the pre-1.2 code): always reported, 0 when absent. */
+export const LEGACY_KINDS = ['project', 'session', 'message', 'part', 'todo', 'permission', 'session_share', 'session_diff'];
+
+export interface DiscoveryLimits {
+	/** Directory levels below a root. */
+	maxDepth: number;
+	/** Entries looked at per root. */
+	maxEntries: number;
+	/** Bytes streamed per root through the archive API (it sends file bodies too). */
+	maxArchiveBytes: number;
+}
+
+export const DEFAULT_LIMITS: DiscoveryLimits = {maxDepth: 8, maxEntries: 200_000, maxArchiveBytes: 512 * 1024 * 1024};
+
+export interface WalkRoot {
+	/** Container path. */
+	path: string;
+	/** Host path of the same directory when the engine is local and it is readable here. */
+	hostPath: string | null;
+}
+
+export interface WalkResult {
+	/** Container paths of files that start with the SQLite header. */
+	sqlite: string[];
+	/** storage/ dir (container path) → kind → JSON file count. */
+	storage: Map<string, Record<string, number>>;
+	skipped: string[];
+}
+
+/** A location is walked when it should hold data: not a cache, not the workspace, not read-only, not tmpfs. */
+export function walkDecision(location: Location): {walk: boolean; reason?: string} {
+	if (location.kind !== 'dir') {
+		return {walk: false};
+	}
+
+	if (location.storage === 'tmpfs') {
+		return {walk: false, reason: `${location.path} (tmpfs: the archive API cannot reach it)`};
+	}
+
+	if (/workspace|repositor/i.test(location.label) || /\/(workspace|projects?|src|repos?)$/.test(location.path)) {
+		return {walk: false, reason: `${location.path} (workspace)`};
+	}
+
+	if (location.priority === 'low' || /cache/i.test(location.label) || location.expected === 'read-only' || location.expected === 'ephemeral') {
+		return {walk: false, reason: `${location.path} (${location.expected === 'read-only' ? 'read-only' : 'cache'})`};
+	}
+
+	return {walk: true};
+}
+
+/** The host directory behind a container path, when a bind or volume covers it. */
+export function hostPathFor(location: Location): string | null {
+	const mount = location.mount;
+	if (!mount?.source || (mount.type !== 'bind' && mount.type !== 'volume')) {
+		return null;
+	}
+
+	const rest = location.path === mount.destination ? '' : location.path.slice(mount.destination.length);
+	return mount.source + rest;
+}
+
+/** Roots to walk: outermost first, nested roots dropped (the outer walk covers them, the archive crosses mounts). */
+export function walkRoots(locations: Location[], local: boolean): {roots: WalkRoot[]; skipped: string[]} {
+	const skipped: string[] = [];
+	const chosen: Location[] = [];
+	for (const location of [...locations].sort((a, b) => a.path.length - b.path.length)) {
+		const decision = walkDecision(location);
+		if (!decision.walk) {
+			if (decision.reason) {
+				skipped.push(decision.reason);
+			}
+
+			continue;
+		}
+
+		if (location.path === '/') {
+			skipped.push('/ (the whole filesystem)');
+			continue;
+		}
+
+		const outer = chosen.find(c => location.path.startsWith(c.path + '/'));
+		// A nested root on its own mount is walked separately only when the outer one is walked on the host (readdir stops at mounts).
+		if (outer && !(local && location.mount && location.mount.destination !== outer.mount?.destination && hostPathFor(outer))) {
+			continue;
+		}
+
+		chosen.push(location);
+	}
+
+	return {roots: chosen.map(l => ({path: l.path, hostPath: local ? hostPathFor(l) : null})), skipped};
+}
+
+/** Where a file sits in opencode's legacy storage: `<...>/storage/<kind>/...json`. */
+export function legacyStorageEntry(path: string): {storage: string; kind: string} | null {
+	const match = /^(.*\/storage)\/([^/]+)\/.+\.json$/.exec(path);
+	if (!match) {
+		return null;
+	}
+
+	return {storage: match[1]!, kind: match[2]!};
+}
+
+/** Keep only storage/ dirs that look like opencode's: under an opencode dir, or holding session or message. */
+function opencodeStorage(storage: Map<string, Record<string, number>>): Map<string, Record<string, number>> {
+	const out = new Map<string, Record<string, number>>();
+	for (const [dir, counts] of storage) {
+		if (/\/opencode\/storage$/.test(dir) || counts.session || counts.message) {
+			out.set(dir, Object.fromEntries([...LEGACY_KINDS.map(k => [k, counts[k] ?? 0] as const), ...Object.entries(counts)]));
+		}
+	}
+
+	return out;
+}
+
+class Collector {
+	readonly sqlite: string[] = [];
+	readonly storage = new Map<string, Record<string, number>>();
+	// Two roots can reach the same file (host walk of a volume, archive walk of a parent): count it once.
+	private readonly seen = new Set<string>();
+	entries = 0;
+
+	file(path: string) {
+		const legacy = legacyStorageEntry(path);
+		if (legacy) {
+			if (this.seen.has(path)) {
+				return true;
+			}
+
+			this.seen.add(path);
+			const counts = this.storage.get(legacy.storage) ?? {};
+			counts[legacy.kind] = (counts[legacy.kind] ?? 0) + 1;
+			this.storage.set(legacy.storage, counts);
+			return true;
+		}
+
+		return false;
+	}
+}
+
+function isCandidateName(name: string): boolean {
+	return !/-(wal|shm|journal)$/.test(name) && !name.endsWith('.json') && !name.endsWith('.partial');
+}
+
+async function hasSqliteHeader(file: string): Promise<boolean> {
+	const handle = await open(file, 'r');
+	try {
+		const buffer = Buffer.alloc(16);
+		const {bytesRead} = await handle.read(buffer, 0, 16, 0);
+		return bytesRead === 16 && buffer.equals(SQLITE_HEADER);
+	} finally {
+		await handle.close();
+	}
+}
+
+async function walkHost(root: WalkRoot, limits: DiscoveryLimits, out: Collector, skipped: string[], signal?: AbortSignal): Promise<void> {
+	const visit = async (hostDir: string, containerDir: string, depth: number): Promise<void> => {
+		signal?.throwIfAborted();
+		let dir;
+		try {
+			dir = await opendir(hostDir);
+		} catch (error) {
+			skipped.push(`${containerDir} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+			return;
+		}
+
+		for await (const entry of dir) {
+			if (++out.entries > limits.maxEntries) {
+				skipped.push(`${root.path} beyond ${limits.maxEntries} entries`);
+				await dir.close().catch(() => {});
+				throw new StopWalk();
+			}
+
+			const containerPath = `${containerDir}/${entry.name}`;
+			const hostPath = `${hostDir}/${entry.name}`;
+			if (entry.isDirectory()) {
+				if (SKIP_DIRS.has(entry.name)) {
+					continue;
+				}
+
+				if (depth >= limits.maxDepth) {
+					skipped.push(`${containerPath} (deeper than ${limits.maxDepth} levels)`);
+					continue;
+				}
+
+				await visit(hostPath, containerPath, depth + 1);
+			} else if (entry.isFile() && !out.file(containerPath) && isCandidateName(entry.name)) {
+				try {
+					if ((await stat(hostPath)).size >= 512 && await hasSqliteHeader(hostPath)) {
+						out.sqlite.push(containerPath);
+					}
+				} catch {
+					// Vanished or unreadable: nothing to count.
+				}
+			}
+		}
+	};
+
+	try {
+		await visit(root.hostPath!, root.path, 0);
+	} catch (error) {
+		if (!(error instanceof StopWalk)) {
+			throw error;
+		}
+	}
+}
+
+class StopWalk extends Error {}
+
+async function walkArchive(container: Docker.Container, root: WalkRoot, limits: DiscoveryLimits, out: Collector, skipped: string[], signal?: AbortSignal): Promise<void> {
+	let stream: NodeJS.ReadableStream;
+	try {
+		stream = await getArchiveStream(container, root.path);
+	} catch (error) {
+		const status = (error as {statusCode?: number}).statusCode;
+		if (status !== 404) {
+			skipped.push(`${root.path} (${status ? `engine said ${status}` : 'unreadable'})`);
+		}
+
+		return;
+	}
+
+	// Entries are named after the root's base name: "opencode/storage/..." for /x/opencode.
+	const parent = posix.dirname(root.path);
+	const extract = tar.extract();
+	let bytes = 0;
+	let stopped = '';
+	const stop = (why: string) => {
+		if (!stopped) {
+			stopped = why;
+			skipped.push(`${root.path} ${why}`);
+			(stream as unknown as {destroy?: () => void}).destroy?.();
+			extract.destroy();
+		}
+	};
+
+	await new Promise<void>(resolve => {
+		const onAbort = () => stop('(interrupted)');
+		signal?.addEventListener('abort', onAbort, {once: true});
+		extract.on('entry', (header, entry, next) => {
+			const name = header.name.replace(/\/$/, '');
+			const path = posix.join(parent, name);
+			const relative = path.slice(root.path.length + 1).split('/');
+			bytes += 512 + (header.size ?? 0);
+			if (++out.entries > limits.maxEntries) {
+				stop(`beyond ${limits.maxEntries} entries`);
+			} else if (bytes > limits.maxArchiveBytes) {
+				stop(`beyond ${Math.round(limits.maxArchiveBytes / 1024 / 1024)} MB streamed (the archive API sends whole files; pass --db PATH)`);
+			}
+
+			const skippedDir = relative.slice(0, -1).some(part => SKIP_DIRS.has(part)) || relative.length - 1 > limits.maxDepth;
+			const base = relative[relative.length - 1] ?? '';
+			const candidate = header.type === 'file' && !skippedDir && !stopped && !out.file(path) && isCandidateName(base) && (header.size ?? 0) >= 512;
+			let head = Buffer.alloc(0);
+			entry.on('data', (data: unknown) => {
+				const chunk = data as Buffer;
+				if (candidate && head.length < 16) {
+					head = Buffer.concat([head, chunk.subarray(0, 16 - head.length)]);
+				}
+			});
+			entry.on('end', () => {
+				if (candidate && head.length === 16 && head.equals(SQLITE_HEADER)) {
+					out.sqlite.push(path);
+				}
+
+				next();
+			});
+			entry.on('error', () => next());
+			entry.resume();
+		});
+		extract.on('finish', resolve);
+		extract.on('close', resolve);
+		extract.on('error', error => {
+			if (!stopped) {
+				skipped.push(`${root.path} (archive stream failed: ${error.message.split('\n')[0]})`);
+			}
+
+			resolve();
+		});
+		(stream as unknown as NodeJS.ReadableStream).on('error', () => resolve());
+		stream.pipe(extract as unknown as NodeJS.WritableStream);
+	});
+	signal?.throwIfAborted();
+}
+
+/** Walk each root (host readdir when possible, else the archive API) for SQLite headers and legacy storage. */
+export async function walk(container: Docker.Container, roots: WalkRoot[], limits: DiscoveryLimits = DEFAULT_LIMITS, signal?: AbortSignal): Promise<WalkResult> {
+	const skipped: string[] = [];
+	const out = new Collector();
+	for (const root of roots) {
+		out.entries = 0;
+		let onHost = false;
+		if (root.hostPath) {
+			try {
+				onHost = (await stat(root.hostPath)).isDirectory();
+			} catch {
+				// Docker Desktop, rootless or a permission we lack: the archive API still sees it.
+			}
+		}
+
+		await (onHost ? walkHost(root, limits, out, skipped, signal) : walkArchive(container, root, limits, out, skipped, signal));
+	}
+
+	return {sqlite: [...new Set(out.sqlite)].sort(), storage: opencodeStorage(out.storage), skipped};
+}

@@ -1,0 +1,116 @@
+import {statfs, rm} from 'node:fs/promises';
+import {basename, join} from 'node:path';
+import type Docker from 'dockerode';
+import {copyFileFromContainer, statInContainer, type PathStat} from '../docker/archive.js';
+
+// A consistent copy of a live SQLite database through the archive API, without touching the live files.
+// Order matters: -wal first, then the main file. A checkpoint that runs after the -wal copy only moves pages we
+// already hold into the main file; the re-stat below catches every other write. See docs/databases.md.
+
+export const SNAPSHOT_ATTEMPTS = 5;
+/** Room kept free in the temp dir beyond the copies (SQLite's -shm on open, the filesystem's own slack). */
+export const TEMP_HEADROOM = 16 * 1024 * 1024;
+
+export class SnapshotError extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = 'SnapshotError';
+	}
+}
+
+type Fingerprint = string;
+function fingerprint(stat: PathStat | null): Fingerprint {
+	return stat ? `${stat.size}@${stat.mtime}` : 'absent';
+}
+
+async function statFile(container: Docker.Container, path: string): Promise<PathStat | null> {
+	const stat = await statInContainer(container, path);
+	if (stat && !stat.isFile) {
+		throw new SnapshotError(`${path} is not a regular file`);
+	}
+
+	return stat;
+}
+
+/** Bytes free for us in `dir`. */
+export async function freeBytes(dir: string): Promise<number> {
+	const s = await statfs(dir);
+	return s.bavail * s.bsize;
+}
+
+function megabytes(n: number): string {
+	return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+	return new Promise((resolve, reject) => {
+		const timer = setTimeout(resolve, ms);
+		signal?.addEventListener('abort', () => {
+			clearTimeout(timer);
+			reject(signal.reason);
+		}, {once: true});
+	});
+}
+
+/**
+ * Copy a live SQLite database (main file, and its -wal or hot -journal when present) from the container into
+ * `destDir` so that the copies form one committed state. Retries while a writer changes either file during the copy.
+ * Returns local paths: open `main` and SQLite picks up `wal` beside it. Throws a one-line SnapshotError when the
+ * database is missing, bigger than the free space in `destDir`, or kept changing on every attempt.
+ */
+export async function snapshotDatabase(container: Docker.Container, dbPath: string, destDir: string, signal?: AbortSignal): Promise<{main: string; wal: string | null; attempts: number}> {
+	const name = basename(dbPath);
+	const main = join(destDir, name);
+	const walLocal = `${main}-wal`;
+	const journalLocal = `${main}-journal`;
+	const removeCopies = async () => {
+		await Promise.all([main, walLocal, journalLocal, `${main}-shm`].map(async f => rm(f, {force: true})));
+	};
+
+	for (let attempt = 1; attempt <= SNAPSHOT_ATTEMPTS; attempt++) {
+		signal?.throwIfAborted();
+		const before = await Promise.all([statFile(container, dbPath), statFile(container, `${dbPath}-wal`), statFile(container, `${dbPath}-journal`)]);
+		const [mainStat, walStat, journalStat] = before;
+		if (!mainStat) {
+			throw new SnapshotError(`${dbPath} does not exist in the container`);
+		}
+
+		const needed = mainStat.size + (walStat?.size ?? 0) + (journalStat?.size ?? 0);
+		const free = await freeBytes(destDir);
+		if (needed + TEMP_HEADROOM > free) {
+			throw new SnapshotError(`${dbPath} needs ${megabytes(needed)} in ${destDir} but only ${megabytes(free)} is free: set TMPDIR to a bigger disk`);
+		}
+
+		await removeCopies();
+		try {
+			// A hot journal (a rollback-mode writer mid-commit, or one that crashed) is needed to roll the copy back.
+			if (journalStat) {
+				await copyFileFromContainer(container, `${dbPath}-journal`, journalLocal, signal);
+			}
+
+			if (walStat) {
+				await copyFileFromContainer(container, `${dbPath}-wal`, walLocal, signal);
+			}
+
+			await copyFileFromContainer(container, dbPath, main, signal);
+		} catch (error) {
+			await removeCopies();
+			// A -wal or -journal that vanished mid-copy means a checkpoint or commit finished: try again.
+			if ((error as {statusCode?: number}).statusCode === 404 && attempt < SNAPSHOT_ATTEMPTS) {
+				continue;
+			}
+
+			throw error;
+		}
+
+		const after = await Promise.all([statFile(container, dbPath), statFile(container, `${dbPath}-wal`), statFile(container, `${dbPath}-journal`)]);
+		if (before.every((s, i) => fingerprint(s) === fingerprint(after[i]!))) {
+			return {main, wal: walStat ? walLocal : null, attempts: attempt};
+		}
+
+		await removeCopies();
+		await delay(50 * attempt, signal);
+	}
+
+	throw new SnapshotError(`${dbPath} changed during each of ${SNAPSHOT_ATTEMPTS} copies (a busy writer): try again when the agent is idle, or use backup --stop`);
+}
