@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import {copyFileSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {after, describe, it} from 'node:test';
+import Database from 'better-sqlite3';
+import type {DatabaseReport, Location} from '../../source/core/types.js';
+import {countLocalDatabase} from '../../source/sqlite/count.js';
+import {legacyStorageEntry, walkDecision, walkRoots, SQLITE_HEADER} from '../../source/sqlite/discover.js';
+import {channelDatabaseName, channelOf, compareCounts, databaseFindings, selectedChannel} from '../../source/sqlite/findings.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'occ-sqlite-unit-'));
+after(() => rmSync(dir, {recursive: true, force: true}));
+
+function db(path: string, tables: Record<string, number>, error: string | null = null): DatabaseReport {
+	return {path, engine: 'sqlite', sizeBytes: 4096, journalMode: 'wal', walBytes: 0, schemaVersion: null, tables, integrity: error ? null : 'ok', error};
+}
+
+describe('countLocalDatabase', () => {
+	it('counts rows that live only in -wal, reads user_version and the newest drizzle migration', () => {
+		const live = join(dir, 'live.db');
+		const writer = new Database(live);
+		writer.pragma('journal_mode = WAL');
+		writer.pragma('wal_autocheckpoint = 0');
+		writer.exec('CREATE TABLE session (id TEXT); CREATE TABLE __drizzle_migrations (id INTEGER PRIMARY KEY, hash TEXT, created_at INTEGER)');
+		writer.exec('INSERT INTO __drizzle_migrations (hash, created_at) VALUES (\'aaa\', 1), (\'bbb\', 2)');
+		writer.pragma('user_version = 7');
+		const insert = writer.prepare('INSERT INTO session VALUES (?)');
+		for (let i = 0; i < 42; i++) {
+			insert.run(`s${i}`);
+		}
+
+		// Copy while the writer is open: every commit is still in -wal.
+		copyFileSync(`${live}-wal`, join(dir, 'copy.db-wal'));
+		copyFileSync(live, join(dir, 'copy.db'));
+		writer.close();
+		const counted = countLocalDatabase(join(dir, 'copy.db'));
+		assert.equal(counted.error, null);
+		assert.deepEqual(counted.tables, {__drizzle_migrations: 2, session: 42});
+		assert.equal(counted.journalMode, 'wal');
+		assert.deepEqual(counted.schemaVersion, {userVersion: 7, migration: '__drizzle_migrations: bbb'});
+		assert.equal(counted.integrity, 'ok');
+	});
+
+	it('gives a header-only fake an error, never a throw', () => {
+		const fake = join(dir, 'fake.db');
+		writeFileSync(fake, Buffer.concat([SQLITE_HEADER, Buffer.alloc(4080, 0x5a)]));
+		const counted = countLocalDatabase(fake);
+		assert.match(counted.error ?? '', /not a readable SQLite database|corrupt/);
+		assert.deepEqual(counted.tables, {});
+	});
+
+	it('gives a missing file an error', () => {
+		assert.ok(countLocalDatabase(join(dir, 'missing.db')).error);
+	});
+});
+
+describe('discovery bounds', () => {
+	const loc = (path: string, extra: Partial<Location> = {}): Location => ({
+		path, label: 'data', priority: 'critical', kind: 'dir', expected: 'persistent', origin: 'mount', storage: 'named-volume', readOnly: false,
+		mount: {type: 'volume', name: 'v', source: `/var/lib/docker/volumes/v${path.replaceAll('/', '_')}/_data`, destination: path, rw: true},
+		hostSource: null, compose: null, external: false, survives: {} as Location['survives'], ...extra,
+	});
+
+	it('skips workspaces, caches, read-only and tmpfs locations, and says so', () => {
+		assert.equal(walkDecision(loc('/home/opencoder/workspace', {label: 'workspace (repositories)'})).walk, false);
+		assert.equal(walkDecision(loc('/home/opencoder/.cache/opencode', {priority: 'low', label: 'cache (regenerable)'})).walk, false);
+		assert.equal(walkDecision(loc('/app/agents', {expected: 'read-only'})).walk, false);
+		assert.match(walkDecision(loc('/run', {storage: 'tmpfs'})).reason ?? '', /tmpfs/);
+		assert.equal(walkDecision(loc('/data')).walk, true);
+	});
+
+	it('walks nested mounts separately only when the outer one is read on the host', () => {
+		const outer = loc('/data');
+		const inner = loc('/data/db');
+		assert.deepEqual(walkRoots([inner, outer], false).roots.map(r => r.path), ['/data']);
+		assert.deepEqual(walkRoots([inner, outer], true).roots.map(r => r.path), ['/data', '/data/db']);
+	});
+
+	it('places legacy storage files by kind', () => {
+		assert.deepEqual(legacyStorageEntry('/d/opencode/storage/part/msg_1/prt_1.json'), {storage: '/d/opencode/storage', kind: 'part'});
+		assert.equal(legacyStorageEntry('/d/opencode/storage/migration'), null);
+	});
+});
+
+describe('database findings', () => {
+	it('channel names and the env choice', () => {
+		assert.equal(selectedChannel({}), 'latest');
+		assert.equal(selectedChannel({OPENCODE_CHANNEL: 'beta'}), 'beta');
+		assert.equal(channelDatabaseName('latest'), 'opencode.db');
+		assert.equal(channelDatabaseName('beta'), 'opencode-beta.db');
+		assert.equal(channelOf('/x/opencode-beta.db'), 'beta');
+		assert.equal(channelOf('/x/machine.db'), null);
+	});
+
+	it('legacy storage without opencode.db, partial migration, other channel, sync drift, unreadable', () => {
+		const storage = {path: '/d/opencode/storage', counts: {session: 5}};
+		assert.deepEqual(databaseFindings([], [storage], {}).map(f => f.code), ['legacy-storage-unmigrated']);
+		const partial = databaseFindings([db('/d/opencode/opencode.db', {session: 3})], [storage], {});
+		assert.deepEqual(partial.map(f => f.code), ['partial-migration']);
+		assert.match(partial[0]!.message, /3 sessions.*holds 5/);
+		assert.deepEqual(databaseFindings([db('/d/opencode/opencode.db', {session: 9})], [storage], {}), []);
+		const beta = databaseFindings([db('/d/opencode/opencode.db', {session: 1}), db('/d/opencode/opencode-beta.db', {session: 2})], [], {});
+		assert.deepEqual(beta.map(f => [f.code, f.path]), [['channel-database', '/d/opencode/opencode-beta.db']]);
+		const drift = databaseFindings([db('/d/opencode/opencode.db', {session: 4}), db('/app/data/management.db', {chat_sessions: 6})], [], {});
+		assert.deepEqual(drift.map(f => [f.code, f.severity]), [['sync-drift', 'info']]);
+		assert.match(drift[0]!.message, /6 chat sessions.*4 sessions/);
+		assert.deepEqual(databaseFindings([db('/x.db', {}, 'corrupt')], [], {}).map(f => f.code), ['database-unreadable']);
+	});
+
+	it('compareCounts names each table that lost rows, with both counts', () => {
+		const before = [db('/a.db', {session: 10, part: 100}), db('/b.db', {t: 1})];
+		const after = [db('/a.db', {session: 10, part: 90})];
+		const findings = compareCounts(before, after);
+		assert.deepEqual(findings.map(f => [f.code, f.severity, f.path]), [['rows-lost', 'error', '/a.db'], ['rows-lost', 'error', '/b.db']]);
+		assert.match(findings[0]!.message, /part dropped from 100 to 90/);
+		assert.deepEqual(compareCounts(before, [db('/a.db', {session: 11, part: 100}), db('/b.db', {t: 1})]), []);
+	});
+});
