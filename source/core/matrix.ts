@@ -114,8 +114,9 @@ export function survivalOf(scenario: Scenario, location: Pick<Location, 'storage
 		return 'kept';
 	}
 
-	// `--rm` containers take their anonymous volumes with them when they are removed.
-	if (facts.autoRemove && location.storage === 'anonymous-volume' && RULES[scenario][location.storage] === 'orphaned') {
+	// Measured: stopping a `--rm` container removes it with its anonymous volumes (the daemon does the same to it at boot).
+	// `docker rm -f` pre-empts that auto-removal, so on recreate its anonymous volumes are orphaned like anyone's.
+	if (facts.autoRemove && (scenario === 'stop-start' || scenario === 'host-reboot') && (location.storage === 'anonymous-volume' || location.storage === 'container-layer')) {
 		return 'lost';
 	}
 
