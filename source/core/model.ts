@@ -71,19 +71,27 @@ export function composeOf(facts: Pick<ContainerFacts, 'labels'>): {project: stri
 	return {project, service: facts.labels['com.docker.compose.service'] ?? ''};
 }
 
-/** A compose project owns a volume when the volume carries its project label; anything else was declared `external`. */
+/**
+ * A compose project owns a volume when the volume carries its project label, or when it bears the `<project>_` name
+ * compose gives the volumes it declares (made by hand beforehand, `down -v` still removes it: measured).
+ * Anything else was declared `external`.
+ */
 export function isExternalVolume(name: string | null, facts: ContainerFacts): boolean {
 	if (!name) {
 		return false;
 	}
 
 	const compose = composeOf(facts);
-	if (!compose) {
+	if (!compose || isAnonymousVolume(name, facts)) {
 		return false;
 	}
 
 	const labels = facts.volumes[name]?.labels ?? {};
-	return !isAnonymousVolume(name, facts) && labels['com.docker.compose.project'] !== compose.project;
+	if (labels['com.docker.compose.project'] !== undefined) {
+		return labels['com.docker.compose.project'] !== compose.project;
+	}
+
+	return !name.startsWith(`${compose.project}_`);
 }
 
 interface Candidate {

@@ -309,6 +309,8 @@ describe('what survives what, measured on a real engine', () => {
 		writeFileSync(join(dir, 'file.txt'), 'empty');
 		const external = await namedVolume();
 		const project = `occt${RUN_ID}${randomBytes(2).toString('hex')}`;
+		// Made by hand under the name compose would give it, and declared without `external`: compose adopts it.
+		await docker('volume', 'create', '--label', `${TEST_LABEL}=${RUN_ID}`, `${project}_premade`);
 		const file = join(dir, 'compose.yml');
 		const write = (generation: number) => writeFileSync(file, [
 			'version: "2.4"',
@@ -322,6 +324,7 @@ describe('what survives what, measured on a real engine', () => {
 			'    volumes:',
 			'      - named:/named',
 			'      - ext:/ext',
+			'      - premade:/premade',
 			'      - /anon',
 			`      - ${join(dir, 'bind')}:/bind`,
 			`      - ${join(dir, 'file.txt')}:/file.txt`,
@@ -333,6 +336,7 @@ describe('what survives what, measured on a real engine', () => {
 			`  named: {labels: {${JSON.stringify(TEST_LABEL)}: ${JSON.stringify(RUN_ID)}}}`,
 			`  nest: {labels: {${JSON.stringify(TEST_LABEL)}: ${JSON.stringify(RUN_ID)}}}`,
 			`  ext: {external: true, name: ${external}}`,
+			'  premade: {}',
 			'',
 		].join('\n'));
 		let generation = 1;
@@ -340,7 +344,7 @@ describe('what survives what, measured on a real engine', () => {
 		projects.push({project, file});
 		await compose(project, file, 'up', '-d');
 		const targets: Target[] = [
-			{path: '/named'}, {path: '/ext'}, {path: '/anon'}, {path: '/imgvol'}, {path: '/bind'}, {path: '/file.txt', file: true},
+			{path: '/named'}, {path: '/ext'}, {path: '/premade'}, {path: '/anon'}, {path: '/imgvol'}, {path: '/bind'}, {path: '/file.txt', file: true},
 			{path: '/nest'}, {path: '/nest/inner'}, {path: '/tmpfs'}, {path: '/ro', hostSeed: join(dir, 'ro', '.nonce')}, {path: '/layer'},
 		];
 		const current = async () => {
