@@ -2,6 +2,8 @@
 import process from 'node:process';
 import meow from 'meow';
 import {checkCommand} from './source/commands/check.js';
+import {demoCommand} from './source/commands/demo.js';
+import {tuiCommand} from './source/commands/tui.js';
 import {decideMode, type Command, type CommandFlags} from './source/commands/context.js';
 import {DoctorError} from './source/docker/engine.js';
 
@@ -12,6 +14,7 @@ const help = `
   Commands
     check      how every data path is stored and what survives what (default without a terminal)
     tui        the interactive screens (default in a terminal)
+    demo       a throwaway opencode-cloud-like sandbox with one real problem, shown in the TUI, removed on exit
 
   Options
     --container, -c NAME|ID   the container to examine (default: the only coding-agent container found)
@@ -44,7 +47,8 @@ const flagSpec = {
 
 const COMMANDS: Record<string, Command> = {
 	check: checkCommand,
-	tui: checkCommand,
+	tui: tuiCommand,
+	demo: demoCommand,
 };
 
 const top = meow(help, {importMeta: import.meta, commands: Object.keys(COMMANDS), flags: flagSpec, allowUnknownFlags: false});

@@ -1,0 +1,64 @@
+// A small table of our own: fixed widths per terminal width, one line per row, cells cut with an ellipsis.
+// (@alcalzone/ink-table draws borders, cannot highlight a row and wraps long cells: see docs/tui.md.)
+import {pad, padStart} from '../text.js';
+import {seg, type Line, type Segment} from './line.js';
+
+export interface ColumnSpec {
+	id: string;
+	header: string;
+	min: number;
+	/** Never wider than this. */
+	max: number;
+	/** Share of the spare width. */
+	weight?: number;
+	/** Cut from the start (paths: the end tells them apart). */
+	keepEnd?: boolean;
+}
+
+/** Widths that fill `width` (columns are joined by one space): every column gets its min, the rest goes by weight up to max. */
+export function layoutColumns(specs: ColumnSpec[], width: number, rows: string[][] = []): number[] {
+	// A column never grows past its longest cell (or header), so spare width goes where text is long.
+	specs = specs.map((s, i) => ({...s, max: Math.max(s.min, Math.min(s.max, Math.max(s.header.length, ...rows.map(r => [...(r[i] ?? '')].length))))}));
+	const widths = specs.map(s => s.min);
+	let spare = width - widths.reduce((a, b) => a + b, 0) - (specs.length - 1);
+	while (spare > 0) {
+		const growable = specs.map((s, i) => ({s, i})).filter(({s, i}) => (s.weight ?? 0) > 0 && widths[i]! < s.max);
+		if (growable.length === 0) {
+			break;
+		}
+
+		const total = growable.reduce((a, {s}) => a + s.weight!, 0);
+		let given = 0;
+		for (const {s, i} of growable) {
+			const share = Math.max(1, Math.floor((spare * s.weight!) / total));
+			const add = Math.min(share, s.max - widths[i]!, spare - given);
+			widths[i]! += add;
+			given += add;
+		}
+
+		if (given === 0) {
+			break;
+		}
+
+		spare -= given;
+	}
+
+	return widths;
+}
+
+export type Cell = string | Segment;
+
+export const cellText = (cell: Cell): string => (typeof cell === 'string' ? cell : cell.text);
+
+export function headerLine(specs: ColumnSpec[], widths: number[]): Line {
+	return specs.flatMap((s, i) => [seg(pad(s.header, widths[i]!), {bold: true, dim: true}), seg(i < specs.length - 1 ? ' ' : '')]);
+}
+
+export function rowLine(specs: ColumnSpec[], widths: number[], cells: Cell[]): Line {
+	return specs.flatMap((s, i) => {
+		const cell = cells[i] ?? '';
+		const segment = typeof cell === 'string' ? seg(cell) : cell;
+		const text = s.keepEnd ? padStart(segment.text, widths[i]!) : pad(segment.text, widths[i]!);
+		return [{...segment, text}, seg(i < specs.length - 1 ? ' ' : '')];
+	});
+}

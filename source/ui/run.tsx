@@ -1,0 +1,41 @@
+import {render} from 'ink';
+import {App, type AppResult} from './app.js';
+import type {DoctorServices} from './services.js';
+import {colorFromEnv} from './theme.js';
+
+// The alternate screen, as lazydocker and k9s use: quitting gives the shell back as it was.
+// The alternate screen keeps the cursor where the shell left it: home it, or Ink's relative redraws drift.
+const ENTER_ALT = '\u001B[?1049h\u001B[2J\u001B[H';
+const LEAVE_ALT = '\u001B[?1049l';
+
+export interface RunOptions {
+	services: DoctorServices;
+	container?: string;
+	signal: AbortSignal;
+	stdout?: NodeJS.WriteStream;
+	stdin?: NodeJS.ReadStream;
+}
+
+/** Render the app until the user quits. Resolves with its exit code: the last report's, or 130 for Ctrl+C or a signal. */
+export async function runTui({services, container, signal, stdout = process.stdout, stdin = process.stdin}: RunOptions): Promise<number> {
+	stdout.write(ENTER_ALT);
+	const instance = render(<App services={services} container={container} color={colorFromEnv()}/>, {
+		stdout,
+		stdin,
+		exitOnCtrlC: true,
+		patchConsole: false,
+		// Ink 6.8's incrementalRendering draws each frame one line low on a full-height app (seen in tmux): off.
+		// Ink still writes only when a frame changes, throttled to 30 fps, so ssh sees one write per key.
+		incrementalRendering: false,
+	});
+	const onAbort = () => instance.unmount();
+	signal.addEventListener('abort', onAbort, {once: true});
+	try {
+		const result = await instance.waitUntilExit() as AppResult | undefined;
+		return result?.code ?? 130;
+	} finally {
+		signal.removeEventListener('abort', onAbort);
+		instance.cleanup();
+		stdout.write(LEAVE_ALT);
+	}
+}

@@ -1,0 +1,172 @@
+import {SCENARIOS, type Location, type Observed, type Report, type Scenario, type Survival} from '../../core/types.js';
+import {SCENARIO_SHORT, SCENARIO_TITLE, SURVIVAL_COLOR, SURVIVAL_GLYPH} from '../../report/labels.js';
+import {scenarioVisible} from '../../report/summary.js';
+import {Lines, seg, type Line} from '../components/line.js';
+import {center, pad, padStart, scrollStart} from '../text.js';
+import {filterLocations} from './locations.js';
+import {sourceNote, type ScreenData, type ScreenDef, type ScreenProps} from './screen.js';
+
+export const OBSERVED_MARK = '●';
+const SURVIVAL_WORD: Record<Survival, string> = {kept: 'kept', orphaned: 'orphaned', lost: 'lost'};
+
+export function visibleScenarios(report: Report): Scenario[] {
+	return SCENARIOS.filter(s => scenarioVisible(report, s));
+}
+
+/** The probe observes restart and recreate; what it saw wins over the prediction. */
+export function observedFor(location: Location, scenario: Scenario): Observed | null {
+	if (!location.observed) {
+		return null;
+	}
+
+	if (scenario === 'restart') {
+		return location.observed.restart;
+	}
+
+	return scenario === 'recreate' ? location.observed.recreate : null;
+}
+
+export interface Cell {
+	value: Survival | null;
+	observed: Observed | null;
+}
+
+export function cellOf(location: Location, scenario: Scenario): Cell {
+	const observed = observedFor(location, scenario);
+	const value = observed === 'kept' || observed === 'lost' ? observed : location.survives[scenario];
+	return {value, observed};
+}
+
+function cellText(cell: Cell): string {
+	const glyph = cell.observed === 'unwritable' ? '?' : cell.value ? SURVIVAL_GLYPH[cell.value] : '·';
+	return `${cell.observed ? OBSERVED_MARK : ' '}${glyph}`;
+}
+
+export interface MatrixLayout {
+	heads: Record<Scenario, string>;
+	long: boolean;
+	pathWidth: number;
+	columnWidth: (s: Scenario) => number;
+	/** First and last visible column index. */
+	first: number;
+	last: number;
+}
+
+/** Full scenario names when everything fits, else the short heads the legend explains; then the columns that fit around the cursor. */
+export function matrixLayout(report: Report, scenarios: Scenario[], width: number, column: number): MatrixLayout {
+	const longestPath = Math.max(12, ...report.locations.map(l => l.path.length));
+	const longTotal = Math.min(longestPath, 52) + 2 + scenarios.reduce((sum, s) => sum + Math.max(4, s.length) + 1, 0);
+	const long = longTotal <= width;
+	const heads = Object.fromEntries(SCENARIOS.map(s => [s, long ? s : SCENARIO_SHORT[s]])) as Record<Scenario, string>;
+	const columnWidth = (s: Scenario) => Math.max(4, heads[s].length) + 1;
+	const allColumns = scenarios.reduce((sum, s) => sum + columnWidth(s), 0);
+	// The path column takes what the scenarios leave, between 20 and 52 characters; beyond that the scenarios scroll.
+	const pathWidth = Math.max(Math.min(20, longestPath), Math.min(longestPath, 52, width - 2 - allColumns));
+	// Two characters for the ◂ ▸ scroll marks.
+	const room = width - pathWidth - 2;
+	const fits = (from: number, to: number) => scenarios.slice(from, to + 1).reduce((sum, s) => sum + columnWidth(s), 0) <= room;
+	let first = 0;
+	while (first < column && !fits(first, column)) {
+		first++;
+	}
+
+	let last = first;
+	while (last + 1 < scenarios.length && fits(first, last + 1)) {
+		last++;
+	}
+
+	return {heads, long, pathWidth, columnWidth, first, last};
+}
+
+export function matrixLines(report: Report, rows: Location[], width: number, height: number, cursor: number, column: number): {lines: Line[]; selectedLine: number} {
+	const scenarios = visibleScenarios(report);
+	const col = Math.min(column, scenarios.length - 1);
+	const layout = matrixLayout(report, scenarios, width, col);
+	const shown = scenarios.slice(layout.first, layout.last + 1);
+	const anyObserved = report.locations.some(l => l.observed);
+	const lines: Line[] = [[seg(sourceNote(report), {dim: true})]];
+
+	const left = layout.first > 0 ? seg('◂', {bold: true}) : seg(' ');
+	const right = layout.last < scenarios.length - 1 ? seg('▸', {bold: true}) : seg(' ');
+	lines.push([
+		seg(pad('', layout.pathWidth)),
+		left,
+		...shown.map((s, i) => seg(center(layout.heads[s], layout.columnWidth(s)), {bold: true, inverse: layout.first + i === col})),
+		right,
+	]);
+
+	// Legend: values, observation mark, then the heads (when short) or titles of the visible columns.
+	const legend: Line[] = [[
+		seg(`${SURVIVAL_GLYPH.kept} kept`, {color: SURVIVAL_COLOR.kept}), seg('  '),
+		seg(`${SURVIVAL_GLYPH.orphaned} orphaned: on disk, not in the new container`, {color: SURVIVAL_COLOR.orphaned}), seg('  '),
+		seg(`${SURVIVAL_GLYPH.lost} lost`, {color: SURVIVAL_COLOR.lost}), seg('  · n/a', {dim: true}),
+	]];
+	if (anyObserved) {
+		legend.push([seg(`${OBSERVED_MARK} bold`, {bold: true}), seg(': observed by probe on the real engine; ? could not be written; the rest predicted from mounts', {dim: true})]);
+	}
+
+	// Whole titles when they fit beside the rows; else two to a line, cut (the selected cell's line spells its title out).
+	const headWidth = Math.max(...scenarios.map(s => layout.heads[s].length));
+	const titleWidth = Math.max(...scenarios.map(s => SCENARIO_TITLE[s].length));
+	const whole = Math.max(1, Math.floor(width / (headWidth + titleWidth + 3)));
+	const roomForLegend = height - lines.length - 2 - legend.length - rows.length;
+	const perLine = Math.ceil(scenarios.length / whole) <= roomForLegend ? whole : Math.max(2, Math.floor(width / 40));
+	const entryWidth = Math.floor(width / perLine);
+	for (let i = 0; i < scenarios.length; i += perLine) {
+		legend.push(scenarios.slice(i, i + perLine).flatMap(s => [
+			seg(layout.heads[s].padEnd(headWidth + 1), {bold: true}),
+			seg(pad(SCENARIO_TITLE[s], entryWidth - headWidth - 2) + ' ', {dim: true}),
+		]));
+	}
+
+	// The selected cell in words, so each glyph can be read out.
+	const location = rows[cursor];
+	const scenario = scenarios[col];
+	const detail: Line = location && scenario ? (() => {
+		const cell = cellOf(location, scenario);
+		const value = cell.observed === 'unwritable' ? `? not writable${location.observed?.note ? ` (${location.observed.note})` : ''}` : cell.value ? `${SURVIVAL_GLYPH[cell.value]} ${SURVIVAL_WORD[cell.value]}` : 'does not apply';
+		return [
+			seg('› ', {bold: true}),
+			seg(`${layout.heads[scenario]}: `, {bold: true}),
+			seg(value, {color: cell.value ? SURVIVAL_COLOR[cell.value] : undefined, bold: true}),
+			seg(cell.observed ? ' (observed by probe)' : ' (predicted)', {dim: true}),
+			seg(` — ${SCENARIO_TITLE[scenario]}`),
+		];
+	})() : [seg('no location matches the filter', {dim: true})];
+
+	const room = Math.max(1, height - lines.length - 2 - legend.length);
+	const start = scrollStart(rows.length, room, cursor);
+	const body = rows.slice(start, start + room).map(l => [
+		seg(padStart(l.path, layout.pathWidth), {inverse: l === location}),
+		seg(' '),
+		...shown.flatMap((s, i) => {
+			const cell = cellOf(l, s);
+			const selected = l === location && layout.first + i === col;
+			return [seg(center(cellText(cell), layout.columnWidth(s)), {
+				color: cell.value ? SURVIVAL_COLOR[cell.value] : undefined,
+				bold: cell.observed !== null,
+				dim: cell.value === null,
+				inverse: selected,
+			})];
+		}),
+	]);
+	const selectedLine = lines.length + (cursor - start);
+	lines.push(...body, detail, [], ...legend);
+	return {lines, selectedLine};
+}
+
+function Matrix({data, rows, cursor, view, width, height}: ScreenProps<Location>) {
+	const {lines} = matrixLines(data.inspection.report, rows, width, height, cursor, view.column);
+	return <Lines lines={lines} width={width} height={height}/>;
+}
+
+export const matrixScreen: ScreenDef<Location> = {
+	id: 'matrix',
+	title: 'Matrix',
+	available: (data: ScreenData) => data.inspection.report.locations.length > 0 && visibleScenarios(data.inspection.report).length > 0,
+	rows: (data, filter) => filterLocations(data.inspection.report, filter),
+	opens: row => row.path,
+	columns: data => visibleScenarios(data.inspection.report).length,
+	keys: [['←→', 'scenario']],
+	component: Matrix,
+};
