@@ -1,0 +1,69 @@
+import {spawnSync} from 'node:child_process';
+import {existsSync, statSync} from 'node:fs';
+import {RUN_ID} from '../helpers/engine.js';
+
+const SOCKET = `occt-${RUN_ID}`;
+
+function tmux(...args: string[]): string {
+	const result = spawnSync('tmux', ['-L', SOCKET, ...args], {encoding: 'utf8'});
+	if (result.status !== 0) {
+		throw new Error(`tmux ${args.join(' ')}: ${result.stderr}`);
+	}
+
+	return result.stdout;
+}
+
+/** Build dist/ as `npm test` does (tsc emits even when another module has a type error; the test checks it emitted). */
+export function buildCli(): string {
+	const started = Date.now();
+	spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', '.'], {stdio: 'ignore'});
+	if (!existsSync('dist/cli.js') || statSync('dist/cli.js').mtimeMs < started - 1000) {
+		throw new Error('npm run build did not produce dist/cli.js');
+	}
+
+	return 'dist/cli.js';
+}
+
+/** A terminal of a given size on our own tmux server, running a plain shell in this directory. */
+export function openTerminal(columns: number, rows: number): {session: string} {
+	const session = 'e2e';
+	tmux('new-session', '-d', '-x', String(columns), '-y', String(rows), '-s', session, '-c', process.cwd(), 'sh');
+	return {session};
+}
+
+export function type(session: string, text: string, enter = false): void {
+	tmux('send-keys', '-t', session, '-l', text);
+	if (enter) {
+		tmux('send-keys', '-t', session, 'Enter');
+	}
+}
+
+export function screen(session: string): string {
+	return tmux('capture-pane', '-p', '-t', session);
+}
+
+/** Poll the pane until it shows what we wait for. */
+export async function waitForScreen(session: string, predicate: (text: string) => boolean, timeoutMs = 30_000): Promise<string> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const text = screen(session);
+		if (predicate(text)) {
+			return text;
+		}
+
+		if (Date.now() > deadline) {
+			throw new Error(`timed out; the pane shows:\n${text}`);
+		}
+
+		await new Promise(resolve => setTimeout(resolve, 100));
+	}
+}
+
+export function closeTerminals(): void {
+	spawnSync('tmux', ['-L', SOCKET, 'kill-server'], {stdio: 'ignore'});
+}
+
+/** The environment prefix for a command typed into the pane: the engine the tests use. */
+export function envPrefix(): string {
+	return process.env.DOCKER_HOST ? `DOCKER_HOST='${process.env.DOCKER_HOST}' ` : '';
+}

@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import {spawnSync} from 'node:child_process';
+import {after, before, describe, it} from 'node:test';
+import type Docker from 'dockerode';
+import {cleanup, engineOrSkip, image, LABELS, uniqueName} from '../helpers/engine.js';
+import {buildCli, closeTerminals, envPrefix, openTerminal, screen, type, waitForScreen} from './tmux.js';
+
+// The built CLI in a real 80×24 terminal (tmux) against a real opencode-cloud-like container:
+// opencode-data on a named volume, the workspace on the image's anonymous VOLUME, the rest in the container layer.
+describe('the TUI in tmux at 80×24', () => {
+	let docker: Docker | undefined;
+	let name = '';
+	let volume = '';
+	let cli = '';
+
+	before(async t => {
+		const engine = await engineOrSkip(t as any);
+		if (!engine) {
+			return;
+		}
+
+		docker = engine.docker;
+		cli = buildCli();
+		name = uniqueName('tui');
+		volume = `${name}-data`;
+		const tag = await image(docker, {volumes: ['/home/opencoder/workspace']});
+		await docker.createVolume({Name: volume, Labels: LABELS});
+		const container = await docker.createContainer({
+			name,
+			Image: tag,
+			Labels: {...LABELS, 'managed-by': 'opencode-cloud'},
+			HostConfig: {NetworkMode: 'none', Mounts: [{Type: 'volume', Source: volume, Target: '/home/opencoder/.local/share/opencode'}]},
+		});
+		await container.start();
+	});
+
+	after(async () => {
+		closeTerminals();
+		if (docker) {
+			await cleanup(docker, [volume]);
+		}
+	});
+
+	it('opens on the overview, moves to the matrix, shows the cells, and quits with q (exit 1, shell back)', async t => {
+		if (!docker) {
+			return t.skip('no engine');
+		}
+
+		const {session} = openTerminal(80, 24);
+		type(session, `${envPrefix()}node ${cli} --container ${name}; echo "EXIT=$?"`, true);
+		let text = await waitForScreen(session, s => s.includes('Fix this first'));
+		assert.match(text.split('\n')[0]!, /^occ-doctor · occt-tui-.* ✗ \d+ errors?/);
+		assert.match(text, /\$ recreate the container with -v opencode-workspace:\/home\/opencoder\/workspace/);
+
+		type(session, '3');
+		text = await waitForScreen(session, s => s.includes('orphaned: on disk'));
+		const lines = text.split('\n');
+		assert.match(lines[0]!, /^occ-doctor/, `title stays on the first line:\n${text}`);
+		assert.match(lines[3]!, /rst\s+stp\s+rec\s+o-up/);
+		assert.match(text, /\/home\/opencoder\/\.local\/share\/opencode\s+✓\s+✓\s+✓/, 'named volume kept by a recreate');
+		assert.match(text, /\/home\/opencoder\/workspace\s+✓\s+✓\s+◐/, 'anonymous volume orphaned by a recreate');
+		assert.match(text, /\/home\/opencoder\/\.ssh\s+✓\s+✓\s+✗/, 'container layer lost by a recreate');
+		assert.match(lines.filter(l => l.trim()).at(-1)!, /tab\/1-4 screens/, 'the key legend is the last line');
+		assert.ok(lines.every(l => [...l].length <= 80));
+		assert.equal(lines.filter(l => /^occ-doctor/.test(l)).length, 1, `one frame, no leftovers:\n${text}`);
+
+		type(session, 'q');
+		text = await waitForScreen(session, s => /EXIT=\d+/.test(s));
+		assert.match(text, /EXIT=1/);
+		assert.doesNotMatch(screen(session), /orphaned: on disk/, 'the alternate screen is gone');
+	});
+
+	it('piped (stdout not a TTY) prints the plain report with no escape codes and exits 1', t => {
+		if (!docker) {
+			return t.skip('no engine');
+		}
+
+		for (const args of [['--container', name], ['tui', '--container', name]]) {
+			const result = spawnSync('sh', ['-c', `node ${cli} ${args.join(' ')} | cat`], {encoding: 'utf8', env: process.env});
+			assert.ok(!result.stdout.includes('\u001B'), `no ESC bytes for ${args.join(' ')}`);
+			assert.match(result.stdout, /^occ-doctor check · occt-tui-/);
+			assert.match(result.stdout, /What survives what/);
+			assert.doesNotMatch(result.stdout, /Fix this first|tab\/1-4/);
+		}
+
+		const direct = spawnSync(process.execPath, [cli, '--container', name], {encoding: 'utf8', env: process.env, stdio: ['ignore', 'pipe', 'pipe']});
+		assert.equal(direct.status, 1);
+		assert.ok(!direct.stdout.includes('\u001B'));
+	});
+});
