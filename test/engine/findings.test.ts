@@ -1,0 +1,178 @@
+// Each finding fires on a real container that calls for it, and none fires on a clean all-named-volume setup.
+import assert from 'node:assert/strict';
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {after, describe, it, type TestContext} from 'node:test';
+import {exitCodeFor} from '../../source/core/analyze.js';
+import {OPENCODE_CLOUD_VOLUMES} from '../../source/core/profiles.js';
+import type {Finding, Report} from '../../source/core/types.js';
+import {runCheck} from '../../source/check/check.js';
+import type {Engine} from '../../source/docker/engine.js';
+import {IDLE_CMD} from '../../source/docker/fixture-image.js';
+import {PERSISTENCE_WARNING} from '../../source/docker/inspect.js';
+import {cleanup, engineOrSkip, image, LABELS, RUN_ID, TEST_LABEL, uniqueName} from '../helpers/engine.js';
+import {docker} from '../helpers/docker-cli.js';
+
+let engine: Engine | undefined;
+let img = '';
+const dirs: string[] = [];
+const anonymous = new Set<string>();
+const labelFlags = Object.entries(LABELS).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+
+async function ready(t: TestContext): Promise<boolean> {
+	engine ??= await engineOrSkip(t);
+	if (!engine) {
+		return false;
+	}
+
+	img ||= await image(engine.docker);
+	return true;
+}
+
+function hostDir(): string {
+	const dir = mkdtempSync(join(tmpdir(), 'occt-findings-'));
+	dirs.push(dir);
+	return dir;
+}
+
+/** Run a container with these flags (and optionally a command) and check it. */
+async function check(flags: string[], command: string[] = []): Promise<{name: string; report: Report}> {
+	const name = uniqueName('find');
+	await docker('run', '-d', '--name', name, '--network', 'none', ...labelFlags, ...flags, img, ...command);
+	for (const volume of (await docker('inspect', '-f', '{{range .Mounts}}{{.Name}} {{end}}', name)).split(/\s+/).filter(v => /^[0-9a-f]{64}$/.test(v))) {
+		anonymous.add(volume);
+	}
+
+	const {report} = await runCheck({container: name}, engine);
+	return {name, report};
+}
+
+const MODEL_CODES = ['not-persistent', 'anonymous-volume', 'single-file-mount', 'sqlite-sidecar-split', 'read-only-data', 'bind-dropped-on-occ-update', 'missing-host-path', 'entrypoint-warning'];
+const at = (report: Report, code: string, path: string | null): Finding | undefined => report.findings.find(f => f.code === code && f.path === path);
+
+function assertWellFormed(findings: Finding[]): void {
+	for (const f of findings) {
+		assert.ok(f.message.length > 0 && !f.message.includes('\n'), `${f.code}: one-line message`);
+		assert.ok(f.fix.length > 0, `${f.code}: has a fix`);
+	}
+}
+
+describe('findings on real containers', () => {
+	after(async () => {
+		if (engine) {
+			await cleanup(engine.docker, [...anonymous]);
+		}
+
+		for (const dir of dirs) {
+			rmSync(dir, {recursive: true, force: true});
+		}
+	});
+
+	it('not-persistent and anonymous-volume: an opencode-cloud sandbox on its layer, a tmpfs and an anonymous workspace', async t => {
+		if (!await ready(t)) {
+			return;
+		}
+
+		const {report} = await check(['--label', 'managed-by=opencode-cloud', '-v', '/home/opencoder/workspace', '--tmpfs', '/home/opencoder/.local/share/opencode']);
+		assert.equal(report.profile.name, 'opencode-cloud');
+		assert.equal(at(report, 'not-persistent', '/home/opencoder/.ssh')?.severity, 'error');
+		assert.match(at(report, 'not-persistent', '/home/opencoder/.local/share/opencode')?.message ?? '', /tmpfs/);
+		const anon = at(report, 'anonymous-volume', '/home/opencoder/workspace');
+		assert.equal(anon?.severity, 'error');
+		assert.equal(anon?.fix, 'recreate the container with -v opencode-workspace:/home/opencoder/workspace');
+		assert.equal(exitCodeFor(report), 1);
+		assertWellFormed(report.findings);
+	});
+
+	it('single-file-mount and sqlite-sidecar-split: opencode.db bind-mounted on its own', async t => {
+		if (!await ready(t)) {
+			return;
+		}
+
+		const dir = hostDir();
+		writeFileSync(join(dir, 'opencode.db'), '');
+		const {report} = await check(['-v', `${join(dir, 'opencode.db')}:/root/.local/share/opencode/opencode.db`]);
+		assert.equal(report.profile.name, 'opencode');
+		const db = '/root/.local/share/opencode/opencode.db';
+		assert.equal(report.locations.find(l => l.path === db)?.storage, 'bind-file');
+		assert.equal(at(report, 'sqlite-sidecar-split', db)?.severity, 'error');
+		assert.equal(at(report, 'single-file-mount', db)?.severity, 'error');
+		assert.match(at(report, 'single-file-mount', db)?.fix ?? '', new RegExp(`-v ${dir}:/root/.local/share/opencode`));
+		assertWellFormed(report.findings);
+	});
+
+	it('read-only-data: opencode\'s data dir mounted :ro', async t => {
+		if (!await ready(t)) {
+			return;
+		}
+
+		const dir = hostDir();
+		const {report} = await check(['-v', `${dir}:/root/.local/share/opencode:ro`]);
+		const finding = at(report, 'read-only-data', '/root/.local/share/opencode');
+		assert.equal(finding?.severity, 'error');
+		assert.match(finding?.fix ?? '', /drop :ro/);
+	});
+
+	it('bind-dropped-on-occ-update: an opencode-cloud container on the CLI\'s bind mounts', async t => {
+		if (!await ready(t)) {
+			return;
+		}
+
+		const dir = hostDir();
+		mkdirSync(join(dir, 'data'));
+		mkdirSync(join(dir, 'ws'));
+		const {report} = await check(['--label', 'managed-by=opencode-cloud', '-v', `${join(dir, 'data')}:/home/opencoder/.local/share/opencode`, '-v', `${join(dir, 'ws')}:/home/opencoder/workspace`]);
+		const finding = at(report, 'bind-dropped-on-occ-update', null);
+		assert.equal(finding?.severity, 'warning');
+		assert.match(finding?.message ?? '', /\/home\/opencoder\/workspace/);
+		assert.equal(report.locations.find(l => l.path === '/home/opencoder/workspace')?.survives['occ-update'], 'orphaned');
+	});
+
+	it('missing-host-path: the bind source is removed after the container was created', async t => {
+		if (!await ready(t)) {
+			return;
+		}
+
+		const dir = hostDir();
+		mkdirSync(join(dir, 'gone'));
+		const name = uniqueName('find');
+		await docker('create', '--name', name, '--network', 'none', ...labelFlags, '-v', `${join(dir, 'gone')}:/srv/data`, img);
+		rmSync(join(dir, 'gone'), {recursive: true});
+		const {report} = await runCheck({container: name}, engine);
+		const finding = at(report, 'missing-host-path', '/srv/data');
+		assert.equal(finding?.severity, 'error');
+		assert.match(finding?.message ?? '', new RegExp(`${dir}/gone`));
+	});
+
+	it('entrypoint-warning: the logs say persistence is not configured', async t => {
+		if (!await ready(t)) {
+			return;
+		}
+
+		const {name, report} = await check([], ['sh', '-c', `echo "${PERSISTENCE_WARNING}. Mount a volume." >&2; ${IDLE_CMD[2]}`]);
+		const finding = at(report, 'entrypoint-warning', null);
+		assert.equal(finding?.severity, 'warning');
+		assert.match(finding?.fix ?? '', new RegExp(`docker logs ${name}`));
+	});
+
+	it('fires nothing on an opencode-cloud sandbox whose seven locations are named volumes', async t => {
+		if (!await ready(t)) {
+			return;
+		}
+
+		const flags = ['--label', 'managed-by=opencode-cloud'];
+		for (const v of OPENCODE_CLOUD_VOLUMES) {
+			const name = `${v.volume}-${RUN_ID}`;
+			await docker('volume', 'create', '--label', `${TEST_LABEL}=${RUN_ID}`, name);
+			flags.push('-v', `${name}:${v.path}`);
+		}
+
+		const {report} = await check(flags);
+		assert.equal(report.profile.name, 'opencode-cloud');
+		// Database discovery may add info lines of its own; no problem may be reported.
+		assert.deepEqual(report.findings.filter(f => f.severity !== 'info' || MODEL_CODES.includes(f.code)), []);
+		assert.ok(report.locations.every(l => l.storage === 'named-volume'), 'every location on a named volume');
+		assert.equal(exitCodeFor(report), 0);
+	});
+});
