@@ -1,0 +1,209 @@
+// The CLI as users run it: exit codes, stdout for results, stderr for errors, the JSON contract's keys, no ESC when piped.
+import assert from 'node:assert/strict';
+import {mkdtempSync, rmSync, statSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {after, describe, it, type TestContext} from 'node:test';
+import {engineTarget, type Engine} from '../../source/docker/engine.js';
+import {cleanup, engineOrSkip, image, LABELS, RUN_ID, TEST_LABEL, uniqueName} from '../helpers/engine.js';
+import {cli, docker, type Run} from '../helpers/docker-cli.js';
+
+const CONTRACT_KEYS = ['schemaVersion', 'container', 'profile', 'locations', 'findings'];
+const LATER_KEYS = ['databases', 'legacyStorage'];
+const LOCATION_KEYS = ['path', 'label', 'priority', 'expected', 'storage', 'readOnly', 'mount', 'survives'];
+const ESC = '\u001B';
+
+let engine: Engine | undefined;
+let img = '';
+const dir = mkdtempSync(join(tmpdir(), 'occt-cli-'));
+const labelFlags = Object.entries(LABELS).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+
+async function ready(t: TestContext): Promise<boolean> {
+	engine ??= await engineOrSkip(t);
+	if (!engine) {
+		return false;
+	}
+
+	img ||= await image(engine.docker);
+	return true;
+}
+
+async function container(...flags: string[]): Promise<string> {
+	const name = uniqueName('cli');
+	await docker('run', '-d', '--name', name, '--network', 'none', ...labelFlags, ...flags, img);
+	return name;
+}
+
+async function volume(): Promise<string> {
+	const name = uniqueName('clivol');
+	await docker('volume', 'create', '--label', `${TEST_LABEL}=${RUN_ID}`, name);
+	return name;
+}
+
+/** An error run: exit 2, nothing on stdout, one `occ-doctor: ...` line on stderr. */
+function assertCouldNotRun(result: Run, pattern: RegExp): void {
+	assert.equal(result.code, 2, result.stderr);
+	assert.equal(result.stdout, '');
+	const lines = result.stderr.trim().split('\n');
+	assert.equal(lines.length, 1, result.stderr);
+	assert.match(lines[0]!, /^occ-doctor: /);
+	assert.match(lines[0]!, pattern);
+	assert.ok(!result.stderr.includes(ESC));
+}
+
+describe('the occ-doctor CLI', () => {
+	after(async () => {
+		if (engine) {
+			await cleanup(engine.docker);
+		}
+
+		rmSync(dir, {recursive: true, force: true});
+	});
+
+	it('exits 0 on a clean container, with the plain report on stdout, nothing on stderr and no ESC bytes', async t => {
+		if (!await ready(t)) {
+			return;
+		}
+
+		const name = await container('-v', `${await volume()}:/srv/data`);
+		const result = await cli(['check', '--container', name]);
+		assert.equal(result.code, 0, result.stderr);
+		assert.match(result.stdout, /\/srv\/data/);
+		assert.equal(result.stderr, '');
+		assert.ok(!result.stdout.includes(ESC), 'piped output has no escape sequences');
+	});
+
+	it('exits 1 when there are errors, still reporting on stdout', async t => {
+		if (!await ready(t)) {
+			return;
+		}
+
+		const name = await container('--label', 'managed-by=opencode-cloud');
+		const result = await cli(['check', '--container', name, '--plain']);
+		assert.equal(result.code, 1, result.stderr);
+		assert.match(result.stdout, /not-persistent|container's own layer/);
+		assert.ok(!result.stdout.includes(ESC));
+		assert.ok(!result.stderr.includes('occ-doctor:'), 'errors found is a result, not a failure');
+	});
+
+	it('--json has exactly the contract\'s keys, on stdout', async t => {
+		if (!await ready(t)) {
+			return;
+		}
+
+		const name = await container('-v', `${await volume()}:/srv/data`, '-v', '/srv/anon');
+		const result = await cli(['check', '--json', '--container', name]);
+		assert.equal(result.code, 0, result.stderr);
+		const json = JSON.parse(result.stdout) as Record<string, any>;
+		const extra = Object.keys(json).filter(k => !CONTRACT_KEYS.includes(k));
+		assert.deepEqual(CONTRACT_KEYS.filter(k => !(k in json)), [], 'every contract key is there');
+		assert.deepEqual(extra.filter(k => !LATER_KEYS.includes(k)), [], 'no key outside the contract');
+		assert.equal(json.schemaVersion, 1);
+		assert.equal(json.container.name, name);
+		assert.equal(json.container.compose, null);
+		for (const key of ['id', 'name', 'image', 'compose']) {
+			assert.ok(key in json.container, `container.${key}`);
+		}
+
+		const anon = json.locations.find((l: any) => l.path === '/srv/anon');
+		for (const key of LOCATION_KEYS) {
+			assert.ok(key in anon, `locations[].${key}`);
+		}
+
+		assert.equal(anon.storage, 'anonymous-volume');
+		assert.deepEqual(Object.keys(anon.mount).sort(), ['destination', 'name', 'rw', 'source', 'type']);
+		assert.equal(anon.survives.recreate, 'orphaned');
+		assert.equal(anon.survives['compose-recreate'], null);
+		const finding = json.findings.find((f: any) => f.code === 'anonymous-volume');
+		assert.deepEqual(Object.keys(finding).sort(), ['code', 'fix', 'message', 'path', 'severity']);
+		assert.ok(!result.stdout.includes(ESC));
+	});
+
+	it('--path adds a location', async t => {
+		if (!await ready(t)) {
+			return;
+		}
+
+		const name = await container('-v', `${await volume()}:/srv/data`);
+		const result = await cli(['check', '--json', '--container', name, '--path', '/srv/notes', '-p', '/srv/data/sub']);
+		const json = JSON.parse(result.stdout) as {locations: Array<{path: string; storage: string; label: string}>};
+		const byPath = new Map(json.locations.map(l => [l.path, l]));
+		assert.equal(byPath.get('/srv/notes')?.storage, 'container-layer');
+		assert.equal(byPath.get('/srv/notes')?.label, 'given with --path');
+		assert.equal(byPath.get('/srv/data/sub')?.storage, 'named-volume');
+		assert.equal(result.code, 1, 'a --path on the container layer is an error');
+	});
+
+	it('takes a --profile from a JSON file and from a YAML file', async t => {
+		if (!await ready(t)) {
+			return;
+		}
+
+		const name = await container('-v', `${await volume()}:/srv/data`);
+		const jsonFile = join(dir, 'mine.json');
+		writeFileSync(jsonFile, JSON.stringify({name: 'mine', locations: [{path: '/srv/data/db.sqlite', label: 'my database', priority: 'critical', kind: 'sqlite'}]}));
+		const yamlFile = join(dir, 'mine.yaml');
+		writeFileSync(yamlFile, 'name: mine-yaml\nlocations:\n  - path: /srv/state\n    label: my state\n    priority: critical\n');
+		const fromJson = await cli(['check', '--json', '--container', name, '--profile', jsonFile]);
+		const a = JSON.parse(fromJson.stdout);
+		assert.equal(a.profile.name, 'mine');
+		assert.equal(a.locations.find((l: any) => l.path === '/srv/data/db.sqlite')?.label, 'my database');
+		assert.equal(fromJson.code, 0, fromJson.stderr);
+		const fromYaml = await cli(['check', '--json', '--container', name, '--profile', yamlFile]);
+		const b = JSON.parse(fromYaml.stdout);
+		assert.equal(b.profile.name, 'mine-yaml');
+		assert.equal(b.locations.find((l: any) => l.path === '/srv/state')?.storage, 'container-layer');
+		assert.ok(b.findings.some((f: any) => f.code === 'not-persistent' && f.path === '/srv/state' && f.severity === 'error'));
+		assert.equal(fromYaml.code, 1);
+		assertCouldNotRun(await cli(['check', '--container', name, '--profile', join(dir, 'missing.yaml')]), /no profile .*missing\.yaml/);
+	});
+
+	it('exits 2 for an unknown container', async t => {
+		if (!await ready(t)) {
+			return;
+		}
+
+		assertCouldNotRun(await cli(['check', '--container', `no-such-${RUN_ID}`]), /no container "no-such-.*docker ps -a/);
+	});
+
+	it('exits 2 listing the candidates on stderr when several containers fit', async t => {
+		if (!await ready(t)) {
+			return;
+		}
+
+		const one = await container('--label', 'managed-by=opencode-cloud');
+		const two = await container('--label', 'managed-by=opencode-cloud');
+		const result = await cli(['check', '--json']);
+		assert.equal(result.code, 2);
+		assert.equal(result.stdout, '');
+		assert.match(result.stderr, /Candidates:/);
+		assert.ok(result.stderr.includes(one) && result.stderr.includes(two), result.stderr);
+		assert.match(result.stderr.trim().split('\n').at(-1)!, /^occ-doctor: \d+ containers .*--container NAME/);
+	});
+
+	it('exits 2 with no engine', async () => {
+		const env = {...process.env, DOCKER_HOST: 'unix:///nonexistent'};
+		assertCouldNotRun(await cli(['check', '--json'], {env}), /no Docker engine answers at unix:\/\/\/nonexistent.*DOCKER_HOST/);
+	});
+
+	it('exits 2 naming the docker group when the socket is forbidden', async t => {
+		if (!await ready(t)) {
+			return;
+		}
+
+		const target = engineTarget(process.env.DOCKER_HOST);
+		const socket = target.options.socketPath;
+		if (process.getuid?.() !== 0 || !socket) {
+			t.skip('needs root and a unix socket to run the CLI as another user');
+			return;
+		}
+
+		if ((statSync(socket).mode & 0o006) !== 0) {
+			t.skip(`${socket} is open to everyone: nothing to deny`);
+			return;
+		}
+
+		const result = await cli(['check', '--json'], {uid: 65534, gid: 65534, env: {...process.env, HOME: '/tmp'}});
+		assertCouldNotRun(result, /permission denied on unix:\/\/.*docker group/);
+	});
+});
