@@ -2,6 +2,7 @@
 import process from 'node:process';
 import meow from 'meow';
 import {checkCommand} from './source/commands/check.js';
+import {backupCommand} from './source/commands/backup.js';
 import {demoCommand} from './source/commands/demo.js';
 import {tuiCommand} from './source/commands/tui.js';
 import {decideMode, type Command, type CommandFlags} from './source/commands/context.js';
@@ -13,6 +14,7 @@ const help = `
 
   Commands
     check      how every data path is stored and what survives what (default without a terminal)
+    backup     one verified .tar.gz per volume and bind mount, a manifest, SQLite snapshots; progress on stderr
     tui        the interactive screens (default in a terminal)
     demo       a throwaway opencode-cloud-like sandbox with one real problem, shown in the TUI, removed on exit
 
@@ -25,6 +27,11 @@ const help = `
     --json                    machine-readable result on stdout (never starts the TUI)
     --plain                   plain text report (never starts the TUI)
     --yes, -y                 confirm disruptive steps without asking
+    --only NAME,…             backup: only these locations (archive name, label, container path or volume)
+    --priority LEVEL,…        backup: only these priorities (critical, high, medium, low)
+    --out DIR                 backup: where to write (default ./occ-doctor-backup-<container>-<UTC time>)
+    --stop                    backup: stop the container meanwhile and start it again (asks, or --yes)
+    --verify DIR              backup: check an existing backup (gzip, tar, sha256); exit 1 on any mismatch
 
   Exit codes
     0 no errors · 1 errors found · 2 could not run · 130 interrupted
@@ -43,10 +50,16 @@ const flagSpec = {
 	json: {type: 'boolean' as const, default: false},
 	plain: {type: 'boolean' as const, default: false},
 	yes: {type: 'boolean' as const, shortFlag: 'y', default: false},
+	only: {type: 'string' as const, isMultiple: true as const},
+	priority: {type: 'string' as const, isMultiple: true as const},
+	out: {type: 'string' as const},
+	stop: {type: 'boolean' as const, default: false},
+	verify: {type: 'string' as const},
 };
 
 const COMMANDS: Record<string, Command> = {
 	check: checkCommand,
+	backup: backupCommand,
 	tui: tuiCommand,
 	demo: demoCommand,
 };

@@ -1,0 +1,284 @@
+// `backup` as a service: plan the archives, optionally stop the container, re-pack each mount into a .tar.gz with
+// consistent database snapshots, verify, then rename everything to its final name at once. No React, no printing.
+import {chmod, mkdir, readdir, rename, rm, rmdir, stat, writeFile} from 'node:fs/promises';
+import {join, resolve} from 'node:path';
+import type Docker from 'dockerode';
+import {runCheck} from '../check/check.js';
+import {connect, DoctorError, explainEngineError, type Engine} from '../docker/engine.js';
+import {SnapshotError} from '../sqlite/snapshot.js';
+import {databaseWorkDir, snapshotForArchive} from './database.js';
+import {packUnit} from './pack.js';
+import {defaultBackupDir, planUnits, selectUnits} from './plan.js';
+import {estimateSizes} from './sizes.js';
+import type {ContainerFacts, Report} from '../core/types.js';
+import type {ArchiveRecord, BackupEmit, BackupOptions, BackupUnit, DatabaseRecord, Manifest} from './types.js';
+import {MANIFEST, verifyArchive} from './verify.js';
+
+/** zlib level 6 is gzip's default, what `tar czf` and the seeds' recipe use; see docs/backup.md for the measurements. */
+export const DEFAULT_GZIP_LEVEL = 6;
+/** Progress events per location are at most this often (plus one at the end of each). */
+export const PROGRESS_INTERVAL_MS = 100;
+export const CREDENTIALS_NOTICE = 'the backup holds credentials and SSH keys: its directory is 0700 and its files 0600, keep it private';
+const WORK_DIR = '.snapshots.partial';
+
+/** Name the real cause of a failure mid-stream: our disk, the engine, the container, or the engine's own error. */
+async function explainFailure(error: unknown, engine: Engine, container: Docker.Container, dir: string, what: string): Promise<Error> {
+	if (error instanceof DoctorError) {
+		return error;
+	}
+
+	if (error instanceof SnapshotError) {
+		return new DoctorError(error.message);
+	}
+
+	const code = (error as NodeJS.ErrnoException).code;
+	if (code === 'ENOSPC' || code === 'EDQUOT') {
+		return new DoctorError(`no space left in ${dir} while writing ${what}: free some space or pass --out on a bigger disk`);
+	}
+
+	if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+		return new DoctorError(`cannot write ${what} in ${dir} (${code}): pass --out with a writable directory`);
+	}
+
+	try {
+		await engine.docker.ping();
+	} catch (pingError) {
+		const explained = explainEngineError(pingError, engine.target);
+		return new DoctorError(`the engine went away while reading ${what}: ${explained.message}`);
+	}
+
+	try {
+		await container.inspect();
+	} catch (inspectError) {
+		if ((inspectError as {statusCode?: number}).statusCode === 404) {
+			return new DoctorError(`the container was removed while reading ${what}: nothing was kept; back up its volumes with a new container`);
+		}
+	}
+
+	return explainEngineError(error, engine.target);
+}
+
+async function prepareDir(dir: string): Promise<boolean> {
+	let created = false;
+	try {
+		const st = await stat(dir);
+		if (!st.isDirectory()) {
+			throw new DoctorError(`${dir} exists and is not a directory: pass --out with a new or empty directory`);
+		}
+
+		const entries = await readdir(dir);
+		if (entries.includes(MANIFEST)) {
+			throw new DoctorError(`${dir} already holds a backup: pass --out with a new or empty directory`);
+		}
+	} catch (error) {
+		if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+			throw error instanceof DoctorError ? error : new DoctorError(`cannot use ${dir} (${(error as NodeJS.ErrnoException).code}): pass --out with a writable directory`);
+		}
+
+		try {
+			await mkdir(dir, {recursive: true, mode: 0o700});
+		} catch (mkdirError) {
+			throw new DoctorError(`cannot create ${dir} (${(mkdirError as NodeJS.ErrnoException).code}): pass --out with a writable directory`);
+		}
+
+		created = true;
+	}
+
+	// Explicit: a mkdir mode is filtered by the umask, and an existing directory keeps whatever it had.
+	await chmod(dir, 0o700);
+	return created;
+}
+
+function sumOrNull(values: Array<number | null>): number | null {
+	return values.some(v => v === null) ? null : values.reduce<number>((a, b) => a + b!, 0);
+}
+
+export interface BackupPlan {
+	engine: Engine;
+	facts: ContainerFacts;
+	report: Report;
+	/** Every volume and bind mount, with size estimates (the TUI preselects by priority from these). */
+	all: BackupUnit[];
+	/** The ones --only/--priority select. */
+	units: BackupUnit[];
+}
+
+/** Inspect the container and list what a backup would write, with size estimates. Reads only. */
+export async function planBackup(options: BackupOptions, engine?: Engine): Promise<BackupPlan> {
+	engine ??= await connect(options.host);
+	const {facts, report} = await runCheck({host: options.host, container: options.container, profile: options.profile}, engine);
+	const all = planUnits(facts, report.locations);
+	const units = selectUnits(all, options.only, options.priority);
+	if (units.length === 0) {
+		const names = all.map(u => u.name).join(', ');
+		throw new DoctorError(all.length === 0
+			? `${facts.name} has no volume or bind mount to back up: its data lives in the container layer (see occ-doctor check)`
+			: `no location of ${facts.name} matches --only/--priority: choose from ${names}`);
+	}
+
+	await estimateSizes(engine, all, options.signal);
+	return {engine, facts, report, all, units};
+}
+
+export interface BackupResult {
+	dir: string;
+	manifest: Manifest;
+}
+
+/** Run a backup and emit its events. Throws a DoctorError; whatever it throws, no file is left under a final name. */
+export async function runBackup(options: BackupOptions, emit: BackupEmit, engine?: Engine): Promise<BackupResult> {
+	const {signal} = options;
+	const plan = await planBackup(options, engine);
+	engine = plan.engine;
+	const {facts, report, units} = plan;
+	const dir = resolve(options.out ?? defaultBackupDir(facts.name));
+	const gzipLevel = options.gzipLevel ?? DEFAULT_GZIP_LEVEL;
+	const container = engine.docker.getContainer(facts.id);
+	emit({type: 'plan', container: report.container, dir, units});
+	signal?.throwIfAborted();
+	const createdDir = await prepareDir(dir);
+	emit({type: 'notice', message: CREDENTIALS_NOTICE});
+
+	const partials: string[] = [];
+	const workRoot = join(dir, WORK_DIR);
+	let stopped = false;
+	try {
+		if (options.stop && facts.state.running) {
+			emit({type: 'container', action: 'stopping', name: facts.name});
+			await container.stop();
+			stopped = true;
+			emit({type: 'container', action: 'stopped', name: facts.name});
+		}
+
+		const records: ArchiveRecord[] = [];
+		const overallTotal = sumOrNull(units.map(u => u.estimate.bytes));
+		let doneBytes = 0;
+		for (const unit of units) {
+			signal?.throwIfAborted();
+			const file = `${unit.name}.tar.gz`;
+			const partial = join(dir, `${file}.partial`);
+			partials.push(partial);
+			emit({type: 'start', location: unit.name, total: unit.estimate.bytes});
+			let last = 0;
+			let seen = 0;
+			const progress = (bytes: number, files: number, force = false) => {
+				seen = bytes;
+				const now = Date.now();
+				if (force || now - last >= PROGRESS_INTERVAL_MS) {
+					last = now;
+					emit({type: 'progress', location: unit.name, bytes, total: unit.estimate.bytes, files, overall: {bytes: doneBytes + bytes, total: overallTotal}});
+				}
+			};
+
+			const databases: DatabaseRecord[] = [];
+			let result;
+			try {
+				result = await packUnit({
+					container,
+					unit,
+					partial,
+					gzipLevel,
+					signal,
+					onProgress: progress,
+					snapshot: async (containerPath, archivePath) => {
+						const db = await snapshotForArchive(container, containerPath, archivePath, databaseWorkDir(workRoot, databases.length), signal);
+						databases.push(db.record);
+						emit({type: 'snapshot', location: unit.name, database: archivePath, attempts: db.record.attempts, tables: db.record.tables});
+						return db;
+					},
+				});
+			} catch (error) {
+				throw signal?.aborted ? signal.reason : await explainFailure(error, engine, container, dir, file);
+			} finally {
+				await rm(workRoot, {recursive: true, force: true});
+			}
+
+			progress(seen, result.fileCount, true);
+			doneBytes += seen;
+			const record: ArchiveRecord = {
+				file,
+				label: unit.label,
+				source: unit.source,
+				containerPath: unit.containerPath,
+				storage: unit.storage,
+				priority: unit.priority,
+				bytes: result.bytes,
+				fileCount: result.fileCount,
+				entries: result.entries,
+				compressedBytes: result.compressedBytes,
+				sha256: result.sha256,
+				databases,
+				excluded: unit.excluded,
+			};
+			records.push(record);
+			emit({type: 'written', location: unit.name, archive: record});
+		}
+
+		// Read back what the disk holds, not what we meant to write.
+		for (const record of records) {
+			const check = await verifyArchive(join(dir, `${record.file}.partial`), {sha256: record.sha256, entries: record.entries}, signal);
+			emit({type: 'verify', location: record.file.replace(/\.tar\.gz$/, ''), ok: check.ok, error: check.error});
+			if (!check.ok) {
+				throw new DoctorError(`the archive just written does not read back: ${check.error}; the disk at ${dir} may be failing`);
+			}
+		}
+
+		try {
+			await container.inspect();
+		} catch (error) {
+			throw await explainFailure(error, engine, container, dir, 'the last archive');
+		}
+
+		const now = new Date().toISOString();
+		const manifest: Manifest = {
+			format: 'occ-doctor-backup',
+			version: 1,
+			createdAt: now,
+			container: {...report.container, imageId: facts.imageId},
+			profile: report.profile.name,
+			stopped,
+			gzipLevel,
+			archives: records,
+			verified: true,
+			verifiedAt: now,
+		};
+		const manifestPartial = join(dir, `${MANIFEST}.partial`);
+		partials.push(manifestPartial);
+		try {
+			await writeFile(manifestPartial, JSON.stringify(manifest, null, '\t') + '\n', {mode: 0o600});
+			await chmod(manifestPartial, 0o600);
+		} catch (error) {
+			throw await explainFailure(error, engine, container, dir, MANIFEST);
+		}
+
+		signal?.throwIfAborted();
+		// All or nothing: archives first, the manifest last, so a manifest always names complete archives.
+		for (const record of records) {
+			await rename(join(dir, `${record.file}.partial`), join(dir, record.file));
+		}
+
+		await rename(manifestPartial, join(dir, MANIFEST));
+		partials.length = 0;
+		emit({type: 'done', dir, manifest});
+		return {dir, manifest};
+	} catch (error) {
+		await Promise.all(partials.map(async p => rm(p, {force: true})));
+		await rm(workRoot, {recursive: true, force: true});
+		if (createdDir) {
+			await rmdir(dir).catch(() => {});
+		}
+
+		throw error;
+	} finally {
+		if (stopped) {
+			// Started again whatever happened, Ctrl+C included: --stop promises the container comes back.
+			emit({type: 'container', action: 'starting', name: facts.name});
+			try {
+				await container.start();
+				emit({type: 'container', action: 'started', name: facts.name});
+			} catch (error) {
+				emit({type: 'notice', message: `could not start ${facts.name} again (${(error as Error).message.split('\n')[0]}): run docker start ${facts.name}`});
+			}
+		}
+	}
+}

@@ -1,0 +1,270 @@
+// Re-pack the engine's archive of one mount into `<name>.tar.gz.partial`: entries renamed to `./…` (as `tar -C /data .`
+// writes them), nested mounts left out, live SQLite files replaced by consistent snapshots, gzip and sha256 on the way.
+import {createHash} from 'node:crypto';
+import {createReadStream, createWriteStream} from 'node:fs';
+import {chmod} from 'node:fs/promises';
+import {posix} from 'node:path';
+import {Transform} from 'node:stream';
+import {pipeline} from 'node:stream/promises';
+import {createGzip} from 'node:zlib';
+import type Docker from 'dockerode';
+import tar from 'tar-stream';
+import {getArchiveStream} from '../docker/archive.js';
+import type {BackupUnit} from './types.js';
+
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+/** The smallest SQLite database with content is one 512-byte page. */
+const SQLITE_MIN_BYTES = 512;
+
+export interface SnapshotFile {
+	/** Local files to put in place of the live ones, keyed by the suffix ('' for the main file, '-wal' …). */
+	files: Array<{suffix: string; path: string; size: number}>;
+}
+
+export interface PackInput {
+	container: Docker.Container;
+	unit: BackupUnit;
+	/** The .partial file to write (created 0600). */
+	partial: string;
+	gzipLevel: number;
+	signal?: AbortSignal;
+	onProgress: (bytes: number, files: number) => void;
+	/** Called after the engine's stream has closed (it holds the container's lock while open): copy one database consistently. */
+	snapshot: (containerPath: string, archivePath: string) => Promise<SnapshotFile>;
+}
+
+export interface PackResult {
+	bytes: number;
+	fileCount: number;
+	entries: number;
+	compressedBytes: number;
+	sha256: string;
+	/** Archive paths of the SQLite databases replaced by snapshots. */
+	databases: string[];
+}
+
+/** The archive path of an engine entry: `base/x/y` → `./x/y`; a single-file mount keeps its base name. */
+export function rewriteName(name: string, base: string, isFile: boolean): string {
+	const clean = name.replace(/\/+$/, '').replace(/^\.\//, '');
+	if (isFile) {
+		return `./${posix.basename(clean)}`;
+	}
+
+	if (clean === base || clean === '') {
+		return '.';
+	}
+
+	return clean.startsWith(`${base}/`) ? `./${clean.slice(base.length + 1)}` : `./${clean}`;
+}
+
+/** True when an archive path lies strictly inside one of the excluded (relative) directories. */
+export function isExcluded(path: string, excluded: string[]): boolean {
+	return excluded.some(e => path.startsWith(`${e}/`));
+}
+
+function paxWithout(pax: Record<string, string> | null | undefined): Record<string, string> | undefined {
+	if (!pax) {
+		return undefined;
+	}
+
+	const rest = Object.fromEntries(Object.entries(pax).filter(([k]) => !['path', 'linkpath', 'size'].includes(k)));
+	return Object.keys(rest).length > 0 ? rest : undefined;
+}
+
+async function writeChunk(sink: NodeJS.WritableStream, chunk: Buffer, stop: AbortSignal): Promise<void> {
+	if (!sink.write(chunk)) {
+		await new Promise<void>((resolve, reject) => {
+			const onAbort = () => reject(stop.reason);
+			sink.once('drain', () => {
+				stop.removeEventListener('abort', onAbort);
+				resolve();
+			});
+			stop.addEventListener('abort', onAbort, {once: true});
+		});
+	}
+}
+
+async function endSink(sink: NodeJS.WritableStream & {once: any}, stop: AbortSignal): Promise<void> {
+	// streamx's end() takes no callback: wait for the entry to be flushed into the pack.
+	await new Promise<void>((resolve, reject) => {
+		const onAbort = () => reject(stop.reason);
+		const settle = (error?: Error) => {
+			stop.removeEventListener('abort', onAbort);
+			if (error) {
+				reject(error);
+			} else {
+				resolve();
+			}
+		};
+
+		stop.addEventListener('abort', onAbort, {once: true});
+		sink.once('finish', () => settle());
+		sink.once('close', () => settle());
+		sink.once('error', (error: Error) => settle(error));
+		sink.end();
+	});
+}
+
+export async function packUnit(input: PackInput): Promise<PackResult> {
+	const {container, unit, partial, gzipLevel, onProgress} = input;
+	// One controller tears every stream down when any part fails: the engine, the disk or the user.
+	const stop = new AbortController();
+	const onUserAbort = () => stop.abort(input.signal!.reason);
+	input.signal?.addEventListener('abort', onUserAbort, {once: true});
+	input.signal?.throwIfAborted();
+
+	const file = createWriteStream(partial, {mode: 0o600, flush: true});
+	try {
+		await new Promise<void>((resolve, reject) => {
+			file.once('open', () => resolve());
+			file.once('error', reject);
+		});
+		// Explicit: a create mode is filtered by the umask.
+		await chmod(partial, 0o600);
+		const hash = createHash('sha256');
+		let compressedBytes = 0;
+		const tap = new Transform({
+			transform(chunk: Buffer, _encoding, done) {
+				hash.update(chunk);
+				compressedBytes += chunk.length;
+				done(null, chunk);
+			},
+		});
+		const pack = tar.pack();
+		const writing = pipeline(pack as unknown as NodeJS.ReadableStream, createGzip({level: gzipLevel}), tap, file, {signal: stop.signal});
+		writing.catch(error => stop.abort(error));
+
+		const base = posix.basename(unit.containerPath);
+		const excluded = unit.excluded.map(e => `./${posix.relative(unit.containerPath, e)}`);
+		const skip = new Set<string>();
+		const found: Array<{path: string; header: tar.Header}> = [];
+		let bytes = 0;
+		let files = 0;
+		let entries = 0;
+		let sourceBytes = 0;
+
+		const source = await getArchiveStream(container, unit.containerPath);
+		const extract = tar.extract();
+		const reading = pipeline(source, extract, {signal: stop.signal});
+		reading.catch(error => stop.abort(error));
+
+		const put = async (header: tar.Header, body: AsyncIterable<Buffer> | null, first?: Buffer, counted = true) => {
+			const sink = pack.entry(header) as unknown as NodeJS.WritableStream & {once: any};
+			if (first) {
+				await writeChunk(sink, first, stop.signal);
+			}
+
+			if (body) {
+				for await (const chunk of body) {
+					await writeChunk(sink, chunk, stop.signal);
+					if (counted) {
+						sourceBytes += chunk.length;
+						onProgress(sourceBytes, files);
+					}
+				}
+			}
+
+			await endSink(sink, stop.signal);
+			entries++;
+		};
+
+		for await (const entry of extract as unknown as AsyncIterable<{header: tar.Header} & AsyncIterable<Buffer>>) {
+			const header = entry.header;
+			const path = rewriteName(header.name, base, unit.isFile);
+			const drain = async () => {
+				for await (const chunk of entry) {
+					sourceBytes += (chunk as Buffer).length;
+				}
+
+				onProgress(sourceBytes, files);
+			};
+
+			if (isExcluded(path, excluded) || skip.has(path)) {
+				await drain();
+				continue;
+			}
+
+			const out: tar.Header = {
+				name: header.type === 'directory' && path !== '.' ? `${path}/` : (path === '.' ? './' : path),
+				mode: header.mode,
+				uid: header.uid,
+				gid: header.gid,
+				uname: header.uname,
+				gname: header.gname,
+				mtime: header.mtime,
+				type: header.type,
+				size: header.size,
+				linkname: header.type === 'link' && header.linkname ? rewriteName(header.linkname, base, unit.isFile) : header.linkname,
+				devmajor: header.devmajor,
+				devminor: header.devminor,
+				pax: paxWithout(header.pax as Record<string, string> | null),
+			};
+
+			if (header.type !== 'file') {
+				await put(out, null);
+				await drain();
+				continue;
+			}
+
+			files++;
+			const iterator = (entry as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+			let first: Buffer = Buffer.alloc(0);
+			if ((header.size ?? 0) >= SQLITE_MIN_BYTES) {
+				// Peek at the header: a SQLite database is copied by snapshot, not from this live stream.
+				while (first.length < SQLITE_MAGIC.length) {
+					const next = await iterator.next();
+					if (next.done) {
+						break;
+					}
+
+					first = first.length === 0 ? next.value : Buffer.concat([first, next.value]);
+				}
+
+				sourceBytes += first.length;
+				if (first.subarray(0, SQLITE_MAGIC.length).equals(SQLITE_MAGIC)) {
+					found.push({path, header: out});
+					for (const suffix of ['-wal', '-shm', '-journal']) {
+						skip.add(path + suffix);
+					}
+
+					await drain();
+					continue;
+				}
+			}
+
+			bytes += header.size ?? 0;
+			await put(out, {[Symbol.asyncIterator]: () => iterator}, first.length > 0 ? first : undefined);
+		}
+
+		await reading;
+		onProgress(sourceBytes, files);
+
+		// The engine's stream is closed now, so the snapshot's own archive requests can take the container's lock.
+		const databases: string[] = [];
+		for (const db of found) {
+			const containerPath = unit.isFile ? unit.containerPath : posix.join(unit.containerPath, db.path);
+			const snap = await input.snapshot(containerPath, db.path);
+			for (const file of snap.files) {
+				if (file.suffix !== '') {
+					files++;
+				}
+
+				bytes += file.size;
+				await put({...db.header, name: db.path + file.suffix, size: file.size, pax: undefined}, createReadStream(file.path) as AsyncIterable<Buffer>, undefined, false);
+			}
+
+			databases.push(db.path);
+		}
+
+		pack.finalize();
+		// The stream fsyncs (flush) before it closes, so a verified archive is on the disk.
+		await writing;
+		return {bytes, fileCount: files, entries, compressedBytes, sha256: hash.digest('hex'), databases};
+	} catch (error) {
+		stop.abort(error);
+		throw stop.signal.reason ?? error;
+	} finally {
+		input.signal?.removeEventListener('abort', onUserAbort);
+		file.destroy();
+	}
+}

@@ -1,0 +1,102 @@
+import {createInterface} from 'node:readline/promises';
+import type {Priority} from '../core/types.js';
+import {DoctorError} from '../docker/engine.js';
+import {formatBytes, plainReporter, runBackup, verifyBackup, verifyLine} from '../backup/index.js';
+import type {Command, CommandContext} from './context.js';
+
+const PRIORITIES: Priority[] = ['critical', 'high', 'medium', 'low'];
+
+/** --only a,b --only c → [a, b, c]. */
+export function listFlag(value: unknown): string[] {
+	const raw = Array.isArray(value) ? value : (typeof value === 'string' ? [value] : []);
+	return raw.flatMap(v => String(v).split(',')).map(v => v.trim()).filter(Boolean);
+}
+
+export function parsePriorities(value: unknown): Priority[] {
+	const list = listFlag(value);
+	for (const p of list) {
+		if (!PRIORITIES.includes(p as Priority)) {
+			throw new DoctorError(`unknown priority "${p}": use ${PRIORITIES.join(', ')}`);
+		}
+	}
+
+	return list as Priority[];
+}
+
+async function confirmStop(ctx: CommandContext, container: string): Promise<void> {
+	if (ctx.flags.yes) {
+		return;
+	}
+
+	if (!ctx.interactive) {
+		throw new DoctorError(`--stop stops ${container} during the backup: pass --yes to confirm`);
+	}
+
+	const rl = createInterface({input: process.stdin, output: ctx.stderr});
+	try {
+		const answer = await rl.question(`Stop ${container} during the backup and start it again afterwards? [y/N] `, {signal: ctx.signal});
+		if (!/^y(es)?$/i.test(answer.trim())) {
+			throw new DoctorError('backup cancelled: the container was not stopped', 1);
+		}
+	} finally {
+		rl.close();
+	}
+}
+
+async function verifyCommand(ctx: CommandContext, dir: string): Promise<number> {
+	const {manifest, results} = await verifyBackup(dir, result => {
+		if (ctx.mode !== 'json') {
+			ctx.stdout.write(verifyLine(result) + '\n');
+		}
+	}, ctx.signal);
+	const failed = results.filter(r => !r.ok);
+	if (ctx.mode === 'json') {
+		ctx.stdout.write(JSON.stringify({dir, verified: failed.length === 0, container: manifest.container, results}, null, 2) + '\n');
+	} else {
+		ctx.stdout.write(failed.length === 0 ? `✓ ${results.length} archives verified in ${dir}\n` : `✗ ${failed.length} of ${results.length} archives failed in ${dir}\n`);
+	}
+
+	return failed.length === 0 ? 0 : 1;
+}
+
+/** `occ-doctor backup`: one verified .tar.gz per volume or bind mount, and a manifest; progress on stderr. */
+export const backupCommand: Command = async ctx => {
+	if (typeof ctx.flags.verify === 'string') {
+		return verifyCommand(ctx, ctx.flags.verify);
+	}
+
+	const stop = Boolean(ctx.flags.stop);
+	if (stop) {
+		await confirmStop(ctx, ctx.flags.container ?? 'the container');
+	}
+
+	const report = plainReporter(line => ctx.stderr.write(line + '\n'));
+	const {dir, manifest} = await runBackup({
+		host: ctx.flags.host,
+		container: ctx.flags.container,
+		profile: ctx.flags.profile,
+		only: listFlag(ctx.flags.only),
+		priority: parsePriorities(ctx.flags.priority),
+		out: typeof ctx.flags.out === 'string' ? ctx.flags.out : undefined,
+		stop,
+		signal: ctx.signal,
+	}, report);
+
+	if (ctx.mode === 'json') {
+		ctx.stdout.write(JSON.stringify({dir, ...manifest}, null, 2) + '\n');
+		return 0;
+	}
+
+	const lines = [`Backup of ${manifest.container.name} in ${dir}${manifest.verified ? ' (verified)' : ''}`];
+	for (const a of manifest.archives) {
+		lines.push(`  ✓ ${a.file}  ${formatBytes(a.compressedBytes)}  ${a.fileCount} files, ${formatBytes(a.bytes)}  ${a.containerPath}`, `      sha256 ${a.sha256}`);
+		for (const db of a.databases) {
+			const rows = db.tables ? Object.entries(db.tables).map(([t, n]) => `${t} ${n}`).join(', ') : 'not counted';
+			lines.push(`      db ${db.path}: ${rows}${db.error ? `  (${db.error})` : ''}`);
+		}
+	}
+
+	lines.push(`Restore one: tar xzf ${dir}/<name>.tar.gz -C <target dir>   ·   check later: occ-doctor backup --verify ${dir}`);
+	ctx.stdout.write(lines.join('\n') + '\n');
+	return 0;
+};

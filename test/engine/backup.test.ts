@@ -1,0 +1,236 @@
+import assert from 'node:assert/strict';
+import {spawn, spawnSync} from 'node:child_process';
+import {createHash, randomBytes} from 'node:crypto';
+import {chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join, relative} from 'node:path';
+import {after, describe, it} from 'node:test';
+import Database from 'better-sqlite3';
+import type Docker from 'dockerode';
+import {runBackup, type BackupEvent} from '../../source/backup/index.js';
+import {connect, type Engine} from '../../source/docker/engine.js';
+import {buildBusyboxImage} from '../../source/docker/fixture-image.js';
+import {startPrivateEngine} from '../../source/docker/private-engine.js';
+import {cleanup, engineOrSkip, image, LABELS, uniqueName} from '../helpers/engine.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'occt-bk-'));
+after(() => rmSync(scratch, {recursive: true, force: true}));
+const CLI = join(process.cwd(), 'cli.tsx');
+
+/** Every entry under root: type, mode, owner, and the content's sha256 or the link's target. */
+function tree(root: string, skip: (rel: string) => boolean = () => false): Map<string, string> {
+	const out = new Map<string, string>();
+	const walk = (dir: string) => {
+		for (const name of readdirSync(dir).sort()) {
+			const full = join(dir, name);
+			const rel = relative(root, full);
+			if (skip(rel)) {
+				continue;
+			}
+
+			const st = lstatSync(full);
+			const meta = `${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`;
+			if (st.isSymbolicLink()) {
+				out.set(rel, `link ${readlinkSync(full)}`);
+			} else if (st.isDirectory()) {
+				out.set(rel, `dir ${meta}`);
+				walk(full);
+			} else {
+				out.set(rel, `file ${meta} ${createHash('sha256').update(readFileSync(full)).digest('hex')} mtime ${Math.floor(st.mtimeMs / 1000)}`);
+			}
+		}
+	};
+
+	walk(root);
+	return out;
+}
+
+function untar(archive: string): string {
+	const dir = mkdtempSync(join(scratch, 'x-'));
+	const result = spawnSync('tar', ['xzf', archive, '-C', dir]);
+	assert.equal(result.status, 0, `tar xzf ${archive}: ${result.stderr}`);
+	return dir;
+}
+
+/** A tree with nested dirs, a symlink, odd names, an empty dir, modes and owners. */
+function fill(root: string, tag: string): void {
+	mkdirSync(join(root, 'a/b/c'), {recursive: true});
+	writeFileSync(join(root, 'a/b/c/deep.txt'), `deep ${tag}\n`);
+	writeFileSync(join(root, 'sp ace & "quote" ü.txt'), 'odd name\n');
+	writeFileSync(join(root, `${'long-name-'.repeat(14)}.txt`), 'a name past 100 bytes\n');
+	mkdirSync(join(root, 'empty'));
+	writeFileSync(join(root, 'secret.key'), randomBytes(64));
+	chmodSync(join(root, 'secret.key'), 0o600);
+	chmodSync(join(root, 'a'), 0o750);
+	writeFileSync(join(root, 'owned.txt'), 'opencoder\n');
+	chownSync(join(root, 'owned.txt'), 1000, 1000);
+	symlinkSync('a/b/c/deep.txt', join(root, 'link-to-deep'));
+	writeFileSync(join(root, 'random.bin'), randomBytes(300_000));
+}
+
+async function volumePath(docker: Docker, name: string): Promise<string> {
+	return ((await docker.getVolume(name).inspect()) as {Mountpoint: string}).Mountpoint;
+}
+
+/** A volume of `mb` MB of random data (slow to gzip), for interrupting a backup mid-way. */
+async function bigVolume(docker: Docker, name: string, mb: number): Promise<void> {
+	await docker.createVolume({Name: name, Labels: LABELS});
+	const dir = await volumePath(docker, name);
+	for (let i = 0; i < mb / 8; i++) {
+		writeFileSync(join(dir, `chunk-${i}.bin`), randomBytes(8 * 1024 * 1024));
+	}
+}
+
+function finalNames(dir: string): string[] {
+	return existsSync(dir) ? readdirSync(dir).filter(f => !f.endsWith('.partial')) : [];
+}
+
+function runCli(args: string[], env: NodeJS.ProcessEnv = {}): {child: ReturnType<typeof spawn>; done: Promise<{code: number | null; stdout: string; stderr: string}>; stderr: () => string} {
+	const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']});
+	let stdout = '';
+	let stderr = '';
+	child.stdout.on('data', c => (stdout += c));
+	child.stderr.on('data', c => (stderr += c));
+	const done = new Promise<{code: number | null; stdout: string; stderr: string}>(resolve => {
+		child.on('exit', code => resolve({code, stdout, stderr}));
+	});
+	return {child, done, stderr: () => stderr};
+}
+
+async function until(check: () => boolean, ms = 60_000): Promise<void> {
+	const deadline = Date.now() + ms;
+	while (!check()) {
+		if (Date.now() > deadline) {
+			throw new Error('timed out waiting');
+		}
+
+		await new Promise(resolve => setTimeout(resolve, 50));
+	}
+}
+
+describe('backup (real engine)', () => {
+	let backupDir = '';
+
+	it('backs up volumes and binds to archives that extract byte-identical, with a consistent WAL database and its row counts', {timeout: 180_000}, async t => {
+		const engine = await engineOrSkip(t);
+		if (!engine) {
+			return;
+		}
+
+		const {docker} = engine;
+		const volume = uniqueName('bk-data');
+		const bind = mkdtempSync(join(scratch, 'bind-'));
+		const nested = mkdtempSync(join(scratch, 'nested-'));
+		let writer: Database.Database | undefined;
+		try {
+			await docker.createVolume({Name: volume, Labels: LABELS});
+			const volumeDir = await volumePath(docker, volume);
+			fill(volumeDir, 'volume');
+			fill(bind, 'bind');
+			writeFileSync(join(nested, 'inside.txt'), 'a bind nested in the volume\n');
+
+			// A live WAL database whose newest rows are only in -wal: the writer stays open, no autocheckpoint.
+			writer = new Database(join(bind, 'opencode.db'));
+			writer.pragma('journal_mode = WAL');
+			writer.pragma('wal_autocheckpoint = 0');
+			writer.exec('CREATE TABLE session (id TEXT); CREATE TABLE part (id TEXT, data TEXT)');
+			const insert = writer.prepare('INSERT INTO part VALUES (?, ?)');
+			writer.transaction(() => {
+				for (let i = 0; i < 5000; i++) {
+					insert.run(`p${i}`, 'x'.repeat(100));
+				}
+			})();
+			writer.exec('INSERT INTO session VALUES (\'s1\'), (\'s2\'), (\'s3\')');
+			assert.ok(statSync(join(bind, 'opencode.db-wal')).size > 100_000, 'rows live in -wal');
+
+			const tag = await image(docker);
+			const container = await docker.createContainer({
+				name: uniqueName('bk'),
+				Image: tag,
+				Labels: LABELS,
+				HostConfig: {
+					Binds: [`${volume}:/data`, `${bind}:/srv/agent`, `${nested}:/data/inner`],
+					Mounts: [{Type: 'volume', Target: '/anon'}],
+				},
+			});
+			await container.start();
+
+			const out = join(scratch, 'out');
+			const events: BackupEvent[] = [];
+			const {dir, manifest} = await runBackup({host: process.env.DOCKER_HOST, container: container.id, out}, e => events.push(e), engine);
+			backupDir = dir;
+
+			// Modes: the directory 0700, every file 0600, whatever the umask.
+			assert.equal(statSync(dir).mode & 0o777, 0o700);
+			for (const f of readdirSync(dir)) {
+				assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600, f);
+			}
+
+			assert.deepEqual(readdirSync(dir).sort(), [...manifest.archives.map(a => a.file), 'manifest.json'].sort());
+			assert.equal(manifest.verified, true);
+			assert.ok(events.some(e => e.type === 'progress'));
+			assert.ok(events.some(e => e.type === 'notice' && /credentials/.test(e.message)));
+
+			const byPath = new Map(manifest.archives.map(a => [a.containerPath, a]));
+			assert.deepEqual([...byPath.keys()].sort(), ['/anon', '/data', '/data/inner', '/srv/agent']);
+			assert.equal(byPath.get('/data')!.file, `${volume}.tar.gz`);
+			assert.deepEqual(byPath.get('/data')!.excluded, ['/data/inner']);
+
+			for (const archive of manifest.archives) {
+				const bytes = readFileSync(join(dir, archive.file));
+				assert.equal(createHash('sha256').update(bytes).digest('hex'), archive.sha256, archive.file);
+				// Entries are relative, as `tar czf X -C /data .` writes them.
+				const list = spawnSync('tar', ['tzf', join(dir, archive.file)], {encoding: 'utf8'}).stdout.split('\n').filter(Boolean);
+				assert.ok(list.every(n => n === './' || n.startsWith('./')), `${archive.file}: ${list.slice(0, 3).join(' ')}`);
+			}
+
+			// The volume: identical to its host directory; the nested bind's mount point is there, empty.
+			const fromVolume = untar(join(dir, byPath.get('/data')!.file));
+			// The nested mount point is an empty directory; the engine shows it with the nested mount's own mode.
+			const notMountPoint = (rel: string) => rel === 'inner';
+			assert.deepEqual(tree(fromVolume, notMountPoint), tree(volumeDir, notMountPoint));
+			assert.deepEqual(readdirSync(join(fromVolume, 'inner')), []);
+			assert.deepEqual(tree(untar(join(dir, byPath.get('/data/inner')!.file))), tree(nested));
+
+			// The bind: identical except the database, which is a consistent snapshot in one file.
+			const fromBind = untar(join(dir, byPath.get('/srv/agent')!.file));
+			const notDb = (rel: string) => rel.startsWith('opencode.db');
+			assert.deepEqual(tree(fromBind, notDb), tree(bind, notDb));
+			assert.ok(!existsSync(join(fromBind, 'opencode.db-wal')), 'no live -wal in the archive');
+			const copy = new Database(join(fromBind, 'opencode.db'), {readonly: true});
+			assert.equal((copy.prepare('SELECT count(*) AS n FROM part').get() as {n: number}).n, 5000);
+			assert.equal((copy.prepare('SELECT count(*) AS n FROM session').get() as {n: number}).n, 3);
+			copy.close();
+			assert.deepEqual(byPath.get('/srv/agent')!.databases.map(d => [d.path, d.tables]), [['./opencode.db', {part: 5000, session: 3}]]);
+			assert.equal(byPath.get('/srv/agent')!.databases[0]!.error, null);
+
+			// The source is untouched: the writer still sees its rows, the -wal still holds them.
+			assert.ok(statSync(join(bind, 'opencode.db-wal')).size > 100_000);
+		} finally {
+			writer?.close();
+			await cleanup(docker, [volume]);
+		}
+	});
+
+	it('backup --verify passes on a good backup and names the archive with a flipped byte', {timeout: 60_000}, async t => {
+		if (!backupDir) {
+			t.skip('no backup from the previous test');
+			return;
+		}
+
+		const good = await runCli(['backup', '--verify', backupDir, '--plain']).done;
+		assert.equal(good.code, 0, good.stdout + good.stderr);
+		const manifest = JSON.parse(readFileSync(join(backupDir, 'manifest.json'), 'utf8')) as {archives: Array<{file: string}>};
+		const victim = join(backupDir, manifest.archives[0]!.file);
+		const bytes = readFileSync(victim);
+		bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
+		writeFileSync(victim, bytes);
+		const bad = await runCli(['backup', '--verify', backupDir, '--plain']).done;
+		assert.equal(bad.code, 1, bad.stdout + bad.stderr);
+		assert.match(bad.stdout, new RegExp(`✗ ${manifest.archives[0]!.file.replace(/[.]/g, '\\.')}`));
+		rmSync(join(backupDir, manifest.archives.at(-1)!.file));
+		const missing = await runCli(['backup', '--verify', backupDir, '--plain']).done;
+		assert.equal(missing.code, 1);
+		assert.match(missing.stdout, /missing/);
+	});
+});
