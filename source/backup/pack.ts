@@ -131,7 +131,13 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 			},
 		});
 		const pack = tar.pack();
-		const writing = pipeline(pack as unknown as NodeJS.ReadableStream, createGzip({level: gzipLevel}), tap, file, {signal: stop.signal});
+		const gzip = createGzip({level: gzipLevel});
+		// Failures surface through the pipelines and `stop`; a late error from a torn-down stream must not crash the process.
+		for (const stream of [file, tap, gzip, pack as unknown as NodeJS.EventEmitter]) {
+			stream.on('error', () => {});
+		}
+
+		const writing = pipeline(pack as unknown as NodeJS.ReadableStream, gzip, tap, file, {signal: stop.signal});
 		writing.catch(error => stop.abort(error));
 
 		const base = posix.basename(unit.containerPath);
@@ -145,11 +151,14 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 
 		const source = await getArchiveStream(container, unit.containerPath);
 		const extract = tar.extract();
+		source.on('error', () => {});
+		extract.on('error', () => {});
 		const reading = pipeline(source, extract, {signal: stop.signal});
 		reading.catch(error => stop.abort(error));
 
 		const put = async (header: tar.Header, body: AsyncIterable<Buffer> | null, first?: Buffer, counted = true) => {
 			const sink = pack.entry(header) as unknown as NodeJS.WritableStream & {once: any};
+			sink.on('error', () => {});
 			if (first) {
 				await writeChunk(sink, first, stop.signal);
 			}
@@ -170,6 +179,7 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 
 		for await (const entry of extract as unknown as AsyncIterable<{header: tar.Header} & AsyncIterable<Buffer>>) {
 			const header = entry.header;
+			(entry as unknown as NodeJS.EventEmitter).on('error', () => {});
 			const path = rewriteName(header.name, base, unit.isFile);
 			const drain = async () => {
 				for await (const chunk of entry) {

@@ -233,4 +233,127 @@ describe('backup (real engine)', () => {
 		assert.equal(missing.code, 1);
 		assert.match(missing.stdout, /missing/);
 	});
+
+	it('Ctrl+C (SIGINT) mid-way: exit 130, no final-named file, the directory it made is gone', {timeout: 120_000}, async t => {
+		const engine = await engineOrSkip(t);
+		if (!engine) {
+			return;
+		}
+
+		const {docker} = engine;
+		const volume = uniqueName('bk-sigint');
+		try {
+			await bigVolume(docker, volume, 96);
+			const container = await docker.createContainer({name: uniqueName('bk-sigint'), Image: await image(docker), Labels: LABELS, HostConfig: {Binds: [`${volume}:/data`]}});
+			const out = join(scratch, 'sigint');
+			const run = runCli(['backup', '--container', container.id, '--out', out, '--plain']);
+			await until(() => /overall/.test(run.stderr()));
+			run.child.kill('SIGINT');
+			const {code, stderr} = await run.done;
+			assert.equal(code, 130, stderr);
+			assert.match(stderr, /interrupted/);
+			assert.deepEqual(finalNames(out), []);
+			assert.ok(!existsSync(out), 'the directory the backup made is removed');
+		} finally {
+			await cleanup(docker, [volume]);
+		}
+	});
+
+	it('the container removed mid-backup: a clear error, no final-named file', {timeout: 120_000}, async t => {
+		const engine = await engineOrSkip(t);
+		if (!engine) {
+			return;
+		}
+
+		const {docker} = engine;
+		const volume = uniqueName('bk-rm');
+		try {
+			await bigVolume(docker, volume, 64);
+			const container = await docker.createContainer({name: uniqueName('bk-rm'), Image: await image(docker), Labels: LABELS, HostConfig: {Binds: [`${volume}:/data`]}});
+			const out = join(scratch, 'removed');
+			let removal: Promise<unknown> | undefined;
+			await assert.rejects(runBackup({container: container.id, out}, e => {
+				if (e.type === 'progress' && !removal) {
+					removal = container.remove({force: true}).catch(error => error);
+				}
+			}, engine), /container was removed/);
+			await removal;
+			assert.deepEqual(finalNames(out), []);
+		} finally {
+			await cleanup(docker, [volume]);
+		}
+	});
+
+	it('the disk fills up: a clear error, the partial removed, no final-named file', {timeout: 120_000}, async t => {
+		const engine = await engineOrSkip(t);
+		if (!engine) {
+			return;
+		}
+
+		const {docker} = engine;
+		const volume = uniqueName('bk-full');
+		const full = mkdtempSync(join(scratch, 'full-'));
+		const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', full]).status === 0;
+		if (!mounted) {
+			t.skip('cannot mount a tmpfs here (needs root)');
+			return;
+		}
+
+		try {
+			await bigVolume(docker, volume, 8);
+			const container = await docker.createContainer({name: uniqueName('bk-full'), Image: await image(docker), Labels: LABELS, HostConfig: {Binds: [`${volume}:/data`]}});
+			const out = join(full, 'backup');
+			await assert.rejects(runBackup({container: container.id, out}, () => {}, engine), /no space left in .*: free some space or pass --out/);
+			assert.deepEqual(finalNames(out), []);
+			assert.deepEqual(readdirSync(full), [], 'nothing left on the full disk');
+		} finally {
+			spawnSync('umount', [full]);
+			await cleanup(docker, [volume]);
+		}
+	});
+
+	it('the engine goes away mid-backup: a clear error, no final-named file', {timeout: 180_000}, async t => {
+		if (!(await engineOrSkip(t))) {
+			return;
+		}
+
+		const own = await startPrivateEngine({prefix: 'occt-bk-'});
+		try {
+			const engine: Engine = await connect(own.host);
+			const tag = await buildBusyboxImage(engine.docker, {tag: 'occ-doctor-test/busybox:away'});
+			const volume = 'occt-away';
+			await bigVolume(engine.docker, volume, 96);
+			// Created, never started: the engine's death leaves no container process behind.
+			const container = await engine.docker.createContainer({Image: tag, HostConfig: {Binds: [`${volume}:/data`]}});
+			const out = join(scratch, 'away');
+			const pid = Number(readFileSync(join(own.dir, 'dockerd.pid'), 'utf8'));
+			let killed = false;
+			await assert.rejects(runBackup({host: own.host, container: container.id, out}, e => {
+				if (e.type === 'progress' && !killed) {
+					killed = true;
+					process.kill(pid, 'SIGKILL');
+				}
+			}, engine), /engine went away.*no Docker engine answers/);
+			assert.deepEqual(finalNames(out), []);
+		} finally {
+			// The containerd this dockerd started runs on under our private paths: end it by its pid.
+			for (const proc of readdirSync('/proc').filter(p => /^\d+$/.test(p))) {
+				try {
+					if (readFileSync(`/proc/${proc}/cmdline`, 'utf8').includes(own.dir)) {
+						process.kill(Number(proc), 'SIGKILL');
+					}
+				} catch {
+					// Gone already.
+				}
+			}
+
+			// Its mounts too (volumes, shm), deepest first, so the private paths can be removed.
+			const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map(l => l.split(' ')[4] ?? '').filter(m => m.startsWith(own.dir));
+			for (const m of mounts.sort((a, b) => b.length - a.length)) {
+				spawnSync('umount', ['-l', m]);
+			}
+
+			await own.stop();
+		}
+	});
 });
