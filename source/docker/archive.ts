@@ -38,7 +38,10 @@ export function decodePathStat(header: string): PathStat {
 /** Stat a path inside the container. null when it does not exist. Other engine errors are thrown. */
 export async function statInContainer(container: Docker.Container, path: string): Promise<PathStat | null> {
 	try {
-		const headers = await (container as any).infoArchive({path}) as Record<string, string>;
+		// dockerode resolves HEAD with the IncomingMessage itself: the stat is in its headers.
+		const response = await (container as any).infoArchive({path}) as {headers?: Record<string, string>; resume?: () => void} & Record<string, string>;
+		response.resume?.();
+		const headers = (response.headers ?? response) as Record<string, string>;
 		const header = headers['x-docker-container-path-stat'];
 		return header ? decodePathStat(header) : null;
 	} catch (error) {
