@@ -4,12 +4,19 @@ import {detectProfile, findProfile, parseProfile, BUILTIN_PROFILES} from '../cor
 import type {ContainerFacts, Profile, Report} from '../core/types.js';
 import {connect, DoctorError, type Engine} from '../docker/engine.js';
 import {findCandidates, gatherFacts, type Candidate} from '../docker/inspect.js';
+import {sortFindings} from '../core/findings.js';
+import {countDatabases, databaseFindings} from '../sqlite/index.js';
 
 export interface CheckOptions {
 	host?: string;
 	container?: string;
 	paths?: string[];
 	profile?: string;
+	/** Container paths of databases to count besides those found (--db). */
+	db?: string[];
+	/** false skips database discovery and counting (--no-databases). */
+	databases?: boolean;
+	signal?: AbortSignal;
 }
 
 /** --profile NAME picks a built-in profile; anything else is read as a JSON or YAML file. */
@@ -81,5 +88,17 @@ export async function runCheck(options: CheckOptions, engine?: Engine): Promise<
 	const facts = await gatherFacts(engine, ref);
 	const {profile, detectedBy} = await profileFor(facts, options.profile);
 	const report = analyze(facts, profile, detectedBy, options.paths ?? []);
+	if (options.databases !== false) {
+		const {databases, legacyStorage, skipped} = await countDatabases(engine, facts, report.locations, {extra: options.db, signal: options.signal});
+		report.databases = databases;
+		report.legacyStorage = legacyStorage;
+		const found = databaseFindings(databases, legacyStorage, facts.env);
+		if (skipped.length > 0) {
+			found.push({code: 'databases-skipped', severity: 'info', path: null, message: `database discovery did not look in ${skipped.join(', ')}`, fix: 'pass --db PATH to count a database there'});
+		}
+
+		report.findings = sortFindings([...report.findings, ...found]);
+	}
+
 	return {engine, facts, profile, report};
 }

@@ -10,6 +10,52 @@ function findingLines(f: Finding, indent: string): string[] {
 	return [`${indent}${SEVERITY_MARK[f.severity]} ${f.message}`, `${indent}  fix: ${f.fix}`];
 }
 
+function sizeLabel(bytes: number | null): string {
+	if (bytes === null) {
+		return '?';
+	}
+
+	return bytes < 1024 * 1024 ? `${Math.ceil(bytes / 1024)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** One line per database with its total rows (or its error), one per legacy storage dir, and their findings. */
+function databaseLines(report: Report): string[] {
+	const databases = report.databases ?? [];
+	const legacy = report.legacyStorage ?? [];
+	if (databases.length === 0 && legacy.length === 0) {
+		return [];
+	}
+
+	const lines = ['', 'Databases'];
+	const width = Math.min(48, Math.max(...databases.map(d => d.path.length), ...legacy.map(l => l.path.length), 10));
+	const worst = worstSeverityByPath(report.findings);
+	for (const db of databases) {
+		const severity = worst.get(db.path);
+		const mark = db.error ? SEVERITY_MARK[severity ?? 'warning'] : (severity ? SEVERITY_MARK[severity] : '✓');
+		const tables = Object.keys(db.tables).length;
+		const rows = Object.values(db.tables).reduce((a, b) => a + b, 0);
+		const wal = db.walBytes === null ? '' : ` + ${sizeLabel(db.walBytes)} wal`;
+		const detail = db.error
+			? `error: ${db.error}`
+			: `${rows.toLocaleString('en-US')} rows in ${tables} table${tables === 1 ? '' : 's'} · ${db.journalMode ?? '?'} · ${sizeLabel(db.sizeBytes)}${wal}${db.integrity && db.integrity !== 'ok' ? ` · integrity: ${db.integrity}` : ''}`;
+		lines.push(`  ${mark} ${pad(db.path, width)}  ${detail}`);
+		for (const f of report.findings.filter(f => f.path === db.path)) {
+			lines.push(...findingLines(f, '      '));
+		}
+	}
+
+	for (const storage of legacy) {
+		const counts = Object.entries(storage.counts).filter(([, n]) => n > 0).map(([kind, n]) => `${n} ${kind}`).join(' · ') || 'empty';
+		const severity = worst.get(storage.path);
+		lines.push(`  ${severity ? SEVERITY_MARK[severity] : '✓'} ${pad(storage.path, width)}  legacy JSON storage: ${counts}`);
+		for (const f of report.findings.filter(f => f.path === storage.path)) {
+			lines.push(...findingLines(f, '      '));
+		}
+	}
+
+	return lines;
+}
+
 /** The doctor-style report: sections, one mark per location, the fix under each problem, one summary line. No colour, no escape codes. */
 export function renderPlain(report: Report): string {
 	const lines: string[] = [];
@@ -39,6 +85,7 @@ export function renderPlain(report: Report): string {
 		}
 	}
 
+	lines.push(...databaseLines(report));
 	const scenarios = SCENARIOS.filter(s => scenarioVisible(report, s));
 	lines.push('', `What survives what (${SURVIVAL_GLYPH.kept} kept, ${SURVIVAL_GLYPH.orphaned} orphaned: on disk but not in the new container, ${SURVIVAL_GLYPH.lost} lost)`);
 	lines.push(`  ${pad('', width)}  ${scenarios.map(s => pad(SCENARIO_SHORT[s], 4)).join(' ')}`);
