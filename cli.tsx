@@ -21,6 +21,8 @@ const help = `
   Options
     --container, -c NAME|ID   the container to examine (default: the only coding-agent container found)
     --path, -p PATH           also judge this container path (repeatable)
+    --db PATH                 also count this SQLite database (container path, repeatable)
+    --no-databases            skip finding and counting databases
     --profile NAME|FILE       force a profile: opencode-cloud, opencode, agent-server, redis-aof,
                               management-api, generic, or a JSON/YAML file of your own
     --host URL                the engine: unix:///path, tcp://host:port or ssh://user@host (default: DOCKER_HOST)
@@ -45,6 +47,8 @@ const help = `
 const flagSpec = {
 	container: {type: 'string' as const, shortFlag: 'c'},
 	path: {type: 'string' as const, shortFlag: 'p', isMultiple: true as const, default: [] as string[]},
+	db: {type: 'string' as const, isMultiple: true as const, default: [] as string[]},
+	databases: {type: 'boolean' as const, default: true},
 	profile: {type: 'string' as const},
 	host: {type: 'string' as const},
 	json: {type: 'boolean' as const, default: false},
