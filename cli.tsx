@@ -71,7 +71,7 @@ const COMMANDS: Record<string, Command> = {
 const top = meow(help, {importMeta: import.meta, commands: Object.keys(COMMANDS), flags: flagSpec, allowUnknownFlags: false});
 // Flags may come before or after the command: parse what follows the command with the same spec.
 const sub = top.command ? meow(help, {importMeta: import.meta, argv: top.input, flags: flagSpec, allowUnknownFlags: false}) : top;
-const merged = {...top.flags, ...Object.fromEntries(Object.entries(sub.flags).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0) && v !== false))};
+const merged = {...top.flags, ...Object.fromEntries(Object.entries(sub.flags).filter(([k, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0) && v !== ((flagSpec as Record<string, {default?: unknown}>)[k]?.default ?? false)))};
 const flags = {...merged, path: [...top.flags.path, ...(top.command ? sub.flags.path : [])]} as CommandFlags;
 
 const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
