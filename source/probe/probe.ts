@@ -1,0 +1,438 @@
+import {randomBytes} from 'node:crypto';
+import {accessSync, constants, existsSync} from 'node:fs';
+import {posix} from 'node:path';
+import type Docker from 'dockerode';
+import {sortFindings} from '../core/findings.js';
+import {coveringMount} from '../core/model.js';
+import type {ContainerFacts, DatabaseReport, Location, Observation} from '../core/types.js';
+import {runCheck, type CheckResult} from '../check/check.js';
+import {DoctorError, connect, type Engine} from '../docker/engine.js';
+import {compareCounts, countDatabases} from '../sqlite/index.js';
+import {canCreateIn, containerUser, dirOwner, statPath, type ContainerUser} from './access.js';
+import {execIn} from './exec.js';
+import {probeFindings} from './findings.js';
+import {DEFAULT_READY_TIMEOUT_MS, explainProbeError, restartContainer, startContainer, stopContainer, stopTimeoutOf, waitReady} from './lifecycle.js';
+import {isEngineFailure, readSentinel, removeSentinels, writeSentinel, type RemoveEntry} from './sentinel.js';
+import {hostPathOf, initialTargets, sameStorageAncestors, sentinelContent, sentinelName, sentinelPath} from './targets.js';
+import {removeHelper, removeWithHelper, twinCreateOptions} from './twin.js';
+import type {Observed, ProbeEvent, ProbeHooks, ProbeOptions, ProbePlan, ProbeResult, ProbeStep, ProbeTarget} from './types.js';
+
+export function newRunId(): string {
+	return randomBytes(4).toString('hex');
+}
+
+function interrupted(signal?: AbortSignal): DoctorError {
+	const reason = signal?.reason;
+	return reason instanceof DoctorError ? reason : new DoctorError('interrupted', 130);
+}
+
+function checkAbort(signal?: AbortSignal): void {
+	if (signal?.aborted) {
+		throw interrupted(signal);
+	}
+}
+
+function ownerFix(dir: string, wanted: string, user: ContainerUser, facts: ContainerFacts): string {
+	const host = hostPathOf(dir, facts);
+	const ids = `${user.uid}:${user.gid ?? user.uid}`;
+	const mount = coveringMount(dir, facts);
+	if (dir !== wanted) {
+		// Never chown a parent (it may be /): create the missing directory for the user instead.
+		return `docker exec -u 0 ${facts.name} sh -c 'mkdir -p ${wanted} && chown ${ids} ${wanted}'`;
+	}
+
+	if (mount?.type === 'bind' && host) {
+		return `sudo chown -R ${ids} ${host}`;
+	}
+
+	return `docker exec -u 0 ${facts.name} chown -R ${ids} ${dir}${host ? `  (or on the host: sudo chown -R ${ids} ${host})` : ''}`;
+}
+
+/** Look inside the container: the directory to write to (nearest existing one on the same storage) and whether the container's user may write there. */
+async function resolveTarget(container: Docker.Container, target: ProbeTarget, facts: ContainerFacts, user: ContainerUser, runId: string, running: boolean): Promise<void> {
+	if (target.skip) {
+		return;
+	}
+
+	if (target.channel === 'exec') {
+		if (!running) {
+			target.skip = {observed: null, note: 'not probed: tmpfs is reachable only through exec in a running container'};
+		}
+
+		return;
+	}
+
+	let dir: string | null = null;
+	for (const candidate of [target.dir, ...sameStorageAncestors(target.dir, facts)]) {
+		const stat = await statPath(container, candidate);
+		if (stat?.isDir) {
+			dir = candidate;
+			break;
+		}
+
+		if (stat) {
+			target.skip = {observed: null, note: 'not probed (single file)'};
+			return;
+		}
+	}
+
+	if (!dir) {
+		target.skip = {observed: null, note: `not probed: ${target.dir} does not exist and no parent on the same storage does`};
+		return;
+	}
+
+	const wanted = target.dir;
+	if (dir !== target.dir) {
+		target.note = `${target.dir} does not exist yet: probed its parent ${dir} on the same storage`;
+		target.dir = dir;
+		target.sentinel = sentinelPath(dir, runId);
+	}
+
+	const owner = await dirOwner(container, dir);
+	if (owner && !canCreateIn(user, owner)) {
+		const mode = owner.mode.toString(8).padStart(4, '0');
+		target.skip = {
+			observed: 'unwritable',
+			note: `permission denied: ${dir} is owned by uid ${owner.uid} (gid ${owner.gid}, mode ${mode}) and the container runs as uid ${user.uid}; fix: ${ownerFix(dir, wanted, user, facts)}`,
+		};
+	}
+}
+
+function removeEntry(target: ProbeTarget, facts: ContainerFacts, info: any): RemoveEntry {
+	const mount = coveringMount(target.dir, facts);
+	const hostPath = hostPathOf(target.dir, facts);
+	const upper = info?.GraphDriver?.Name === 'overlay2' ? info.GraphDriver.Data?.UpperDir as string | undefined : undefined;
+	return {
+		sentinel: target.sentinel,
+		channel: target.channel,
+		mount: target.channel === 'exec' ? null : (mount?.type === 'volume' || mount?.type === 'bind' ? mount.type : null),
+		hostPath: hostPath ? posix.join(hostPath, posix.basename(target.sentinel)) : null,
+		layerHostPath: !hostPath && upper && target.channel === 'archive' ? posix.join(upper, target.sentinel) : null,
+	};
+}
+
+function hostWritable(path: string | null): boolean {
+	if (!path) {
+		return false;
+	}
+
+	try {
+		accessSync(posix.dirname(path), constants.W_OK);
+		return existsSync(posix.dirname(path));
+	} catch {
+		return false;
+	}
+}
+
+export interface PreparedProbe {
+	engine: Engine;
+	check: CheckResult;
+	info: any;
+	user: ContainerUser;
+	plan: ProbePlan;
+}
+
+/** Everything before the first write: the check, the container's user, the targets and the plan. Reads only. */
+export async function prepareProbe(options: ProbeOptions, engine?: Engine): Promise<PreparedProbe> {
+	engine ??= await connect(options.host);
+	const check = await runCheck({host: options.host, container: options.container, paths: options.paths, profile: options.profile}, engine);
+	const {facts} = check;
+	const container = engine.docker.getContainer(facts.id);
+	let info: any;
+	try {
+		info = await container.inspect();
+	} catch (error) {
+		throw explainProbeError(error, engine, facts.name);
+	}
+
+	const runId = options.runId ?? newRunId();
+	const running = Boolean(info.State?.Running);
+	const restart = !options.noRestart;
+	const startStopped = restart && !running;
+	const user = await containerUser(container, info.Config?.User ?? '');
+	const targets = initialTargets(check.report.locations, runId);
+	try {
+		for (const target of targets) {
+			await resolveTarget(container, target, facts, user, runId, running || startStopped);
+		}
+	} catch (error) {
+		throw explainProbeError(error, engine, facts.name);
+	}
+
+	const stopTimeout = stopTimeoutOf(info);
+	const writable = targets.filter(t => !t.skip);
+	const summary = [
+		`write ${writable.length} sentinel file${writable.length === 1 ? '' : 's'} named ${sentinelName(runId)} (${writable.map(t => t.dir).join(', ') || 'none'})`,
+		...(startStopped ? [`start the stopped container ${facts.name}, and stop it again at the end`] : []),
+		...(restart ? [`restart ${facts.name} (docker restart, stop timeout ${stopTimeout} s) and wait until it runs${info.Config?.Healthcheck ? ' and is healthy' : ''}`] : []),
+		`create a twin container (never started, no network) with the mounts a recreate would give, read the sentinels through it, and remove it`,
+		'remove every sentinel',
+	];
+	const plan: ProbePlan = {
+		runId,
+		container: {id: facts.id, name: facts.name, image: facts.image, running, health: facts.state.health, stopTimeout},
+		targets,
+		restart,
+		startStopped,
+		summary,
+	};
+	return {engine, check, info, user, plan};
+}
+
+/**
+ * Write a sentinel into every location, restart the container, read them back, read them through a twin that has the
+ * mounts a recreate would give, and clean up. Whatever happens (an error, an abort), the finally block restores the
+ * container's state and removes what was written, before the error is rethrown.
+ */
+export async function runProbe(options: ProbeOptions, hooks: ProbeHooks = {}, engine?: Engine): Promise<ProbeResult> {
+	const emit = (event: ProbeEvent) => hooks.onEvent?.(event);
+	const {signal} = options;
+	const timings: Partial<Record<ProbeStep, number>> = {};
+	let stepStart = Date.now();
+	let current: ProbeStep = 'preparing';
+	const step = (next: ProbeStep, detail?: string) => {
+		timings[current] = (timings[current] ?? 0) + Date.now() - stepStart;
+		current = next;
+		stepStart = Date.now();
+		emit({type: 'step', step: next, ...(detail ? {detail} : {})});
+	};
+
+	emit({type: 'step', step: 'preparing'});
+	const prepared = await prepareProbe(options, engine);
+	const {check, info, user, plan} = prepared;
+	engine = prepared.engine;
+	const {facts} = check;
+	const name = facts.name;
+	const container = engine.docker.getContainer(facts.id);
+	emit({type: 'plan', plan});
+	checkAbort(signal);
+	if ((plan.restart || plan.startStopped) && hooks.confirm && !(await hooks.confirm(plan))) {
+		throw new DoctorError(`probe cancelled: nothing was written and ${name} was not restarted`, 2);
+	}
+
+	checkAbort(signal);
+	const content = sentinelContent(plan.runId, randomBytes(16).toString('hex'));
+	const stopTimeout = plan.container.stopTimeout;
+	const readyTimeout = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+	const observed = new Map<ProbeTarget, {restart: Observed | null; recreate: Observed | null; note?: string}>();
+	const attempted: ProbeTarget[] = [];
+	let startedByUs = false;
+	let restarted = false;
+	let pendingRestart: Promise<void> | null = null;
+	let twinId: string | null = null;
+	let databases: {before: DatabaseReport[]; after: DatabaseReport[]} | undefined;
+	let failure: unknown = null;
+	const leftovers: string[] = [];
+	const stateBefore = facts.state.status;
+
+	try {
+		if (plan.startStopped) {
+			step('starting', name);
+			startedByUs = true;
+			await startContainer(engine, facts.id, name);
+			await waitReady(engine, facts.id, name, readyTimeout, signal);
+			checkAbort(signal);
+		}
+
+		const running = plan.container.running || plan.startStopped;
+		// The archive API cannot delete: make sure each sentinel can be removed before writing it.
+		let execRm = false;
+		if (running) {
+			execRm = await execIn(container, ['rm', '-f', `/${sentinelName(plan.runId)}-check`], {user: '0'}).then(r => r.exitCode === 0, () => false);
+		}
+
+		let helperRm: boolean | null = null;
+		for (const target of plan.targets.filter(t => !t.skip)) {
+			const entry = removeEntry(target, facts, info);
+			if (execRm || hostWritable(entry.hostPath) || (!running && hostWritable(entry.layerHostPath))) {
+				continue;
+			}
+
+			if (entry.mount && target.channel === 'archive') {
+				helperRm ??= await removeWithHelper(engine, facts.imageId, facts, [`/${sentinelName(plan.runId)}-check`], plan.runId, options.labels).catch(() => false);
+				if (helperRm) {
+					continue;
+				}
+			}
+
+			target.skip = {observed: null, note: 'not probed: the sentinel could not be removed afterwards (no rm in the image, and the engine\'s disk is not reachable from here)'};
+		}
+
+		step('writing');
+		for (const target of plan.targets) {
+			checkAbort(signal);
+			if (target.skip) {
+				emit({type: 'sentinel', dir: target.dir, action: target.skip.observed === 'unwritable' ? 'unwritable' : 'skipped', note: target.skip.note});
+				continue;
+			}
+
+			attempted.push(target);
+			const failed = await writeSentinel(container, target, content, {uid: user.uid ?? 0, gid: user.gid ?? 0});
+			if (failed === 'no-shell') {
+				target.skip = {observed: null, note: 'not probed: tmpfs needs a shell in the image (the archive API cannot reach tmpfs)'};
+				emit({type: 'sentinel', dir: target.dir, action: 'skipped', note: target.skip.note});
+			} else if (failed) {
+				target.skip = {observed: 'unwritable', note: failed};
+				emit({type: 'sentinel', dir: target.dir, action: 'unwritable', note: failed});
+			} else {
+				observed.set(target, {restart: null, recreate: null, ...(target.note ? {note: target.note} : {})});
+				emit({type: 'sentinel', dir: target.dir, action: 'written', ...(target.note ? {note: target.note} : {})});
+			}
+		}
+
+		if (plan.restart) {
+			checkAbort(signal);
+			// Rows before and after: a restart that loses rows is an error even when every sentinel came back.
+			const before = await countRows(engine, facts, check.report.locations, signal, emit);
+			step('restarting', `stop timeout ${stopTimeout} s`);
+			pendingRestart = restartContainer(engine, facts.id, name, stopTimeout);
+			await pendingRestart;
+			pendingRestart = null;
+			restarted = true;
+			step('waiting', info.Config?.Healthcheck ? 'running and healthy' : 'running');
+			await waitReady(engine, facts.id, name, readyTimeout, signal);
+			checkAbort(signal);
+			step('reading');
+			for (const [target, o] of observed) {
+				o.restart = await readSentinel(container, target, content);
+			}
+
+			const after = before ? await countRows(engine, facts, check.report.locations, signal, emit) : null;
+			if (before && after) {
+				databases = {before, after};
+			}
+		}
+
+		checkAbort(signal);
+		step('recreate', `twin occ-doctor-twin-${plan.runId}`);
+		try {
+			const twin = await engine.docker.createContainer(twinCreateOptions(info, facts, plan.runId, options.labels));
+			twinId = twin.id;
+			for (const [target, o] of observed) {
+				// The twin is never started: its tmpfs is not mounted, and what lies beneath is the image's, as in a new container.
+				o.recreate = await readSentinel(twin, target, content, 'archive');
+			}
+		} catch (error) {
+			if (isEngineFailure(error)) {
+				throw error;
+			}
+
+			// The image was removed, or the engine refused the twin: the restart observations still stand.
+			emit({type: 'warning', message: `recreate probe failed: ${explainProbeError(error, engine, name).message}`});
+		}
+	} catch (error) {
+		failure = error;
+	} finally {
+		step('cleanup');
+		// A restart the engine has begun finishes; wait for it so the container ends running.
+		await pendingRestart?.catch(() => {});
+		if (twinId) {
+			await removeHelper(engine, twinId).catch(() => leftovers.push(`twin container ${twinId!.slice(0, 12)}`));
+		}
+
+		let runningNow = false;
+		let exists = true;
+		try {
+			const now = await container.inspect();
+			runningNow = Boolean(now.State?.Running);
+			if ((plan.container.running || startedByUs) && !runningNow && !now.State?.Restarting) {
+				await startContainer(engine, facts.id, name);
+				await waitReady(engine, facts.id, name, readyTimeout);
+				runningNow = true;
+			}
+		} catch (error) {
+			exists = (error as {statusCode?: number}).statusCode !== 404;
+			failure ??= error;
+		}
+
+		const entries = attempted.map(t => removeEntry(t, facts, info));
+		const left = await removeSentinels(entries, {
+			container: exists ? container : null,
+			running: runningNow,
+			helper: async paths => removeWithHelper(engine!, facts.imageId, facts, paths, plan.runId, options.labels),
+		});
+		leftovers.push(...left);
+		for (const target of attempted) {
+			emit({type: 'sentinel', dir: target.dir, action: left.includes(target.sentinel) ? 'left' : 'removed'});
+		}
+
+		if (startedByUs && exists) {
+			step('stopping', name);
+			await stopContainer(engine, facts.id, name, stopTimeout).catch((error: unknown) => {
+				failure ??= error;
+			});
+		}
+
+		timings[current] = (timings[current] ?? 0) + Date.now() - stepStart;
+	}
+
+	if (failure) {
+		const error = signal?.aborted && !(failure instanceof DoctorError && failure.exitCode !== 130) ? interrupted(signal) : explainProbeError(failure, engine, name);
+		if (leftovers.length > 0) {
+			error.message += ` · left behind: ${leftovers.join(', ')}; run \`occ-doctor probe --cleanup --container ${name}\` once the engine and container are back`;
+		}
+
+		throw error;
+	}
+
+	return buildResult(check, plan, observed, {restarted, startedByUs, timings, leftovers, databases, stateBefore, stateAfter: await container.inspect().then(i => i.State?.Status ?? 'unknown', () => 'unknown')}, emit);
+}
+
+/** Row counts for the before/after comparison. Counting must never fail the probe: a failure is a warning. */
+async function countRows(engine: Engine, facts: ContainerFacts, locations: Location[], signal: AbortSignal | undefined, emit: (e: ProbeEvent) => void): Promise<DatabaseReport[] | null> {
+	try {
+		const {databases} = await countDatabases(engine, facts, locations, {signal, integrity: false});
+		return databases;
+	} catch (error) {
+		checkAbort(signal);
+		emit({type: 'warning', message: `could not count database rows: ${(error as Error).message.split('\n')[0]}`});
+		return null;
+	}
+}
+
+function buildResult(
+	check: CheckResult,
+	plan: ProbePlan,
+	observed: Map<ProbeTarget, {restart: Observed | null; recreate: Observed | null; note?: string}>,
+	run: {restarted: boolean; startedByUs: boolean; timings: Partial<Record<ProbeStep, number>>; leftovers: string[]; databases?: {before: DatabaseReport[]; after: DatabaseReport[]}; stateBefore: string; stateAfter: string},
+	emit: (e: ProbeEvent) => void,
+): ProbeResult {
+	const cells = (target: ProbeTarget): Observation => {
+		if (target.skip) {
+			return {restart: plan.restart ? target.skip.observed : null, recreate: target.skip.observed, note: target.skip.note};
+		}
+
+		const o = observed.get(target) ?? {restart: null, recreate: null};
+		return {restart: o.restart, recreate: o.recreate, ...(o.note ? {note: o.note} : {})};
+	};
+
+	const locations = check.report.locations.map(location => {
+		const target = plan.targets.find(t => t.locations.includes(location.path));
+		const withObserved: Location = target ? {...location, observed: cells(target)} : location;
+		if (withObserved.observed) {
+			emit({type: 'location', path: location.path, observed: withObserved.observed});
+		}
+
+		return withObserved;
+	});
+	const rowsLost = run.databases ? compareCounts(run.databases.before, run.databases.after) : [];
+	return {
+		...check.report,
+		locations,
+		findings: sortFindings([...check.report.findings, ...probeFindings(locations), ...rowsLost]),
+		...(run.databases ? {databases: run.databases.after} : {}),
+		probe: {
+			runId: plan.runId,
+			restarted: run.restarted,
+			startedStopped: run.startedByUs,
+			targets: plan.targets.map(t => {
+				const c = cells(t);
+				return {dir: t.dir, sentinel: t.sentinel, locations: t.locations, channel: t.channel, restart: c.restart, recreate: c.recreate, ...(c.note ?? t.note ? {note: c.note ?? t.note} : {})};
+			}),
+			timings: run.timings,
+			state: {before: run.stateBefore, after: run.stateAfter},
+			leftovers: run.leftovers,
+			...(run.databases ? {databases: run.databases} : {}),
+		},
+	};
+}
