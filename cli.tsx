@@ -2,6 +2,7 @@
 import process from 'node:process';
 import meow from 'meow';
 import {checkCommand} from './source/commands/check.js';
+import {probeCommand} from './source/commands/probe.js';
 import {backupCommand} from './source/commands/backup.js';
 import {demoCommand} from './source/commands/demo.js';
 import {tuiCommand} from './source/commands/tui.js';
@@ -15,6 +16,7 @@ const help = `
   Commands
     check      how every data path is stored and what survives what (default without a terminal)
     backup     one verified .tar.gz per volume and bind mount, a manifest, SQLite snapshots; progress on stderr
+    probe      write a sentinel into every data path, restart, read back, and read through a recreate twin
     tui        the interactive screens (default in a terminal)
     demo       a throwaway opencode-cloud-like sandbox with one real problem, shown in the TUI, removed on exit
 
@@ -29,6 +31,8 @@ const help = `
     --json                    machine-readable result on stdout (never starts the TUI)
     --plain                   plain text report (never starts the TUI)
     --yes, -y                 confirm disruptive steps without asking
+    --no-restart              probe: skip the restart (only the no-downtime recreate probe)
+    --cleanup                 probe: remove sentinels, twins and their volumes an interrupted probe left
     --only NAME,…             backup: only these locations (archive name, label, container path or volume)
     --priority LEVEL,…        backup: only these priorities (critical, high, medium, low)
     --out DIR                 backup: where to write (default ./occ-doctor-backup-<container>-<UTC time>)
@@ -54,6 +58,8 @@ const flagSpec = {
 	json: {type: 'boolean' as const, default: false},
 	plain: {type: 'boolean' as const, default: false},
 	yes: {type: 'boolean' as const, shortFlag: 'y', default: false},
+	restart: {type: 'boolean' as const, default: true},
+	cleanup: {type: 'boolean' as const, default: false},
 	only: {type: 'string' as const, isMultiple: true as const},
 	priority: {type: 'string' as const, isMultiple: true as const},
 	out: {type: 'string' as const},
@@ -63,6 +69,7 @@ const flagSpec = {
 
 const COMMANDS: Record<string, Command> = {
 	check: checkCommand,
+	probe: probeCommand,
 	backup: backupCommand,
 	tui: tuiCommand,
 	demo: demoCommand,

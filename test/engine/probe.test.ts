@@ -1,0 +1,267 @@
+import assert from 'node:assert/strict';
+import {spawn, spawnSync} from 'node:child_process';
+import {chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {after, describe, it} from 'node:test';
+import type Docker from 'dockerode';
+import {DoctorError, type Engine} from '../../source/docker/engine.js';
+import {runProbe, runProbeCleanup, type ProbeEvent, type ProbeResult} from '../../source/probe/index.js';
+import {listHelpers} from '../../source/probe/twin.js';
+import {LABELS, cleanup, engineOrSkip, image, uniqueName, volumeNames} from '../helpers/engine.js';
+
+const IDLE = ['/bin/sh', '-c', 'trap "exit 0" TERM INT; while true; do sleep 1 & wait $!; done'];
+const dirs: string[] = [];
+
+function hostDir(mode = 0o755, uid = 0): string {
+	const dir = mkdtempSync(join(tmpdir(), 'occt-probe-'));
+	dirs.push(dir);
+	chmodSync(dir, mode);
+	chownSync(dir, uid, uid);
+	return dir;
+}
+
+function observedByPath(result: ProbeResult): Record<string, {restart: string | null; recreate: string | null; note?: string}> {
+	return Object.fromEntries(result.locations.filter(l => l.observed).map(l => [l.path, l.observed!]));
+}
+
+async function run(docker: Docker, options: Docker.ContainerCreateOptions, start = true): Promise<Docker.Container> {
+	const container = await docker.createContainer({name: uniqueName('probe'), Labels: LABELS, ...options, HostConfig: {NetworkMode: 'none', ...options.HostConfig}});
+	if (start) {
+		await container.start();
+	}
+
+	return container;
+}
+
+/** Sentinels left in a container directory, looked up with ls through exec (the test images have busybox). */
+async function sentinelsLeft(container: Docker.Container, paths: string[]): Promise<string[]> {
+	const exec = await container.exec({Cmd: ['sh', '-c', `ls -1a ${paths.join(' ')} 2>/dev/null | grep occ-doctor-probe || true`], AttachStdout: true, AttachStderr: true, User: '0'});
+	const stream = await exec.start({hijack: true, stdin: false});
+	const chunks: Buffer[] = [];
+	stream.on('data', (c: Buffer) => chunks.push(c));
+	await new Promise(resolve => stream.on('end', resolve));
+	return Buffer.concat(chunks).toString('utf8').split('\n').map(l => l.replace(/^[\s\S]{8}/, '').trim()).filter(l => l.includes('occ-doctor-probe'));
+}
+
+after(() => {
+	for (const dir of dirs) {
+		spawnSync('umount', [dir], {stdio: 'ignore'});
+		rmSync(dir, {recursive: true, force: true});
+	}
+});
+
+describe('probe on a real engine', {timeout: 300_000}, () => {
+	it('observes restart and recreate for a named volume, anonymous volumes, a bind, tmpfs, the layer and a read-only bind', async t => {
+		const engine = await engineOrSkip(t);
+		if (!engine) {
+			return;
+		}
+
+		const {docker} = engine;
+		const volume = uniqueName('named');
+		const volumesBefore = await volumeNames(docker);
+		try {
+			await docker.createVolume({Name: volume, Labels: LABELS});
+			const tag = await image(docker, {volumes: ['/ivol'], lines: ['RUN mkdir -p /srv/data /tm']});
+			const bdir = hostDir();
+			const rob = hostDir();
+			const container = await run(docker, {
+				Image: tag,
+				Cmd: IDLE,
+				Volumes: {'/anon': {}},
+				HostConfig: {Binds: [`${volume}:/named`, `${bdir}:/bdir`, `${rob}:/rob:ro`], Tmpfs: {'/tm': 'mode=1777'}},
+			});
+			const before = await container.inspect();
+			const events: ProbeEvent[] = [];
+			const result = await runProbe({container: container.id, paths: ['/srv/data'], labels: LABELS}, {onEvent: e => events.push(e)}, engine);
+			const o = observedByPath(result);
+			assert.deepEqual({restart: o['/named']?.restart, recreate: o['/named']?.recreate}, {restart: 'kept', recreate: 'kept'});
+			assert.deepEqual({restart: o['/ivol']?.restart, recreate: o['/ivol']?.recreate}, {restart: 'kept', recreate: 'lost'});
+			assert.deepEqual({restart: o['/anon']?.restart, recreate: o['/anon']?.recreate}, {restart: 'kept', recreate: 'lost'});
+			assert.deepEqual({restart: o['/bdir']?.restart, recreate: o['/bdir']?.recreate}, {restart: 'kept', recreate: 'kept'});
+			assert.deepEqual({restart: o['/tm']?.restart, recreate: o['/tm']?.recreate}, {restart: 'lost', recreate: 'lost'});
+			assert.deepEqual({restart: o['/srv/data']?.restart, recreate: o['/srv/data']?.recreate}, {restart: 'kept', recreate: 'lost'});
+			assert.equal(o['/rob']?.restart, 'unwritable');
+			assert.equal(o['/rob']?.recreate, 'unwritable');
+			assert.match(o['/rob']?.note ?? '', /read-only/);
+			assert.deepEqual(result.findings.filter(f => f.code === 'probe-mismatch'), []);
+			assert.ok(result.probe.restarted);
+			assert.deepEqual(result.probe.leftovers, []);
+			// The steps a screen shows, in order.
+			const steps = events.filter(e => e.type === 'step').map(e => (e as {step: string}).step);
+			assert.deepEqual(steps, ['preparing', 'writing', 'restarting', 'waiting', 'reading', 'recreate', 'cleanup']);
+
+			// Left as found: running, same id, restarted once by us (not by a restart policy), nothing of ours left.
+			const now = await container.inspect();
+			assert.equal(now.Id, before.Id);
+			assert.equal(now.State.Running, true);
+			assert.equal(now.RestartCount, before.RestartCount);
+			assert.notEqual(now.State.StartedAt, before.State.StartedAt);
+			assert.deepEqual(await sentinelsLeft(container, ['/named', '/ivol', '/anon', '/bdir', '/tm', '/srv/data', '/srv']), []);
+			assert.deepEqual(readdirSync(bdir), []);
+			assert.deepEqual(await listHelpers(engine, result.probe.runId), []);
+			await container.remove({force: true, v: true});
+			const volumesAfter = await volumeNames(docker);
+			assert.deepEqual([...volumesAfter].filter(v => !volumesBefore.has(v) && v !== volume), []);
+		} finally {
+			await cleanup(docker, [volume]);
+		}
+	});
+
+	it('reports a bind owned by another UID as unwritable with both UIDs and the fix', async t => {
+		const engine = await engineOrSkip(t);
+		if (!engine) {
+			return;
+		}
+
+		const {docker} = engine;
+		try {
+			const tag = await image(docker, {user: '1000', lines: ['RUN mkdir -p /home/opencoder && chown 1000:1000 /home/opencoder']});
+			const owned = hostDir(0o755, 0);
+			const container = await run(docker, {Image: tag, Cmd: IDLE, HostConfig: {Binds: [`${owned}:/home/opencoder/data`]}});
+			const result = await runProbe({container: container.id, labels: LABELS}, {}, engine);
+			const o = observedByPath(result)['/home/opencoder/data'];
+			assert.equal(o?.restart, 'unwritable');
+			assert.equal(o?.recreate, 'unwritable');
+			assert.match(o?.note ?? '', /owned by uid 0/);
+			assert.match(o?.note ?? '', /runs as uid 1000/);
+			assert.match(o?.note ?? '', new RegExp(`sudo chown -R 1000:1000 ${owned}`));
+			assert.ok(result.findings.some(f => f.code === 'probe-unwritable' && f.fix.includes('chown')));
+			assert.deepEqual(readdirSync(owned), []);
+		} finally {
+			await cleanup(docker);
+		}
+	});
+
+	it('starts a stopped container only for the probe and stops it again; --no-restart leaves it stopped', async t => {
+		const engine = await engineOrSkip(t);
+		if (!engine) {
+			return;
+		}
+
+		const {docker} = engine;
+		const volume = uniqueName('named');
+		try {
+			await docker.createVolume({Name: volume, Labels: LABELS});
+			const tag = await image(docker, {});
+			const container = await run(docker, {Image: tag, Cmd: IDLE, HostConfig: {Binds: [`${volume}:/named`]}}, false);
+			const noRestart = await runProbe({container: container.id, noRestart: true, labels: LABELS}, {}, engine);
+			assert.deepEqual(observedByPath(noRestart)['/named'], {restart: null, recreate: 'kept'});
+			assert.equal((await container.inspect()).State.Status, 'created');
+
+			const started = await runProbe({container: container.id, labels: LABELS}, {}, engine);
+			assert.equal(started.probe.startedStopped, true);
+			assert.deepEqual({...observedByPath(started)['/named']}, {restart: 'kept', recreate: 'kept'});
+			const now = await container.inspect();
+			assert.equal(now.State.Running, false);
+			// Nothing left on the volume: look through a fresh container.
+			const look = await run(docker, {Image: tag, Cmd: IDLE, HostConfig: {Binds: [`${volume}:/named`]}});
+			assert.deepEqual(await sentinelsLeft(look, ['/named']), []);
+		} finally {
+			await cleanup(docker, [volume]);
+		}
+	});
+
+	it('faults: a read-only root filesystem and a full disk are unwritable with the reason, not a crash', async t => {
+		const engine = await engineOrSkip(t);
+		if (!engine) {
+			return;
+		}
+
+		const {docker} = engine;
+		try {
+			const tag = await image(docker, {lines: ['RUN mkdir -p /srv/data']});
+			const full = hostDir();
+			const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', full]).status === 0;
+			if (mounted) {
+				// Fill it to the last block.
+				spawnSync('sh', ['-c', `dd if=/dev/zero of=${full}/fill bs=4k 2>/dev/null; true`]);
+			}
+
+			const container = await run(docker, {Image: tag, Cmd: IDLE, HostConfig: {ReadonlyRootfs: true, Binds: mounted ? [`${full}:/full`] : [], Tmpfs: {'/tmp': ''}}});
+			const result = await runProbe({container: container.id, paths: ['/srv/data'], labels: LABELS}, {}, engine);
+			const o = observedByPath(result);
+			assert.equal(o['/srv/data']?.restart, 'unwritable');
+			assert.match(o['/srv/data']?.note ?? '', /read-only/);
+			if (mounted) {
+				assert.equal(o['/full']?.restart, 'unwritable');
+				assert.match(o['/full']?.note ?? '', /disk full|no space/);
+				assert.deepEqual(readdirSync(full).filter(n => n.includes('occ-doctor')), []);
+			} else {
+				t.diagnostic('could not mount a small tmpfs (not root?): full-disk case not run');
+			}
+
+			assert.equal((await container.inspect()).State.Running, true);
+		} finally {
+			await cleanup(docker);
+		}
+	});
+
+	it('faults: the container removed mid-probe gives a clear error and leaves no sentinel or twin', async t => {
+		const engine = await engineOrSkip(t);
+		if (!engine) {
+			return;
+		}
+
+		const {docker} = engine;
+		try {
+			const tag = await image(docker, {});
+			const bdir = hostDir();
+			const container = await run(docker, {Image: tag, Cmd: IDLE, HostConfig: {Binds: [`${bdir}:/bdir`]}});
+			let removal: Promise<unknown> | null = null;
+			await assert.rejects(runProbe({container: container.id, labels: LABELS}, {
+				onEvent(event) {
+					if (event.type === 'step' && event.step === 'restarting') {
+						removal = container.remove({force: true, v: true});
+					}
+				},
+			}, engine), (error: unknown) => error instanceof DoctorError && error.exitCode !== 0 && /removed during the probe|no such container/i.test(error.message));
+			await removal;
+			assert.deepEqual(readdirSync(bdir), []);
+			assert.deepEqual((await listHelpers(engine)).filter(h => h.Labels?.['dev.occ-doctor.test'] === LABELS['dev.occ-doctor.test']), []);
+		} finally {
+			await cleanup(docker);
+		}
+	});
+
+	it('after SIGINT mid-restart and probe --cleanup, no sentinel, twin or volume of ours remains and the container runs', async t => {
+		const engine = await engineOrSkip(t);
+		if (!engine) {
+			return;
+		}
+
+		const {docker} = engine;
+		const volume = uniqueName('named');
+		const volumesBefore = await volumeNames(docker);
+		try {
+			await docker.createVolume({Name: volume, Labels: LABELS});
+			const tag = await image(docker, {volumes: ['/ivol']});
+			// Ignores TERM, so the restart waits out the 3 s stop timeout: time to interrupt it.
+			const container = await run(docker, {Image: tag, Cmd: ['/bin/sh', '-c', 'trap "" TERM; while true; do sleep 1; done'], StopTimeout: 3, HostConfig: {Binds: [`${volume}:/named`]}});
+			const cli = spawn(process.execPath, ['--import', 'tsx', 'cli.tsx', 'probe', '--container', container.id, '--yes', '--plain'], {env: {...process.env}, stdio: ['ignore', 'pipe', 'pipe']});
+			let stderr = '';
+			cli.stderr.on('data', (c: Buffer) => {
+				stderr += c.toString();
+				if (stderr.includes('restarting') && !cli.killed) {
+					cli.kill('SIGINT');
+				}
+			});
+			const code = await new Promise<number | null>(resolve => cli.on('exit', resolve));
+			assert.equal(code, 130, stderr);
+			assert.match(stderr, /interrupted/);
+			assert.equal((await container.inspect()).State.Running, true, 'an interrupted restart still ends running');
+
+			const cleaned = await runProbeCleanup({container: container.id, labels: LABELS}, engine);
+			assert.deepEqual(cleaned.left, []);
+			assert.deepEqual(await sentinelsLeft(container, ['/named', '/ivol', '/']), []);
+			assert.deepEqual(await listHelpers(engine), []);
+			await container.remove({force: true, v: true});
+			assert.deepEqual([...await volumeNames(docker)].filter(v => !volumesBefore.has(v) && v !== volume), []);
+		} finally {
+			await cleanup(docker, [volume]);
+		}
+	});
+});
+
+export type {Engine};
