@@ -16,7 +16,7 @@ export function hasHealthcheck(info: any): boolean {
 
 /** The container vanished under us: someone removed it. */
 export function containerGone(name: string): DoctorError {
-	return new DoctorError(`container ${name} was removed during the probe: nothing to restore; run \`occ-doctor probe --cleanup\` if sentinels were reported left`, 1);
+	return new DoctorError(`container ${name} was removed during the probe (by someone else): there is nothing to restore`, 1);
 }
 
 /** Turn an engine error into one line; a 404 on the probed container means it was removed mid-probe. */

@@ -11,7 +11,7 @@ import {compareCounts, countDatabases} from '../sqlite/index.js';
 import {canCreateIn, containerUser, dirOwner, statPath, type ContainerUser} from './access.js';
 import {execIn} from './exec.js';
 import {probeFindings} from './findings.js';
-import {DEFAULT_READY_TIMEOUT_MS, explainProbeError, restartContainer, startContainer, stopContainer, stopTimeoutOf, waitReady} from './lifecycle.js';
+import {DEFAULT_READY_TIMEOUT_MS, containerGone, explainProbeError, restartContainer, startContainer, stopContainer, stopTimeoutOf, waitReady} from './lifecycle.js';
 import {isEngineFailure, readSentinel, removeSentinels, writeSentinel, type RemoveEntry} from './sentinel.js';
 import {hostPathOf, initialTargets, sameStorageAncestors, sentinelContent, sentinelName, sentinelPath} from './targets.js';
 import {removeHelper, removeWithHelper, twinCreateOptions} from './twin.js';
@@ -224,6 +224,7 @@ export async function runProbe(options: ProbeOptions, hooks: ProbeHooks = {}, en
 	let failure: unknown = null;
 	const leftovers: string[] = [];
 	const stateBefore = facts.state.status;
+	let exists = true;
 
 	try {
 		if (plan.startStopped) {
@@ -331,9 +332,12 @@ export async function runProbe(options: ProbeOptions, hooks: ProbeHooks = {}, en
 		}
 
 		let runningNow = false;
-		let exists = true;
 		try {
 			const now = await container.inspect();
+			if (now.State?.Status === 'removing' || now.State?.Dead) {
+				throw Object.assign(new Error('removing'), {statusCode: 404});
+			}
+
 			runningNow = Boolean(now.State?.Running);
 			if ((plan.container.running || startedByUs) && !runningNow && !now.State?.Restarting) {
 				await startContainer(engine, facts.id, name);
@@ -367,7 +371,8 @@ export async function runProbe(options: ProbeOptions, hooks: ProbeHooks = {}, en
 	}
 
 	if (failure) {
-		const error = signal?.aborted && !(failure instanceof DoctorError && failure.exitCode !== 130) ? interrupted(signal) : explainProbeError(failure, engine, name);
+		// Whatever the engine said first, a container that is gone now was removed under us.
+		const error = signal?.aborted && !(failure instanceof DoctorError && failure.exitCode !== 130) ? interrupted(signal) : (exists ? explainProbeError(failure, engine, name) : containerGone(name));
 		if (leftovers.length > 0) {
 			error.message += ` · left behind: ${leftovers.join(', ')}; run \`occ-doctor probe --cleanup --container ${name}\` once the engine and container are back`;
 		}

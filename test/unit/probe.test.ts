@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import {describe, it} from 'node:test';
+import {buildLocations} from '../../source/core/model.js';
+import {GENERIC_PROFILE} from '../../source/core/profiles.js';
+import {canCreateIn, resolveUser} from '../../source/probe/access.js';
+import {expectedObservation, probeFindings} from '../../source/probe/findings.js';
+import {initialTargets, sameStorageAncestors} from '../../source/probe/targets.js';
+import {twinMounts} from '../../source/probe/twin.js';
+import {bind, makeFacts, vol} from '../helpers/facts.js';
+
+const ANON = 'a'.repeat(64);
+
+describe('probe (pure parts)', () => {
+	it('maps predictions to what a reader in the new container sees: orphaned is lost from there', () => {
+		assert.equal(expectedObservation('kept'), 'kept');
+		assert.equal(expectedObservation('orphaned'), 'lost');
+		assert.equal(expectedObservation('lost'), 'lost');
+		assert.equal(expectedObservation(null), null);
+	});
+
+	it('raises probe-mismatch naming both values, and nothing for agreeing or unwritable cells', () => {
+		const facts = makeFacts({mounts: [vol(ANON, '/anon'), vol('data', '/data')]});
+		const [anon, data] = buildLocations(facts, GENERIC_PROFILE);
+		anon!.observed = {restart: 'kept', recreate: 'kept'};
+		data!.observed = {restart: 'kept', recreate: 'unwritable', note: 'read-only: x'};
+		const findings = probeFindings([anon!, data!]);
+		assert.equal(findings.length, 1);
+		assert.equal(findings[0]!.code, 'probe-mismatch');
+		assert.equal(findings[0]!.severity, 'error');
+		assert.match(findings[0]!.message, /predicted orphaned.*observed kept/);
+	});
+
+	it('resolves the container user from passwd and group, and judges a directory by owner and mode', () => {
+		const passwd = 'root:x:0:0::/root:/bin/sh\nopencoder:x:1000:1000::/home/opencoder:/bin/sh\n';
+		const group = 'root:x:0:\nopencoder:x:1000:\nshared:x:2000:opencoder\n';
+		const user = resolveUser('opencoder', passwd, group);
+		assert.deepEqual(user, {spec: 'opencoder', uid: 1000, gid: 1000, groups: [1000, 2000]});
+		assert.equal(resolveUser('', null, null).uid, 0);
+		assert.equal(resolveUser('1000:3000', passwd, group).gid, 3000);
+		assert.equal(canCreateIn(user, {uid: 0, gid: 0, mode: 0o755}), false);
+		assert.equal(canCreateIn(user, {uid: 1000, gid: 1000, mode: 0o755}), true);
+		assert.equal(canCreateIn(user, {uid: 0, gid: 2000, mode: 0o775}), true);
+		assert.equal(canCreateIn(user, {uid: 0, gid: 0, mode: 0o1777}), true);
+		assert.equal(canCreateIn(resolveUser('', null, null), {uid: 5, gid: 5, mode: 0o700}), true);
+	});
+
+	it('gives the twin fresh anonymous volumes, the same named volumes and binds, and empty tmpfs', () => {
+		const facts = makeFacts({mounts: [vol(ANON, '/anon'), vol('data', '/data', false), bind('/srv/x', '/x'), bind('/gone', '/gone')], tmpfs: ['/tm'], bindSourceExists: {'/gone': false}});
+		const {mounts, tmpfs} = twinMounts(facts);
+		assert.deepEqual(mounts, [
+			{Type: 'volume', Source: '', Target: '/anon', ReadOnly: false},
+			{Type: 'volume', Source: 'data', Target: '/data', ReadOnly: true},
+			{Type: 'bind', Source: '/srv/x', Target: '/x', ReadOnly: false},
+		]);
+		assert.deepEqual(tmpfs, {'/tm': ''});
+	});
+
+	it('plans one sentinel per directory, tmpfs through exec, single-file binds and read-only mounts without writing', () => {
+		const facts = makeFacts({
+			mounts: [vol('data', '/data'), bind('/h/auth.json', '/cfg/auth.json'), bind('/h/ro', '/ro', false)],
+			bindSourceIsFile: {'/h/auth.json': true},
+			tmpfs: ['/tm'],
+		});
+		const targets = initialTargets(buildLocations(facts, GENERIC_PROFILE, ['/data/sub']), 'r1');
+		const byDir = new Map(targets.map(t => [t.dir, t]));
+		assert.equal(byDir.get('/data')?.sentinel, '/data/.occ-doctor-probe-r1');
+		assert.equal(byDir.get('/tm')?.channel, 'exec');
+		assert.deepEqual(byDir.get('/cfg/auth.json')?.skip, {observed: null, note: 'not probed (single file)'});
+		assert.equal(byDir.get('/ro')?.skip?.observed, 'unwritable');
+		assert.deepEqual(sameStorageAncestors('/data/sub/deeper', facts), ['/data/sub', '/data']);
+		assert.deepEqual(sameStorageAncestors('/srv/app', facts), ['/srv', '/']);
+	});
+});
