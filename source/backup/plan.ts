@@ -8,7 +8,7 @@ const PRIORITY_RANK: Record<Priority, number> = {critical: 0, high: 1, medium: 2
 
 /** A file-name-safe name: letters, digits, dot, dash and underscore; never empty, never hidden. */
 export function sanitise(name: string): string {
-	const clean = name.replace(/[^\w.-]+/g, '-').replace(/^[-.]+|-+$/g, '');
+	const clean = name.replace(/[^\w.-]+/g, '-').replace(/-{2,}/g, '-').replace(/^[-.]+|-+$/g, '');
 	return clean.slice(0, 100) || 'data';
 }
 
