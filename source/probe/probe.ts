@@ -370,6 +370,10 @@ export async function runProbe(options: ProbeOptions, hooks: ProbeHooks = {}, en
 		timings[current] = (timings[current] ?? 0) + Date.now() - stepStart;
 	}
 
+	if (failure && !(failure instanceof DoctorError && failure.exitCode === 130) && !(await engine.docker.ping().then(() => true, () => false))) {
+		failure = new DoctorError(`the Docker engine at ${engine.target.label} went away during the probe (${String((failure as Error).message ?? failure).split('\n')[0]}): start it again; ${name}'s restart policy decides whether it runs`, 2);
+	}
+
 	if (failure) {
 		// Whatever the engine said first, a container that is gone now was removed under us.
 		const error = signal?.aborted && !(failure instanceof DoctorError && failure.exitCode !== 130) ? interrupted(signal) : (exists ? explainProbeError(failure, engine, name) : containerGone(name));
