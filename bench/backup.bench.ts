@@ -5,7 +5,7 @@
 import {spawn, spawnSync} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
 import {mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync} from 'node:fs';
-import {tmpdir} from 'node:os';
+import {loadavg, tmpdir} from 'node:os';
 import {join} from 'node:path';
 import Database from 'better-sqlite3';
 import Docker from 'dockerode';
@@ -21,12 +21,17 @@ if (process.argv[2] === '--child') {
 	const [, , , host, container, out] = process.argv;
 	const started = Date.now();
 	let lines = 0;
+	// Phase times (ms since start): the stream's last progress event, the archive written (databases appended), verified.
+	const phases: Record<string, number> = {};
 	await runBackup({host, container, out, gzipLevel: process.env.BENCH_GZIP_LEVEL ? Number(process.env.BENCH_GZIP_LEVEL) : undefined}, e => {
+		const t = Date.now() - started;
 		if (e.type === 'progress') {
 			lines++;
+		} else if (e.type === 'start' || e.type === 'written' || e.type === 'verify') {
+			phases[e.type] = t;
 		}
 	});
-	process.stdout.write(JSON.stringify({ms: Date.now() - started, maxRssKb: process.resourceUsage().maxRSS, progressEvents: lines}) + '\n');
+	process.stdout.write(JSON.stringify({ms: Date.now() - started, maxRssKb: process.resourceUsage().maxRSS, progressEvents: lines, phases}) + '\n');
 	process.exit(0);
 }
 
@@ -153,7 +158,8 @@ try {
 			spawnSync('sync');
 			const oursOut = join(work, `ours-${mb}`);
 			const ours = await timed(process.execPath, ['--import', 'tsx', 'bench/backup.bench.ts', '--child', host!, container.id, oursOut], env);
-			const child = JSON.parse(ours.stdout.trim().split('\n').at(-1)!) as {ms: number; maxRssKb: number; progressEvents: number};
+			const child = JSON.parse(ours.stdout.trim().split('\n').at(-1)!) as {ms: number; maxRssKb: number; progressEvents: number; phases: Record<string, number>};
+			const phase = (from: string, to: string) => ((child.phases[to]! - child.phases[from]!) / 1000).toFixed(1);
 			const oursSize = duBytes(oursOut);
 			rmSync(oursOut, {recursive: true, force: true});
 
@@ -161,7 +167,8 @@ try {
 			rows.push(
 				`${(bytes / MB).toFixed(0)} MB volume: recipe ${(recipe.ms / 1000).toFixed(1)} s (${rate(recipe.ms)}, ${(recipeSize / MB).toFixed(0)} MB .tar.gz) · `
 				+ `occ-doctor ${(ours.ms / 1000).toFixed(1)} s (${rate(ours.ms)}, ${(oursSize / MB).toFixed(0)} MB, in-process ${(child.ms / 1000).toFixed(1)} s) · `
-				+ `ratio ${(recipe.ms / ours.ms).toFixed(2)}x · our peak RSS ${((ours.maxRssKb ?? child.maxRssKb) / 1024).toFixed(0)} MB · ${child.progressEvents} progress events`,
+				+ `ratio ${(recipe.ms / ours.ms).toFixed(2)}x · our peak RSS ${((ours.maxRssKb ?? child.maxRssKb) / 1024).toFixed(0)} MB · ${child.progressEvents} progress events · `
+				+ `phases: plan ${(child.phases.start! / 1000).toFixed(1)} s, archive ${phase('start', 'written')} s, verify ${phase('written', 'verify')} s · load ${loadavg()[0]!.toFixed(2)}`,
 			);
 			process.stdout.write(rows.at(-1) + '\n');
 		} finally {

@@ -58,6 +58,18 @@ async function explainFailure(error: unknown, engine: Engine, container: Docker.
 	return explainEngineError(error, engine.target);
 }
 
+/**
+ * Whether the engine's clock also stamps the mount's mtimes, as proving a database capture unchanged needs
+ * (database.ts): binds and local-driver volumes live on the engine's own kernel; a volume plugin's may not.
+ */
+function trustsMtimes(unit: BackupUnit, facts: ContainerFacts): boolean {
+	if (unit.source.type === 'bind') {
+		return true;
+	}
+
+	return unit.source.name !== null && facts.volumes[unit.source.name]?.driver === 'local';
+}
+
 async function prepareDir(dir: string): Promise<boolean> {
 	let created = false;
 	try {
@@ -181,8 +193,15 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 					gzipLevel,
 					signal,
 					onProgress: progress,
-					snapshot: async (containerPath, archivePath) => {
-						const db = await snapshotForArchive(container, containerPath, archivePath, databaseWorkDir(workRoot, databases.length), signal);
+					captureDir: trustsMtimes(unit, facts)
+						? async index => {
+							const captureDir = databaseWorkDir(workRoot, index);
+							await mkdir(captureDir, {recursive: true, mode: 0o700});
+							return captureDir;
+						}
+						: undefined,
+					snapshot: async (containerPath, archivePath, capture) => {
+						const db = await snapshotForArchive(container, containerPath, archivePath, databaseWorkDir(workRoot, databases.length), capture, signal);
 						databases.push(db.record);
 						emit({type: 'snapshot', location: unit.name, database: archivePath, attempts: db.record.attempts, tables: db.record.tables});
 						return db;

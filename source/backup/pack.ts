@@ -3,13 +3,13 @@
 import {createHash} from 'node:crypto';
 import {createReadStream, createWriteStream} from 'node:fs';
 import {chmod} from 'node:fs/promises';
-import {posix} from 'node:path';
+import {join, posix} from 'node:path';
 import {Transform} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
-import {createGzip} from 'node:zlib';
 import type Docker from 'dockerode';
 import tar from 'tar-stream';
 import {getArchiveStream} from '../docker/archive.js';
+import {ParallelGzip} from './gzip.js';
 import type {BackupUnit} from './types.js';
 
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
@@ -21,6 +21,25 @@ export interface SnapshotFile {
 	files: Array<{suffix: string; path: string; size: number}>;
 }
 
+/** One database file as the backup's own stream delivered it, teed into the private work directory. */
+export interface CapturedFile {
+	/** '' for the main file, '-wal', '-journal'. */
+	suffix: string;
+	path: string;
+	/** Bytes written to `path` (the tar header's size). */
+	size: number;
+	/** The tar header's mtime (whole seconds). */
+	mtime: Date | undefined;
+}
+
+/** A database's files captured from the stream, to be proven unchanged (database.ts) or thrown away for a snapshot. */
+export interface StreamCapture {
+	dir: string;
+	files: CapturedFile[];
+	/** The engine's clock when it began sending the stream (its Date header, whole seconds); null when not sent. */
+	streamStart: Date | null;
+}
+
 export interface PackInput {
 	container: Docker.Container;
 	unit: BackupUnit;
@@ -29,8 +48,16 @@ export interface PackInput {
 	gzipLevel: number;
 	signal?: AbortSignal;
 	onProgress: (bytes: number, files: number) => void;
-	/** Called after the engine's stream has closed (it holds the container's lock while open): copy one database consistently. */
-	snapshot: (containerPath: string, archivePath: string) => Promise<SnapshotFile>;
+	/**
+	 * A new private (0700) directory for the database numbered `index`, to tee its live files into while they stream.
+	 * Without it, databases are dropped from the stream and only snapshotted.
+	 */
+	captureDir?: (index: number) => Promise<string>;
+	/**
+	 * Called after the engine's stream has closed (it holds the container's lock while open): make one database's
+	 * consistent copy, from the capture when it can be proven unchanged, else by snapshot.
+	 */
+	snapshot: (containerPath: string, archivePath: string, capture: StreamCapture | null) => Promise<SnapshotFile>;
 }
 
 export interface PackResult {
@@ -84,6 +111,9 @@ async function writeChunk(sink: NodeJS.WritableStream, chunk: Buffer, stop: Abor
 	}
 }
 
+/** Write buffers: the archive file and the database captures are written in large pieces. */
+const WRITE_CHUNK = 1024 * 1024;
+
 async function endSink(sink: NodeJS.WritableStream & {once: any}, stop: AbortSignal): Promise<void> {
 	// streamx's end() takes no callback: wait for the entry to be flushed into the pack.
 	await new Promise<void>((resolve, reject) => {
@@ -113,7 +143,7 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 	input.signal?.addEventListener('abort', onUserAbort, {once: true});
 	input.signal?.throwIfAborted();
 
-	const file = createWriteStream(partial, {mode: 0o600, flush: true});
+	const file = createWriteStream(partial, {mode: 0o600, flush: true, highWaterMark: WRITE_CHUNK});
 	try {
 		await new Promise<void>((resolve, reject) => {
 			file.once('open', () => resolve());
@@ -131,7 +161,8 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 			},
 		});
 		const pack = tar.pack();
-		const gzip = createGzip({level: gzipLevel});
+		// pigz-style: blocks compressed on all cores, one ordinary gzip member out (gzip.ts).
+		const gzip = new ParallelGzip({level: gzipLevel});
 		// Failures surface through the pipelines and `stop`; a late error from a torn-down stream must not crash the process.
 		for (const stream of [file, tap, gzip, pack as unknown as NodeJS.EventEmitter]) {
 			stream.on('error', () => {});
@@ -143,13 +174,17 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 		const base = posix.basename(unit.containerPath);
 		const excluded = unit.excluded.map(e => `./${posix.relative(unit.containerPath, e)}`);
 		const skip = new Set<string>();
-		const found: Array<{path: string; header: tar.Header}> = [];
+		const found: Array<{path: string; header: tar.Header; capture: StreamCapture | null}> = [];
+		/** Archive paths of a captured database's -wal and -journal, to their capture. */
+		const companions = new Map<string, StreamCapture>();
 		let bytes = 0;
 		let files = 0;
 		let entries = 0;
 		let sourceBytes = 0;
 
 		const source = await getArchiveStream(container, unit.containerPath);
+		const date = (source as unknown as {headers?: Record<string, string | undefined>}).headers?.date;
+		const streamStart = date && Number.isFinite(Date.parse(date)) ? new Date(Date.parse(date)) : null;
 		const extract = tar.extract();
 		source.on('error', () => {});
 		extract.on('error', () => {});
@@ -177,6 +212,36 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 			entries++;
 		};
 
+		/** Write one live database file, as it streams, into the capture's private directory. */
+		const tee = async (capture: StreamCapture, suffix: string, header: tar.Header, body: AsyncIterable<Buffer>, first?: Buffer) => {
+			const path = join(capture.dir, `db${suffix}`);
+			const sink = createWriteStream(path, {mode: 0o600, highWaterMark: WRITE_CHUNK});
+			sink.on('error', () => {});
+			let size = 0;
+			try {
+				if (first && first.length > 0) {
+					size += first.length;
+					await writeChunk(sink, first, stop.signal);
+				}
+
+				for await (const chunk of body) {
+					size += chunk.length;
+					sourceBytes += chunk.length;
+					await writeChunk(sink, chunk, stop.signal);
+					onProgress(sourceBytes, files);
+				}
+
+				await new Promise<void>((resolve, reject) => {
+					sink.once('error', reject);
+					sink.end(() => resolve());
+				});
+			} finally {
+				sink.destroy();
+			}
+
+			capture.files.push({suffix, path, size, mtime: header.mtime});
+		};
+
 		for await (const entry of extract as unknown as AsyncIterable<{header: tar.Header} & AsyncIterable<Buffer>>) {
 			const header = entry.header;
 			(entry as unknown as NodeJS.EventEmitter).on('error', () => {});
@@ -188,6 +253,13 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 
 				onProgress(sourceBytes, files);
 			};
+
+			const owner = companions.get(path);
+			if (owner && header.type === 'file' && !isExcluded(path, excluded)) {
+				await tee(owner, path.slice(path.lastIndexOf('-')), header, entry);
+				onProgress(sourceBytes, files);
+				continue;
+			}
 
 			if (isExcluded(path, excluded) || skip.has(path)) {
 				await drain();
@@ -232,12 +304,24 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 
 				sourceBytes += first.length;
 				if (first.subarray(0, SQLITE_MAGIC.length).equals(SQLITE_MAGIC)) {
-					found.push({path, header: out});
 					for (const suffix of ['-wal', '-shm', '-journal']) {
 						skip.add(path + suffix);
 					}
 
-					await drain();
+					// The engine lists `x.db` before `x.db-journal` and `x.db-wal` (names in byte order): tee all three.
+					// A single-file mount has no companions in its stream, so it is always snapshotted.
+					if (input.captureDir && !unit.isFile) {
+						const capture: StreamCapture = {dir: await input.captureDir(found.length), files: [], streamStart};
+						found.push({path, header: out, capture});
+						companions.set(`${path}-wal`, capture);
+						companions.set(`${path}-journal`, capture);
+						await tee(capture, '', header, {[Symbol.asyncIterator]: () => iterator}, first);
+						onProgress(sourceBytes, files);
+					} else {
+						found.push({path, header: out, capture: null});
+						await drain();
+					}
+
 					continue;
 				}
 			}
@@ -253,7 +337,7 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 		const databases: string[] = [];
 		for (const db of found) {
 			const containerPath = unit.isFile ? unit.containerPath : posix.join(unit.containerPath, db.path);
-			const snap = await input.snapshot(containerPath, db.path);
+			const snap = await input.snapshot(containerPath, db.path, db.capture);
 			for (const file of snap.files) {
 				if (file.suffix !== '') {
 					files++;

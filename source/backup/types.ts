@@ -24,9 +24,12 @@ export interface DatabaseRecord {
 	path: string;
 	/** Exact row counts per table at the moment of the snapshot; null when the file could not be counted. */
 	tables: Record<string, number> | null;
-	/** How the archived copy was made: a consistent snapshot of main + wal, checkpointed into one file. */
-	method: 'snapshot';
-	/** Snapshot copies it took to get a pair that did not change while copied. */
+	/**
+	 * How the consistent main + wal pair was obtained, before being checkpointed into one file: `stream`, teed from the
+	 * archive's own stream and proven unchanged while it streamed; `snapshot`, copied again by snapshotDatabase.
+	 */
+	method: 'snapshot' | 'stream';
+	/** Copies it took to get a pair that did not change while copied (1 for `stream`). */
 	attempts: number;
 	error: string | null;
 }

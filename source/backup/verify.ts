@@ -47,7 +47,8 @@ export async function verifyArchive(path: string, expected: {sha256?: string; en
 		stream.resume();
 	});
 	try {
-		await pipeline(createReadStream(path), tap, createGunzip(), extract, {signal});
+		// Large reads and inflates: few threadpool round trips and few chunks for the tar parser.
+		await pipeline(createReadStream(path, {highWaterMark: 1024 * 1024}), tap, createGunzip({chunkSize: 256 * 1024}), extract, {signal});
 	} catch (error) {
 		if (signal?.aborted) {
 			throw signal.reason;

@@ -234,6 +234,103 @@ describe('backup (real engine)', () => {
 		assert.match(missing.stdout, /missing/);
 	});
 
+	it('an idle WAL database is taken from the backup\'s own stream, proven unchanged, whole and counted', {timeout: 120_000}, async t => {
+		const engine = await engineOrSkip(t);
+		if (!engine) {
+			return;
+		}
+
+		const {docker} = engine;
+		const bind = mkdtempSync(join(scratch, 'idle-'));
+		let writer: Database.Database | undefined;
+		try {
+			writeFileSync(join(bind, 'notes.txt'), 'beside the database\n');
+			writer = new Database(join(bind, 'opencode.db'));
+			writer.pragma('journal_mode = WAL');
+			writer.pragma('wal_autocheckpoint = 0');
+			writer.exec('CREATE TABLE part (id INTEGER PRIMARY KEY, data TEXT)');
+			const insert = writer.prepare('INSERT INTO part (data) VALUES (?)');
+			writer.transaction(() => {
+				for (let i = 0; i < 3000; i++) {
+					insert.run('y'.repeat(120));
+				}
+			})();
+			assert.ok(statSync(join(bind, 'opencode.db-wal')).size > 100_000, 'rows live in -wal');
+			// Idle: the last write is older than the proof's quiet time before the stream begins.
+			await new Promise(resolve => setTimeout(resolve, 3500));
+			const container = await docker.createContainer({name: uniqueName('bk-idle'), Image: await image(docker), Labels: LABELS, HostConfig: {Binds: [`${bind}:/srv/agent`]}});
+			await container.start();
+			const {dir, manifest} = await runBackup({container: container.id, out: join(scratch, 'idle-out')}, () => {}, engine);
+			const archive = manifest.archives[0]!;
+			assert.deepEqual(archive.databases.map(d => [d.path, d.method, d.tables]), [['./opencode.db', 'stream', {part: 3000}]]);
+			const restored = untar(join(dir, archive.file));
+			assert.ok(!existsSync(join(restored, 'opencode.db-wal')), 'the -wal is folded into the archived file');
+			const copy = new Database(join(restored, 'opencode.db'), {readonly: true});
+			assert.equal((copy.prepare('SELECT count(*) AS n FROM part').get() as {n: number}).n, 3000);
+			assert.equal(copy.pragma('integrity_check', {simple: true}), 'ok');
+			copy.close();
+			assert.equal(readFileSync(join(restored, 'notes.txt'), 'utf8'), 'beside the database\n');
+			assert.ok(statSync(join(bind, 'opencode.db-wal')).size > 100_000, 'the source is untouched');
+		} finally {
+			writer?.close();
+			await cleanup(docker);
+		}
+	});
+
+	it('a database written throughout the backup is still archived consistently: the manifest\'s rows are the archive\'s', {timeout: 120_000}, async t => {
+		const engine = await engineOrSkip(t);
+		if (!engine) {
+			return;
+		}
+
+		const {docker} = engine;
+		const bind = mkdtempSync(join(scratch, 'busy-'));
+		let writer: Database.Database | undefined;
+		let timer: NodeJS.Timeout | undefined;
+		try {
+			// Random data streams slowly, and sorts before the database: the writer is busy while the stream runs.
+			for (let i = 0; i < 4; i++) {
+				writeFileSync(join(bind, `chunk-${i}.bin`), randomBytes(6 * 1024 * 1024));
+			}
+
+			writer = new Database(join(bind, 'opencode.db'));
+			writer.pragma('journal_mode = WAL');
+			writer.exec('CREATE TABLE part (id INTEGER PRIMARY KEY, data TEXT)');
+			const insert = writer.prepare('INSERT INTO part (data) VALUES (?)');
+			const batch = writer.transaction((n: number) => {
+				for (let i = 0; i < n; i++) {
+					insert.run(randomBytes(200).toString('hex'));
+				}
+			});
+			batch(2000);
+			let writes = 0;
+			timer = setInterval(() => {
+				batch(20);
+				writes++;
+			}, 250);
+			const container = await docker.createContainer({name: uniqueName('bk-busy'), Image: await image(docker), Labels: LABELS, HostConfig: {Binds: [`${bind}:/srv/agent`]}});
+			await container.start();
+			const {dir, manifest} = await runBackup({container: container.id, out: join(scratch, 'busy-out')}, () => {}, engine);
+			clearInterval(timer);
+			assert.ok(writes > 0, 'the writer wrote during the backup');
+			const [db] = manifest.archives[0]!.databases;
+			// Written within the quiet time of the stream: the capture cannot be proven, so it was snapshotted.
+			assert.equal(db!.method, 'snapshot');
+			assert.equal(db!.error, null);
+			const restored = untar(join(dir, manifest.archives[0]!.file));
+			const copy = new Database(join(restored, 'opencode.db'), {readonly: true});
+			const rows = (copy.prepare('SELECT count(*) AS n FROM part').get() as {n: number}).n;
+			assert.equal(copy.pragma('integrity_check', {simple: true}), 'ok');
+			copy.close();
+			assert.equal(db!.tables!.part, rows);
+			assert.ok(rows >= 2000 && (rows - 2000) % 20 === 0, `whole transactions only: ${rows}`);
+		} finally {
+			clearInterval(timer);
+			writer?.close();
+			await cleanup(docker);
+		}
+	});
+
 	it('Ctrl+C (SIGINT) mid-way: exit 130, no final-named file, the directory it made is gone', {timeout: 120_000}, async t => {
 		const engine = await engineOrSkip(t);
 		if (!engine) {

@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
+import {randomBytes} from 'node:crypto';
+import {Readable} from 'node:stream';
+import {buffer} from 'node:stream/consumers';
+import {gunzipSync, gzipSync} from 'node:zlib';
+import {captureProblem, mtimeMs, QUIET_MS} from '../../source/backup/database.js';
+import {ParallelGzip} from '../../source/backup/gzip.js';
+import type {StreamCapture} from '../../source/backup/pack.js';
+import type {PathStat} from '../../source/docker/archive.js';
 import {analyze} from '../../source/core/analyze.js';
 import {GENERIC_PROFILE} from '../../source/core/profiles.js';
 import {isExcluded, rewriteName} from '../../source/backup/pack.js';
@@ -76,5 +84,58 @@ describe('progress', () => {
 		assert.equal(progressText(10_000_000, 30_000_000, meter), '10.0 MB / 30.0 MB  33%  10.0 MB/s  ETA 2s');
 		assert.equal(progressText(5, null, new RateMeter()), '5 B');
 		assert.equal(formatDuration(125), '2m05s');
+	});
+});
+
+describe('parallel gzip', () => {
+	const gzipped = async (chunks: Buffer[], blockSize: number) => buffer(Readable.from(chunks).pipe(new ParallelGzip({level: 6, blockSize, parallel: 3})));
+
+	it('writes one gzip member that gunzip reads back byte for byte, across many blocks', async () => {
+		const text = Buffer.from(Array.from({length: 40_000}, (_, i) => `line ${i % 977} of some source text\n`).join(''));
+		const data = Buffer.concat([text, randomBytes(300_000), text.subarray(0, 12_345)]);
+		const chunks = Array.from({length: Math.ceil(data.length / 7000)}, (_, i) => data.subarray(i * 7000, (i + 1) * 7000));
+		const out = await gzipped(chunks, 64 * 1024);
+		assert.deepEqual(out.subarray(0, 3), Buffer.from([0x1F, 0x8B, 0x08]));
+		assert.ok(gunzipSync(out).equals(data));
+		// The previous block's window primes each block: the ratio stays gzip's.
+		assert.ok(out.length < gzipSync(data, {level: 6}).length * 1.02, `${out.length}`);
+	});
+
+	it('writes a valid empty gzip for no input', async () => {
+		assert.equal(gunzipSync(await gzipped([], 1024)).length, 0);
+	});
+});
+
+describe('database capture proof', () => {
+	const start = new Date('2025-03-01T12:00:10Z');
+	const stat = (size: number, mtime: string): PathStat => ({name: 'x', size, mode: 0o644, mtime, linkTarget: '', isDir: false, isFile: true, isSymlink: false});
+	const capture = (files: Array<[string, number, string]>, streamStart: Date | null = start): StreamCapture => ({
+		dir: '/nowhere',
+		streamStart,
+		files: files.map(([suffix, size, mtime]) => ({suffix, path: `/nowhere/db${suffix}`, size, mtime: new Date(Math.floor(mtimeMs(mtime) / 1000) * 1000)})),
+	});
+	const old = '2025-03-01T12:00:01.5+00:00';
+
+	it('reads the engine\'s nanosecond mtimes, rounding up', () => {
+		assert.equal(mtimeMs('2025-03-01T12:00:00.000000001Z'), Date.parse('2025-03-01T12:00:00Z') + 1);
+		assert.equal(mtimeMs('2025-03-01T13:00:00.25+01:00'), Date.parse('2025-03-01T12:00:00.250Z'));
+		assert.ok(Number.isNaN(mtimeMs('yesterday')));
+	});
+
+	it('accepts files unchanged and quiet for QUIET_MS before the stream, in any read order', () => {
+		assert.equal(QUIET_MS, 3000);
+		const c = capture([['', 8192, old], ['-wal', 4152, old]]);
+		assert.equal(captureProblem(c, {'': stat(8192, old), '-wal': stat(4152, old), '-journal': null}), null);
+	});
+
+	it('refuses a capture any write may have touched', () => {
+		const c = capture([['', 8192, old], ['-wal', 4152, old]]);
+		assert.match(captureProblem(c, {'': stat(8192, old), '-wal': stat(8272, old), '-journal': null})!, /-wal changed/);
+		assert.match(captureProblem(c, {'': stat(8192, old), '-wal': null, '-journal': null})!, /-wal vanished/);
+		assert.match(captureProblem(capture([['', 8192, old]]), {'': stat(8192, old), '-wal': stat(32, old), '-journal': null})!, /-wal appeared/);
+		assert.match(captureProblem(c, {'': stat(8192, old), '-wal': stat(4152, '2025-03-01T12:00:02.5Z'), '-journal': null})!, /-wal changed/);
+		const recent = '2025-03-01T12:00:07.100Z';
+		assert.match(captureProblem(capture([['', 8192, recent]]), {'': stat(8192, recent), '-wal': null, '-journal': null})!, /within 3 s/);
+		assert.match(captureProblem(capture([['', 8192, old]], null), {'': stat(8192, old), '-wal': null, '-journal': null})!, /no Date header/);
 	});
 });
