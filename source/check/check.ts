@@ -94,7 +94,7 @@ export async function runCheck(options: CheckOptions, engine?: Engine): Promise<
 		report.legacyStorage = legacyStorage;
 		const found = databaseFindings(databases, legacyStorage, facts.env);
 		if (skipped.length > 0) {
-			found.push({code: 'databases-skipped', severity: 'info', path: null, message: `database discovery did not look in ${skipped.join(', ')}`, fix: 'pass --db PATH to count a database there'});
+			report.databasesSkipped = skipped;
 		}
 
 		report.findings = sortFindings([...report.findings, ...found]);

@@ -160,6 +160,8 @@ export interface Report {
 	/** Added by database discovery (source/sqlite). */
 	databases?: DatabaseReport[];
 	legacyStorage?: LegacyStorageReport[];
+	/** Data locations database discovery did not search (workspaces, caches), with the reason in brackets. */
+	databasesSkipped?: string[];
 }
 
 export interface DatabaseReport {

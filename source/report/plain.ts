@@ -22,11 +22,16 @@ function sizeLabel(bytes: number | null): string {
 function databaseLines(report: Report): string[] {
 	const databases = report.databases ?? [];
 	const legacy = report.legacyStorage ?? [];
-	if (databases.length === 0 && legacy.length === 0) {
+	const skipped = report.databasesSkipped ?? [];
+	if (databases.length === 0 && legacy.length === 0 && skipped.length === 0) {
 		return [];
 	}
 
 	const lines = ['', 'Databases'];
+	if (databases.length === 0 && legacy.length === 0) {
+		lines.push('  none found');
+	}
+
 	const width = Math.min(48, Math.max(...databases.map(d => d.path.length), ...legacy.map(l => l.path.length), 10));
 	const worst = worstSeverityByPath(report.findings);
 	for (const db of databases) {
@@ -53,6 +58,10 @@ function databaseLines(report: Report): string[] {
 		}
 	}
 
+	if (skipped.length > 0) {
+		lines.push(`  not searched: ${skipped.join(', ')} (add one with --db PATH)`);
+	}
+
 	return lines;
 }
 
@@ -66,7 +75,7 @@ export function renderPlain(report: Report): string {
 	lines.push('');
 	lines.push('Locations');
 	const worst = worstSeverityByPath(report.findings);
-	const width = Math.min(48, Math.max(...report.locations.map(l => l.path.length), 10));
+	const width = Math.min(60, Math.max(...report.locations.map(l => l.path.length), 10));
 	for (const location of report.locations) {
 		const severity = worst.get(location.path);
 		const mark = severity ? SEVERITY_MARK[severity] : '✓';
