@@ -66,6 +66,13 @@ export const backupCommand: Command = async ctx => {
 	}
 
 	const stop = Boolean(ctx.flags.stop);
+	// In a terminal: the TUI's Backup screen (choose, confirm, a bar per location). Ink loads only here.
+	if (ctx.mode === 'tui') {
+		const {openTui} = await import('./tui.js');
+		const out = typeof ctx.flags.out === 'string' ? ctx.flags.out : undefined;
+		return openTui(ctx, {screen: 'backup', backup: {only: listFlag(ctx.flags.only), priority: parsePriorities(ctx.flags.priority), stop, ...(out ? {out} : {})}});
+	}
+
 	if (stop) {
 		await confirmStop(ctx, ctx.flags.container ?? 'the container');
 	}

@@ -44,6 +44,12 @@ export const probeCommand: Command = async ctx => {
 	}
 
 	const noRestart = ctx.flags.restart === false || Boolean(ctx.flags.noRestart);
+	// In a terminal: the TUI's Probe screen shows the plan, asks (unless --yes) and shows each step. Ink loads only here.
+	if (ctx.mode === 'tui') {
+		const {openTui} = await import('./tui.js');
+		return openTui(ctx, {screen: 'probe', probe: {autoStart: true, yes: ctx.flags.yes, noRestart}});
+	}
+
 	const result = await runProbe({
 		host: ctx.flags.host,
 		container: ctx.flags.container,

@@ -1,19 +1,31 @@
 import {Box, useApp} from 'ink';
 import {Spinner} from '@inkjs/ui';
-import {useMemo, type ReactElement} from 'react';
+import {useCallback, useEffect, useRef, useState, type ReactElement} from 'react';
 import {Bar, legendLine, tabsLine, titleLine} from './components/chrome.js';
 import {helpLines} from './components/help.js';
 import {Lines, seg, type Line} from './components/line.js';
 import {detailLines, LocationDetails} from './components/location-details.js';
+import {backupBusy, useBackup, type BackupLaunch, type BackupState} from './hooks/use-backup.js';
 import {exitCodeOf, useDoctor} from './hooks/use-doctor.js';
 import {useKeys} from './hooks/use-keys.js';
+import {probeBusy, useProbe, type ProbeLaunch, type ProbeState} from './hooks/use-probe.js';
 import {useTerminalSize, type Size} from './hooks/use-terminal-size.js';
+import {useTick} from './hooks/use-tick.js';
 import {useView} from './hooks/use-view.js';
 import {availableScreens, SCREENS, type ScreenData, type ScreenDef} from './screens/index.js';
 import {filterCandidates, Picker} from './screens/picker.js';
+import {cleanupSummary} from './screens/probe.js';
 import type {DoctorServices} from './services.js';
 import {ThemeContext} from './theme.js';
 import {wrapLines} from './text.js';
+
+/** How the app was opened: `occ-doctor probe` and `occ-doctor backup` open on their screen with their flags. */
+export interface Launch {
+	screen?: string;
+	/** autoStart: prepare the probe at once (`occ-doctor probe`); the plan is still confirmed unless yes. */
+	probe?: ProbeLaunch & {autoStart?: boolean};
+	backup?: BackupLaunch;
+}
 
 export interface AppProps {
 	services: DoctorServices;
@@ -24,23 +36,57 @@ export interface AppProps {
 	/** False under NO_COLOR. */
 	color?: boolean;
 	screens?: ScreenDef[];
+	launch?: Launch;
+	/** SIGINT/SIGTERM from outside: handled as Ctrl+C (a running probe or backup cleans up before the app leaves). */
+	signal?: AbortSignal;
 }
 
-/** What the app resolves waitUntilExit() with when the user quits; Ctrl+C resolves it with nothing. */
+/** What the app resolves waitUntilExit() with: the exit code, and a line for the shell once the screen is gone. */
 export interface AppResult {
 	code: number;
+	message?: string;
 }
 
-export function App({services, container, size, color = true, screens = SCREENS}: AppProps) {
+const NO_LAUNCH: Launch = {};
+const NO_PROBE: ProbeLaunch = {};
+const NO_BACKUP: BackupLaunch = {};
+
+/** The line left in the shell after a cancelled probe or backup: what was cleaned up. */
+function leavingMessage(probe: ProbeState, backup: BackupState): string | undefined {
+	if (probe.phase === 'cancelled' && !probe.declined) {
+		return `occ-doctor: probe interrupted; cleaned up: ${cleanupSummary(probe).join(' · ')}`;
+	}
+
+	if (backup.phase === 'cancelled') {
+		return `occ-doctor: backup cancelled: no archive was left under a final name in ${backup.dir} (the .partial files were removed)${backup.container ? `; container ${backup.container}` : ''}`;
+	}
+
+	return undefined;
+}
+
+export function App({services, container, size, color = true, screens = SCREENS, launch = NO_LAUNCH, signal}: AppProps) {
 	const {exit} = useApp();
 	const {columns, rows} = useTerminalSize(size);
-	const {state, check, reinspect, pickAgain} = useDoctor(services, container);
-	const [view, dispatch] = useView(screens[0]?.id ?? 'overview');
+	const {state, check, reinspect, pickAgain, probed} = useDoctor(services, container);
+	const firstScreen = launch.screen ?? screens[0]?.id ?? 'overview';
+	const [view, dispatch] = useView(firstScreen);
+	const probe = useProbe(services, launch.probe ?? NO_PROBE, probed);
+	const backup = useBackup(services, launch.backup ?? NO_BACKUP);
+	const busy = probeBusy(probe.state) || backupBusy(backup.state);
+	const tick = useTick(busy || backup.state.phase === 'planning');
+	const [leaving, setLeaving] = useState(false);
 
 	// One line short of the terminal: Ink clears the whole screen on every frame once output reaches its height.
 	const width = Math.max(20, columns);
 	const bodyHeight = Math.max(3, rows - 1 - 3);
-	const data: ScreenData | null = useMemo(() => (state.inspection ? {inspection: state.inspection, engineLabel: services.engineLabel} : null), [state.inspection, services]);
+	const ref = state.ref;
+	const data: ScreenData | null = state.inspection ? {
+		inspection: state.inspection,
+		engineLabel: services.engineLabel,
+		tick,
+		...(services.probe ? {probe: {state: probe.state, start: () => ref && probe.start(ref), respond: probe.respond}} : {}),
+		...(services.backup && services.backupChoices ? {backup: {state: backup.state, dispatch: backup.dispatch, load: () => ref && backup.load(ref), start: () => ref && backup.start(ref, backup.state)}} : {}),
+	} : null;
 	const tabs = availableScreens(data, screens);
 	const screen = tabs.find(s => s.id === view.screen) ?? tabs[0];
 	const picking = state.phase === 'picking';
@@ -52,6 +98,63 @@ export function App({services, container, size, color = true, screens = SCREENS}
 	const report = state.inspection?.report ?? null;
 	const detail = view.detail && report ? detailLines(report, state.inspection!.facts, view.detail.path, width) : null;
 
+	// Another container: the last one's probe and backup no longer apply.
+	useEffect(() => {
+		probe.reset();
+		backup.dispatch({type: 'reset'});
+	}, [ref]); // eslint-disable-line react-hooks/exhaustive-deps
+
+	// `occ-doctor probe`: prepare the probe as soon as the container is known (the plan is confirmed on screen).
+	const autoStarted = useRef(false);
+	useEffect(() => {
+		if (launch.probe?.autoStart && !autoStarted.current && state.phase === 'ready' && ref && data?.probe) {
+			autoStarted.current = true;
+			probe.start(ref);
+		}
+	}, [state.phase, ref]); // eslint-disable-line react-hooks/exhaustive-deps
+
+	// The Backup screen measures the mounts when first shown (reads only).
+	useEffect(() => {
+		if (screen?.id === 'backup' && state.phase === 'ready' && ref && backup.state.phase === 'idle') {
+			backup.load(ref);
+		}
+	}, [screen?.id, state.phase, ref, backup.state.phase]); // eslint-disable-line react-hooks/exhaustive-deps
+
+	// Ctrl+C or a signal while a probe or backup runs: cancel, let the service clean up, then leave.
+	useEffect(() => {
+		if (leaving && !busy) {
+			exit({code: 130, message: leavingMessage(probe.state, backup.state)} satisfies AppResult);
+		}
+	}, [leaving, busy]); // eslint-disable-line react-hooks/exhaustive-deps
+
+	const interrupt = useCallback(() => {
+		if (busy) {
+			probe.cancel();
+			backup.cancel();
+			setLeaving(true);
+		} else {
+			exit({code: 130} satisfies AppResult);
+		}
+	}, [busy, probe.cancel, backup.cancel, exit]); // eslint-disable-line react-hooks/exhaustive-deps
+
+	const interruptRef = useRef(interrupt);
+	interruptRef.current = interrupt;
+	useEffect(() => {
+		if (!signal) {
+			return;
+		}
+
+		const onAbort = () => interruptRef.current();
+		if (signal.aborted) {
+			onAbort();
+		}
+
+		signal.addEventListener('abort', onAbort, {once: true});
+		return () => signal.removeEventListener('abort', onAbort);
+	}, [signal]);
+
+	const screenKeys = screen && data ? (typeof screen.keys === 'function' ? screen.keys(data) : screen.keys ?? []) : [];
+	const capturing = Boolean(screen?.capturing && data && screen.capturing(data));
 	useKeys({
 		view,
 		dispatch,
@@ -63,12 +166,15 @@ export function App({services, container, size, color = true, screens = SCREENS}
 		pageSize: Math.max(1, bodyHeight - 4),
 		detailMax: detail ? detail.length - bodyHeight : 0,
 		canPickAgain: state.candidates.length > 1 && (state.phase === 'ready' || state.phase === 'failed'),
+		busy,
+		capturing,
+		screenKey: screen?.onKey && data && !leaving ? (input, key) => screen.onKey!(input, key, data, screenRows[cursor]) : undefined,
 		enter() {
 			if (picking) {
 				const picked = pickerRows[cursor];
 				if (picked) {
 					dispatch({type: 'filter-clear'});
-					dispatch({type: 'screen', id: screens[0]!.id});
+					dispatch({type: 'screen', id: firstScreen});
 					check(picked.id);
 				}
 
@@ -87,8 +193,14 @@ export function App({services, container, size, color = true, screens = SCREENS}
 			pickAgain();
 		},
 		quit() {
-			exit({code: exitCodeOf(state)} satisfies AppResult);
+			// q while the container is held: the same careful way out as Ctrl+C.
+			if (busy) {
+				interrupt();
+			} else {
+				exit({code: exitCodeOf(state)} satisfies AppResult);
+			}
 		},
+		interrupt,
 	});
 
 	let body: ReactElement;
@@ -117,25 +229,39 @@ export function App({services, container, size, color = true, screens = SCREENS}
 
 	if (state.phase === 'ready' && !view.help) {
 		const active = Math.max(0, tabs.indexOf(screen!));
-		tabLine = tabsLine(tabs, active);
+		tabLine = tabsLine(tabs, active, width);
 		if (detail) {
 			tabLine.push(seg(`› ${view.detail!.path}`, {bold: true}));
 		}
 	}
 
+	const legend = footer({view, phase: state.phase, inDetail: Boolean(detail), hasRows: Boolean(screen?.rows) && screenRows.length > 0, opens: Boolean(screen?.opens), screenKeys: state.phase === 'ready' ? screenKeys : [], capturing, busy, tabCount: tabs.length, width});
 	return (
 		<ThemeContext.Provider value={{color}}>
 			<Box flexDirection="column" width={width} height={rows - 1} overflow="hidden">
 				<Bar line={titleLine(report, services.engineLabel, state.busy, width)} width={width}/>
 				<Bar line={tabLine} width={width}/>
 				<Box flexDirection="column" height={bodyHeight} overflow="hidden">{body}</Box>
-				<Bar line={footer(view, state.phase, Boolean(detail), Boolean(screen?.rows), screen?.keys ?? [], tabs.length, width)} width={width}/>
+				<Bar line={legend} width={width}/>
 			</Box>
 		</ThemeContext.Provider>
 	);
 }
 
-function footer(view: ReturnType<typeof useView>[0], phase: string, inDetail: boolean, hasRows: boolean, extra: Array<[string, string]>, tabCount: number, width: number): Line {
+interface FooterState {
+	view: ReturnType<typeof useView>[0];
+	phase: string;
+	inDetail: boolean;
+	hasRows: boolean;
+	opens: boolean;
+	screenKeys: Array<[string, string]>;
+	capturing: boolean;
+	busy: boolean;
+	tabCount: number;
+	width: number;
+}
+
+function footer({view, phase, inDetail, hasRows, opens, screenKeys, capturing, busy, tabCount, width}: FooterState): Line {
 	if (view.filtering) {
 		return [seg('/', {bold: true}), seg(` ${view.filter}`), seg('▏'), seg('   enter keep · esc clear', {dim: true})];
 	}
@@ -144,8 +270,16 @@ function footer(view: ReturnType<typeof useView>[0], phase: string, inDetail: bo
 		return legendLine([['any key', 'close'], ['q', 'quit']], width);
 	}
 
+	if (capturing) {
+		return legendLine(screenKeys, width);
+	}
+
 	const note: Line | undefined = view.filter ? [seg(`filter: ${view.filter}`, {bold: true}), seg(' (esc clears)', {dim: true})] : undefined;
 	const keys: Array<[string, string]> = [];
+	if (!inDetail) {
+		keys.push(...screenKeys);
+	}
+
 	if (phase === 'ready' && !inDetail) {
 		keys.push([`tab/1-${tabCount}`, 'screens']);
 	}
@@ -153,9 +287,12 @@ function footer(view: ReturnType<typeof useView>[0], phase: string, inDetail: bo
 	if (inDetail) {
 		keys.push(['↑↓', 'scroll'], ['esc', 'back']);
 	} else if (hasRows || phase === 'picking') {
-		keys.push(['↑↓', 'move'], ...extra, ['⏎', phase === 'picking' ? 'pick' : 'details'], ['/', 'filter']);
+		keys.push(['↑↓', 'move'], ...(opens || phase === 'picking' ? [['⏎', phase === 'picking' ? 'pick' : 'details'] as [string, string]] : []), ['/', 'filter']);
 	}
 
-	keys.push(['r', 're-inspect'], ['?', 'help'], ['q', 'quit']);
-	return legendLine(keys, width, note);
+	if (!busy) {
+		keys.push(['r', 're-inspect']);
+	}
+
+	return legendLine(keys, width, note, [['?', 'help'], ['q', 'quit']]);
 }

@@ -1,5 +1,5 @@
 import {render} from 'ink';
-import {App, type AppResult} from './app.js';
+import {App, type AppResult, type Launch} from './app.js';
 import type {DoctorServices} from './services.js';
 import {colorFromEnv} from './theme.js';
 
@@ -11,31 +11,37 @@ const LEAVE_ALT = '\u001B[?1049l';
 export interface RunOptions {
 	services: DoctorServices;
 	container?: string;
+	/** Open on a screen with its flags (`occ-doctor probe`, `occ-doctor backup`). */
+	launch?: Launch;
 	signal: AbortSignal;
 	stdout?: NodeJS.WriteStream;
 	stdin?: NodeJS.ReadStream;
+	stderr?: NodeJS.WritableStream;
 }
 
 /** Render the app until the user quits. Resolves with its exit code: the last report's, or 130 for Ctrl+C or a signal. */
-export async function runTui({services, container, signal, stdout = process.stdout, stdin = process.stdin}: RunOptions): Promise<number> {
+export async function runTui({services, container, launch, signal, stdout = process.stdout, stdin = process.stdin, stderr = process.stderr}: RunOptions): Promise<number> {
 	stdout.write(ENTER_ALT);
-	const instance = render(<App services={services} container={container} color={colorFromEnv()}/>, {
+	const instance = render(<App services={services} container={container} launch={launch} signal={signal} color={colorFromEnv()}/>, {
 		stdout,
 		stdin,
-		exitOnCtrlC: true,
+		// Ctrl+C is the app's: a running probe or backup must clean up before Ink lets go of the terminal.
+		exitOnCtrlC: false,
 		patchConsole: false,
 		// Ink 6.8's incrementalRendering draws each frame one line low on a full-height app (seen in tmux): off.
 		// Ink still writes only when a frame changes, throttled to 30 fps, so ssh sees one write per key.
 		incrementalRendering: false,
 	});
-	const onAbort = () => instance.unmount();
-	signal.addEventListener('abort', onAbort, {once: true});
+	let result: AppResult | undefined;
 	try {
-		const result = await instance.waitUntilExit() as AppResult | undefined;
+		result = await instance.waitUntilExit() as AppResult | undefined;
 		return result?.code ?? 130;
 	} finally {
-		signal.removeEventListener('abort', onAbort);
 		instance.cleanup();
 		stdout.write(LEAVE_ALT);
+		// What a cancelled probe or backup cleaned up stays in the shell's scrollback.
+		if (result?.message) {
+			stderr.write(result.message + '\n');
+		}
 	}
 }

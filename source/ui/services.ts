@@ -1,12 +1,35 @@
+import {resolve} from 'node:path';
+import type {BackupEmit, BackupResult, BackupUnit} from '../backup/index.js';
+import {defaultBackupDir, planBackup, runBackup} from '../backup/index.js';
 import {runCheck, type CheckOptions} from '../check/check.js';
 import type {ContainerFacts, Report} from '../core/types.js';
 import type {Engine} from '../docker/engine.js';
 import {findCandidates, type Candidate} from '../docker/inspect.js';
+import {runProbe, type ProbeHooks, type ProbeResult} from '../probe/index.js';
 
 /** One look at a container: the report, and the inspect facts behind it (shown in a location's details). */
 export interface Inspection {
 	report: Report;
 	facts: ContainerFacts | null;
+}
+
+export interface ProbeRunOptions {
+	noRestart: boolean;
+	signal: AbortSignal;
+}
+
+/** What a backup would write, before anything is written: every volume and bind mount with estimates, and the default directory. */
+export interface BackupChoices {
+	units: BackupUnit[];
+	dir: string;
+}
+
+export interface BackupRunOptions {
+	/** Unit names to back up. */
+	only: string[];
+	out: string;
+	stop: boolean;
+	signal: AbortSignal;
 }
 
 /** What the screens need from the world. No React here; tests pass fakes that resolve at once. */
@@ -15,9 +38,16 @@ export interface DoctorServices {
 	engineLabel: string;
 	candidates(): Promise<Candidate[]>;
 	check(containerRef: string): Promise<Inspection>;
+	/** The Probe screen appears only when this exists. Throws a DoctorError (130 when aborted) after cleaning up. */
+	probe?(containerRef: string, options: ProbeRunOptions, hooks: Required<ProbeHooks>): Promise<ProbeResult>;
+	/** The container's state after a probe that failed or was cancelled, to say it was restored. */
+	containerState?(containerRef: string): Promise<string | null>;
+	/** The Backup screen appears only when these exist. */
+	backupChoices?(containerRef: string, signal: AbortSignal): Promise<BackupChoices>;
+	backup?(containerRef: string, options: BackupRunOptions, emit: BackupEmit): Promise<BackupResult>;
 }
 
-/** The real services over a connected engine: the same runCheck and findCandidates as `check`. */
+/** The real services over a connected engine: the same runCheck, runProbe and runBackup as the commands. */
 export function engineServices(engine: Engine, options: Omit<CheckOptions, 'container' | 'host'> = {}): DoctorServices {
 	return {
 		engineLabel: engine.target.label,
@@ -25,6 +55,19 @@ export function engineServices(engine: Engine, options: Omit<CheckOptions, 'cont
 		async check(containerRef) {
 			const {report, facts} = await runCheck({...options, container: containerRef}, engine);
 			return {report, facts};
+		},
+		async probe(containerRef, {noRestart, signal}, hooks) {
+			return runProbe({container: containerRef, paths: options.paths, profile: options.profile, noRestart, signal}, hooks, engine);
+		},
+		async containerState(containerRef) {
+			return engine.docker.getContainer(containerRef).inspect().then(i => (i.State?.Status as string | undefined) ?? null, () => null);
+		},
+		async backupChoices(containerRef, signal) {
+			const plan = await planBackup({container: containerRef, profile: options.profile, signal}, engine);
+			return {units: plan.all, dir: resolve(defaultBackupDir(plan.facts.name))};
+		},
+		async backup(containerRef, {only, out, stop, signal}, emit) {
+			return runBackup({container: containerRef, profile: options.profile, only, out, stop, signal}, emit, engine);
 		},
 	};
 }

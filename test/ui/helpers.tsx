@@ -112,3 +112,17 @@ export class FakeStdin extends EventEmitter {
 	ref() {}
 	unref() {}
 }
+
+/** A gate a fake service waits at, so a test sees the state in between; open() lets it go on. */
+export function gate(): {wait(signal?: AbortSignal): Promise<void>; open(): void} {
+	let release!: () => void;
+	const opened = new Promise<void>(resolve => {
+		release = resolve;
+	});
+	return {
+		async wait(signal) {
+			await Promise.race([opened, new Promise<void>(resolve => signal?.addEventListener('abort', () => resolve(), {once: true}))]);
+		},
+		open: () => release(),
+	};
+}

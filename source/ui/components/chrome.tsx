@@ -33,25 +33,35 @@ export function titleLine(report: Report | null, engineLabel: string, busy: bool
 	return [...fitted, seg(' '.repeat(Math.max(1, width - rightWidth - leftWidth))), ...right];
 }
 
-export function tabsLine(tabs: Array<{title: string}>, active: number): Line {
+/** The tabs; when they do not fit, the gaps go, then the titles shorten to their first letters. */
+export function tabsLine(tabs: Array<{title: string}>, active: number, width = Number.POSITIVE_INFINITY): Line {
+	const full = tabs.reduce((n, t) => n + t.title.length + 4, 0);
+	const gap = full + tabs.length <= width ? ' ' : '';
+	const shorten = full > width;
+	// Shortened, the active tab keeps its whole title.
+	const room = shorten ? Math.max(3, Math.floor((width - tabs[active]!.title.length - 4) / Math.max(1, tabs.length - 1)) - 3) : 0;
 	return tabs.flatMap((t, i) => [
-		seg(` ${i + 1} ${t.title} `, {inverse: i === active, bold: i === active, dim: i !== active}),
-		seg(' '),
+		seg(` ${i + 1} ${shorten && i !== active ? t.title.slice(0, room) : t.title} `, {inverse: i === active, bold: i === active, dim: i !== active}),
+		seg(gap),
 	]);
 }
 
-/** The key legend: as many entries as fit, the most useful first. */
-export function legendLine(keys: Array<[string, string]>, width: number, note?: Line): Line {
+/** The key legend: as many entries as fit, the most useful first; the `tail` (help, quit) always shows. */
+export function legendLine(keys: Array<[string, string]>, width: number, note?: Line, tail: Array<[string, string]> = []): Line {
+	const size = ([key, action]: [string, string]) => key.length + action.length + 3;
 	const line: Line = [];
-	let used = note ? note.reduce((n, s) => n + [...s.text].length, 0) : 0;
-	for (const [key, action] of keys) {
-		const size = key.length + action.length + 3;
-		if (used + size > width) {
+	let used = (note ? note.reduce((n, s) => n + [...s.text].length, 0) : 0) + tail.reduce((n, k) => n + size(k), 0);
+	for (const entry of keys) {
+		if (used + size(entry) > width) {
 			break;
 		}
 
+		line.push(seg(entry[0], {bold: true}), seg(` ${entry[1]}  `, {dim: true}));
+		used += size(entry);
+	}
+
+	for (const [key, action] of tail) {
 		line.push(seg(key, {bold: true}), seg(` ${action}  `, {dim: true}));
-		used += size;
 	}
 
 	return note ? [...line, ...note] : line;

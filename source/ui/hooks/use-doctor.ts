@@ -1,7 +1,9 @@
 import {useCallback, useEffect, useReducer, useRef} from 'react';
 import {exitCodeFor} from '../../core/analyze.js';
 import type {Candidate} from '../../docker/inspect.js';
+import type {ProbeResult} from '../../probe/types.js';
 import type {DoctorServices, Inspection} from '../services.js';
+import {mergeProbe} from './use-probe.js';
 
 export type Phase = 'finding' | 'picking' | 'checking' | 'ready' | 'failed';
 
@@ -21,7 +23,8 @@ export type DoctorEvent =
 	| {type: 'checking'; ref: string}
 	| {type: 'checked'; ref: string; inspection: Inspection}
 	| {type: 'failed'; error: string}
-	| {type: 'pick-again'};
+	| {type: 'pick-again'}
+	| {type: 'probed'; ref: string; result: ProbeResult};
 
 export const initialDoctor: DoctorState = {phase: 'finding', candidates: [], ref: null, inspection: null, error: null, busy: false};
 
@@ -42,6 +45,11 @@ export function doctorReducer(state: DoctorState, event: DoctorEvent): DoctorSta
 
 		case 'failed': {
 			return {...state, phase: 'failed', error: event.error, busy: false, inspection: null};
+		}
+
+		case 'probed': {
+			// The probe's observations replace the prediction on every screen (Matrix cells, Findings, Databases).
+			return event.ref === state.ref && state.inspection ? {...state, inspection: {...state.inspection, report: mergeProbe(state.inspection.report, event.result)}} : state;
 		}
 
 		case 'pick-again': {
@@ -117,5 +125,6 @@ export function useDoctor(services: DoctorServices, container?: string) {
 	}, [state.ref, check, find]);
 
 	const pickAgain = useCallback(() => dispatch({type: 'pick-again'}), []);
-	return {state, check, reinspect, pickAgain};
+	const probed = useCallback((ref: string, result: ProbeResult) => dispatch({type: 'probed', ref, result}), []);
+	return {state, check, reinspect, pickAgain, probed};
 }

@@ -23,11 +23,29 @@ export interface KeyTargets {
 	reinspect(): void;
 	pickAgain(): void;
 	quit(): void;
+	/** Ctrl+C: cancel what runs (it cleans up first), then leave. */
+	interrupt(): void;
+	/** The current screen's own keys, asked first; true when it took the key. */
+	screenKey?(input: string, key: Key): boolean;
+	/** The screen takes every key (text entry). */
+	capturing?: boolean;
+	/** A probe or backup runs: re-inspect and the container list wait. */
+	busy?: boolean;
 }
 
-/** Keyboard first: every screen is reachable by keys alone. Ctrl+C is Ink's (exitOnCtrlC), so it works whatever state we are in. */
+/** Keyboard first: every screen is reachable by keys alone. Ctrl+C is ours (exitOnCtrlC off) so a running probe or backup cleans up first. */
 export function handleKey(input: string, key: Key, t: KeyTargets): void {
 	const {view, dispatch} = t;
+	if (key.ctrl && input === 'c') {
+		t.interrupt();
+		return;
+	}
+
+	if (t.capturing && !view.help) {
+		t.screenKey?.(input, key);
+		return;
+	}
+
 	if (view.filtering) {
 		if (key.escape) {
 			dispatch({type: 'filter-clear'});
@@ -59,13 +77,20 @@ export function handleKey(input: string, key: Key, t: KeyTargets): void {
 		return;
 	}
 
+	if (t.phase === 'ready' && !view.detail && t.screenKey?.(input, key)) {
+		return;
+	}
+
 	if (input === '?') {
 		dispatch({type: 'help', open: true});
 		return;
 	}
 
 	if (input === 'r') {
-		t.reinspect();
+		if (!t.busy) {
+			t.reinspect();
+		}
+
 		return;
 	}
 
@@ -94,7 +119,7 @@ export function handleKey(input: string, key: Key, t: KeyTargets): void {
 			dispatch({type: 'close'});
 		} else if (view.filter) {
 			dispatch({type: 'filter-clear'});
-		} else if (t.canPickAgain) {
+		} else if (t.canPickAgain && !t.busy) {
 			t.pickAgain();
 		}
 	} else if (input === '/') {

@@ -1,11 +1,32 @@
+import type {Key} from 'ink';
 import type {FC} from 'react';
 import type {Report} from '../../core/types.js';
+import type {BackupAction, BackupState} from '../hooks/use-backup.js';
+import type {ProbeState} from '../hooks/use-probe.js';
 import type {Inspection} from '../services.js';
 import type {ViewState} from '../hooks/use-view.js';
+
+/** The probe as screens see it: its folded state and what the keys may do. Absent when there is no probe service. */
+export interface ProbeSlice {
+	state: ProbeState;
+	start(): void;
+	respond(yes: boolean): void;
+}
+
+export interface BackupSlice {
+	state: BackupState;
+	dispatch(action: BackupAction): void;
+	load(): void;
+	start(): void;
+}
 
 export interface ScreenData {
 	inspection: Inspection;
 	engineLabel: string;
+	probe?: ProbeSlice;
+	backup?: BackupSlice;
+	/** Counts up while something runs: the spinners' frame (the timer lives in a hook, not in a screen). */
+	tick?: number;
 }
 
 export interface ScreenProps<Row> {
@@ -29,8 +50,12 @@ export interface ScreenDef<Row = any> {
 	opens?(row: Row): string | null;
 	/** How many columns ←/→ move through. */
 	columns?(data: ScreenData): number;
-	/** Extra keys for the bottom legend, e.g. ←→ on the matrix. */
-	keys?: Array<[string, string]>;
+	/** Extra keys for the bottom legend, e.g. ←→ on the matrix; a function when they depend on the screen's state. */
+	keys?: Array<[string, string]> | ((data: ScreenData) => Array<[string, string]>);
+	/** Keys the screen takes before the global ones (y/n on a confirmation, space on a list); true when it took the key. */
+	onKey?(input: string, key: Key, data: ScreenData, row: Row | undefined): boolean;
+	/** True when the screen takes every key (text entry): no global key applies but Ctrl+C. */
+	capturing?(data: ScreenData): boolean;
 	component: FC<ScreenProps<Row>>;
 }
 

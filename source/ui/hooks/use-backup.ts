@@ -1,0 +1,281 @@
+import {useCallback, useEffect, useReducer, useRef} from 'react';
+import type {Priority} from '../../core/types.js';
+import type {BackupResult} from '../../backup/backup.js';
+import {selectUnits} from '../../backup/plan.js';
+import type {BackupEvent, BackupUnit} from '../../backup/types.js';
+import type {BackupChoices, DoctorServices} from '../services.js';
+
+export type BackupPhase = 'idle' | 'planning' | 'selecting' | 'confirming' | 'running' | 'done' | 'failed' | 'cancelled';
+
+/** Bytes read at a moment: the rate and ETA come from a window of these (RateMeter). */
+export interface Sample {
+	t: number;
+	bytes: number;
+}
+
+export interface UnitProgress {
+	status: 'waiting' | 'running' | 'written' | 'verified' | 'failed';
+	bytes: number;
+	total: number | null;
+	files: number;
+	samples: Sample[];
+	databases: number;
+	error: string | null;
+}
+
+export interface BackupState {
+	phase: BackupPhase;
+	units: BackupUnit[];
+	/** Unit names chosen. */
+	selected: string[];
+	dir: string;
+	/** The directory being typed; null when not editing. */
+	draft: string | null;
+	stop: boolean;
+	progress: Record<string, UnitProgress>;
+	overall: {bytes: number; total: number | null; samples: Sample[]};
+	notices: string[];
+	/** The last thing done to the container (--stop). */
+	container: string | null;
+	result: BackupResult | null;
+	error: string | null;
+	cancelling: boolean;
+}
+
+export type BackupAction =
+	| {type: 'planning'}
+	| {type: 'reset'}
+	| {type: 'choices'; choices: BackupChoices; preselect: string[]; dir?: string; stop?: boolean}
+	| {type: 'toggle'; name: string}
+	| {type: 'toggle-all'}
+	| {type: 'toggle-stop'}
+	| {type: 'edit-dir'}
+	| {type: 'draft'; text: string}
+	| {type: 'draft-erase'}
+	| {type: 'draft-done'; keep: boolean}
+	| {type: 'confirm'}
+	| {type: 'back'}
+	| {type: 'running'}
+	| {type: 'event'; event: BackupEvent; t: number}
+	| {type: 'cancelling'}
+	| {type: 'done'; result: BackupResult}
+	| {type: 'failed'; error: string; cancelled: boolean};
+
+export const initialBackup: BackupState = {phase: 'idle', units: [], selected: [], dir: '', draft: null, stop: false, progress: {}, overall: {bytes: 0, total: null, samples: []}, notices: [], container: null, result: null, error: null, cancelling: false};
+
+const WINDOW_MS = 3000;
+/** Keep the samples of the last few seconds (and at least two), as RateMeter does. */
+function addSample(samples: Sample[], sample: Sample): Sample[] {
+	const next = [...samples, sample];
+	while (next.length > 2 && sample.t - next[0]!.t > WINDOW_MS) {
+		next.shift();
+	}
+
+	return next;
+}
+
+function foldEvent(state: BackupState, event: BackupEvent, t: number): BackupState {
+	const unit = (name: string, change: (p: UnitProgress) => Partial<UnitProgress>): BackupState => {
+		const old = state.progress[name] ?? {status: 'waiting', bytes: 0, total: null, files: 0, samples: [], databases: 0, error: null};
+		return {...state, progress: {...state.progress, [name]: {...old, ...change(old)}}};
+	};
+
+	switch (event.type) {
+		case 'plan': {
+			const progress = Object.fromEntries(event.units.map(u => [u.name, {status: 'waiting', bytes: 0, total: u.estimate.bytes, files: 0, samples: [], databases: 0, error: null} satisfies UnitProgress]));
+			return {...state, dir: event.dir, progress};
+		}
+
+		case 'notice': {
+			return {...state, notices: [...state.notices, event.message]};
+		}
+
+		case 'container': {
+			return {...state, container: `${event.action} ${event.name}`};
+		}
+
+		case 'start': {
+			return unit(event.location, () => ({status: 'running', total: event.total, samples: [{t, bytes: 0}]}));
+		}
+
+		case 'progress': {
+			const next = unit(event.location, p => ({bytes: event.bytes, total: event.total, files: event.files, samples: addSample(p.samples, {t, bytes: event.bytes})}));
+			return {...next, overall: {bytes: event.overall.bytes, total: event.overall.total, samples: addSample(state.overall.samples, {t, bytes: event.overall.bytes})}};
+		}
+
+		case 'snapshot': {
+			return unit(event.location, p => ({databases: p.databases + 1}));
+		}
+
+		case 'written': {
+			return unit(event.location, () => ({status: 'written', bytes: event.archive.bytes, files: event.archive.fileCount}));
+		}
+
+		case 'verify': {
+			return unit(event.location, () => ({status: event.ok ? 'verified' : 'failed', error: event.error}));
+		}
+
+		case 'done': {
+			return state;
+		}
+	}
+}
+
+export function backupReducer(state: BackupState, action: BackupAction): BackupState {
+	switch (action.type) {
+		case 'planning': {
+			return {...initialBackup, phase: 'planning', stop: state.stop};
+		}
+
+		case 'reset': {
+			return initialBackup;
+		}
+
+		case 'choices': {
+			return {...state, phase: 'selecting', units: action.choices.units, selected: action.preselect, dir: action.dir ?? action.choices.dir, stop: action.stop ?? state.stop};
+		}
+
+		case 'toggle': {
+			if (state.phase !== 'selecting') {
+				return state;
+			}
+
+			const on = state.selected.includes(action.name);
+			return {...state, selected: on ? state.selected.filter(n => n !== action.name) : state.units.map(u => u.name).filter(n => n === action.name || state.selected.includes(n))};
+		}
+
+		case 'toggle-all': {
+			return state.phase === 'selecting' ? {...state, selected: state.selected.length === state.units.length ? [] : state.units.map(u => u.name)} : state;
+		}
+
+		case 'toggle-stop': {
+			return state.phase === 'selecting' ? {...state, stop: !state.stop} : state;
+		}
+
+		case 'edit-dir': {
+			return state.phase === 'selecting' ? {...state, draft: state.dir} : state;
+		}
+
+		case 'draft': {
+			return state.draft === null ? state : {...state, draft: state.draft + action.text};
+		}
+
+		case 'draft-erase': {
+			return state.draft === null ? state : {...state, draft: [...state.draft].slice(0, -1).join('')};
+		}
+
+		case 'draft-done': {
+			const kept = action.keep && state.draft?.trim() ? state.draft.trim() : state.dir;
+			return {...state, dir: kept, draft: null};
+		}
+
+		case 'confirm': {
+			return state.phase === 'selecting' && state.selected.length > 0 ? {...state, phase: 'confirming'} : state;
+		}
+
+		case 'back': {
+			return state.phase === 'confirming' ? {...state, phase: 'selecting'} : state;
+		}
+
+		case 'running': {
+			return {...state, phase: 'running', progress: {}, overall: {bytes: 0, total: null, samples: []}, notices: [], container: null, result: null, error: null, cancelling: false};
+		}
+
+		case 'event': {
+			return foldEvent(state, action.event, action.t);
+		}
+
+		case 'cancelling': {
+			return state.phase === 'running' ? {...state, cancelling: true} : state;
+		}
+
+		case 'done': {
+			return {...state, phase: 'done', result: action.result, dir: action.result.dir};
+		}
+
+		case 'failed': {
+			return {...state, phase: action.cancelled ? 'cancelled' : 'failed', error: action.error};
+		}
+	}
+}
+
+export const backupBusy = (state: BackupState) => state.phase === 'running';
+
+/** What the command line chose: --only/--priority preselect, --out and --stop prefill. */
+export interface BackupLaunch {
+	only?: string[];
+	priority?: Priority[];
+	out?: string;
+	stop?: boolean;
+}
+
+/** Critical and high by default; --only/--priority when given. */
+export function preselect(units: BackupUnit[], launch: BackupLaunch): string[] {
+	const chosen = launch.only?.length || launch.priority?.length ? selectUnits(units, launch.only, launch.priority) : units.filter(u => u.priority === 'critical' || u.priority === 'high');
+	return chosen.map(u => u.name);
+}
+
+const firstLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+
+/** Loads the choices, runs the backup service and folds its events. */
+export function useBackup(services: DoctorServices, launch: BackupLaunch) {
+	const [state, dispatch] = useReducer(backupReducer, initialBackup);
+	const controller = useRef<AbortController | null>(null);
+	const alive = useRef(true);
+	useEffect(() => () => {
+		alive.current = false;
+		controller.current?.abort();
+	}, []);
+
+	const send = useCallback((action: BackupAction) => alive.current && dispatch(action), []);
+
+	const load = useCallback((ref: string) => {
+		if (!services.backupChoices || controller.current) {
+			return;
+		}
+
+		const abort = new AbortController();
+		controller.current = abort;
+		send({type: 'planning'});
+		services.backupChoices(ref, abort.signal).then(
+			choices => {
+				controller.current = null;
+				send({type: 'choices', choices, preselect: preselect(choices.units, launch), ...(launch.out ? {dir: launch.out} : {}), ...(launch.stop ? {stop: true} : {})});
+			},
+			(error: unknown) => {
+				controller.current = null;
+				send({type: 'failed', error: firstLine(error), cancelled: abort.signal.aborted});
+			},
+		);
+	}, [services, launch, send]);
+
+	const start = useCallback((ref: string, current: BackupState) => {
+		if (!services.backup || controller.current) {
+			return;
+		}
+
+		const abort = new AbortController();
+		controller.current = abort;
+		send({type: 'running'});
+		services.backup(ref, {only: current.selected, out: current.dir, stop: current.stop, signal: abort.signal}, event => send({type: 'event', event, t: Date.now()})).then(
+			result => {
+				controller.current = null;
+				send({type: 'done', result});
+			},
+			(error: unknown) => {
+				controller.current = null;
+				send({type: 'failed', error: firstLine(error), cancelled: abort.signal.aborted});
+			},
+		);
+	}, [services, send]);
+
+	/** Abort: the service removes its .partial files (and starts a stopped container) before it settles. */
+	const cancel = useCallback(() => {
+		if (controller.current) {
+			dispatch({type: 'cancelling'});
+			controller.current.abort();
+		}
+	}, []);
+
+	return {state, dispatch, load, start, cancel};
+}

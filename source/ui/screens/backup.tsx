@@ -1,0 +1,319 @@
+// The Backup screen: choose locations (sizes, priorities), the directory and --stop; confirm; a bar per location and one overall.
+import type {BackupUnit} from '../../backup/types.js';
+import {formatBytes, progressText, RateMeter} from '../../backup/progress.js';
+import {Lines, seg, type Line} from '../components/line.js';
+import {cellText, headerLine, layoutColumns, rowLine, type Cell, type ColumnSpec} from '../components/table.js';
+import type {BackupState, Sample, UnitProgress} from '../hooks/use-backup.js';
+import {pad, plural, scrollStart, truncateStart, wrapLines} from '../text.js';
+import {matches, type ScreenData, type ScreenDef, type ScreenProps} from './screen.js';
+import {SPINNER} from './probe.js';
+
+const PRIORITY_COLOR: Record<string, string | undefined> = {critical: 'magenta', high: 'cyan'};
+
+export function filterUnits(state: BackupState, filter: string): BackupUnit[] {
+	return state.units.filter(u => matches(filter, u.name, u.label, u.containerPath, u.priority, u.storage, u.source.name, u.source.path));
+}
+
+const estimate = (u: BackupUnit) => (u.estimate.bytes === null ? '?' : `~${formatBytes(u.estimate.bytes)}`);
+const sumEstimates = (units: BackupUnit[]) => (units.some(u => u.estimate.bytes === null) ? null : units.reduce((a, u) => a + (u.estimate.bytes ?? 0), 0));
+
+const COLUMNS: ColumnSpec[] = [
+	{id: 'on', header: '   ', min: 3, max: 3},
+	{id: 'label', header: 'location', min: 14, max: 32, weight: 2},
+	{id: 'path', header: 'container path', min: 18, max: 52, weight: 3, keepEnd: true},
+	{id: 'priority', header: 'priority', min: 8, max: 8},
+	{id: 'storage', header: 'storage', min: 9, max: 16, weight: 1},
+	{id: 'size', header: 'est. size', min: 9, max: 10},
+];
+
+export const BACKUP_SOURCE = 'sizes from the engine\'s disk usage (docker system df), else a walk of the host path';
+
+function selectionLines(data: ScreenData, rows: BackupUnit[], cursor: number, width: number, height: number): {lines: Line[]; selectedLine: number} {
+	const state = data.backup!.state;
+	const cells: Cell[][] = rows.map(u => [
+		state.selected.includes(u.name) ? seg('[x]', {color: 'green', bold: true}) : seg('[ ]', {dim: true}),
+		u.label,
+		u.containerPath,
+		seg(u.priority, {color: PRIORITY_COLOR[u.priority]}),
+		u.storage.replace('-volume', ''),
+		estimate(u),
+	]);
+	const widths = layoutColumns(COLUMNS, width, cells.map(r => r.map(cellText)));
+	const chosen = state.units.filter(u => state.selected.includes(u.name));
+	const sum = sumEstimates(chosen);
+	const footer: Line[] = [
+		[],
+		[seg(`${chosen.length} of ${plural(state.units.length, 'location')} selected`, {bold: true}), seg(chosen.length > 0 ? ` · ${sum === null ? 'size partly unknown' : `~${formatBytes(sum)}`}` : ' · space selects', {dim: true})],
+		state.draft === null
+			? [seg('out   ', {dim: true}), seg(truncateStart(state.dir, width - 20), {bold: true}), seg('  o change', {dim: true})]
+			: [seg('out   ', {dim: true}), seg(state.draft, {bold: true, inverse: false}), seg('▏'), seg('  ⏎ keep · esc cancel', {dim: true})],
+		state.stop
+			? [seg('stop  ', {dim: true}), seg(`! on: ${data.inspection.report.container.name} is stopped during the backup, started again after`, {color: 'yellow', bold: true})]
+			: [seg('stop  ', {dim: true}), seg('off: keeps running; databases copied as snapshots'), seg('  s change', {dim: true})],
+	];
+	const room = Math.max(1, height - 3 - footer.length);
+	const start = scrollStart(rows.length, room, cursor);
+	const shown = cells.slice(start, start + room).map(r => rowLine(COLUMNS, widths, r));
+	const more = rows.length > room ? `  rows ${start + 1}–${start + shown.length} of ${rows.length}` : '';
+	const lines: Line[] = [
+		[seg(BACKUP_SOURCE, {dim: true}), seg(more, {dim: true})],
+		[],
+		headerLine(COLUMNS, widths),
+		...(rows.length === 0 ? [[seg('no location matches the filter', {dim: true})]] : shown),
+		...footer,
+	];
+	return {lines, selectedLine: rows.length > 0 ? 3 + cursor - start : -1};
+}
+
+function confirmLines(data: ScreenData, width: number): Line[] {
+	const state = data.backup!.state;
+	const name = data.inspection.report.container.name;
+	const chosen = state.units.filter(u => state.selected.includes(u.name));
+	const sum = sumEstimates(chosen);
+	const lines: Line[] = [
+		[seg(BACKUP_SOURCE, {dim: true})],
+		[],
+		[seg(`Back up ${plural(chosen.length, 'location')} of ${name}`, {bold: true}), seg(sum === null ? '' : ` (~${formatBytes(sum)})`, {dim: true})],
+		...chosen.map(u => [seg('  • '), seg(pad(u.label, 24)), seg(` ${u.containerPath}`, {dim: true}), seg(`  ${estimate(u)}`)]),
+		[],
+		[seg('into  ', {dim: true}), seg(truncateStart(state.dir, width - 6), {bold: true})],
+		[seg('      one .tar.gz per location and a manifest.json; directory 0700, files 0600: they hold credentials and SSH keys', {dim: true})],
+		state.stop
+			? [seg(`! ${name} will be STOPPED during the backup and started again afterwards`, {color: 'yellow', bold: true})]
+			: [seg('✓ ', {color: 'green'}), seg(`${name} keeps running; SQLite databases are archived as consistent snapshots`)],
+		[],
+		[seg('  y', {bold: true}), seg(' or '), seg('⏎', {bold: true}), seg(' start · '), seg('n', {bold: true}), seg(' or '), seg('esc', {bold: true}), seg(' back')],
+	];
+	return lines.flatMap(l => (l.length === 1 && [...l[0]!.text].length > width ? wrapLines(l[0]!.text, width).map(t => [{...l[0]!, text: t}]) : [l]));
+}
+
+function meter(samples: Sample[]): RateMeter {
+	const m = new RateMeter();
+	for (const s of samples) {
+		m.add(s.bytes, s.t);
+	}
+
+	return m;
+}
+
+/** A bar of `width` cells: ▓ done, ░ to do; the glyphs carry it without colour. */
+export function bar(bytes: number, total: number | null, width: number): string {
+	if (total === null || total <= 0) {
+		return '░'.repeat(width);
+	}
+
+	const filled = Math.min(width, Math.round((bytes / total) * width));
+	return '█'.repeat(filled) + '░'.repeat(width - filled);
+}
+
+const STATUS: Record<UnitProgress['status'], {mark: string; color?: string}> = {
+	waiting: {mark: '·'},
+	running: {mark: '»', color: 'cyan'},
+	written: {mark: '✓', color: 'green'},
+	verified: {mark: '✓', color: 'green'},
+	failed: {mark: '✗', color: 'red'},
+};
+
+function progressLine(label: string, p: {status?: UnitProgress['status']; bytes: number; total: number | null; samples: Sample[]}, labelWidth: number, width: number, tick: number | undefined, extra = ''): Line {
+	const status = p.status ? STATUS[p.status] : {mark: '∑'};
+	const spinning = p.status === 'running' ? SPINNER[(tick ?? 0) % SPINNER.length]! : status.mark;
+	const text = p.status === 'waiting' ? 'waiting' : `${progressText(p.bytes, p.total, meter(p.samples))}${extra}`;
+	const barWidth = Math.max(10, Math.min(40, width - labelWidth - 46));
+	return [
+		seg(`${spinning} `, {color: status.color, bold: true}),
+		seg(pad(label, labelWidth), {bold: p.status === undefined}),
+		seg(' '),
+		seg(bar(p.status === 'verified' || p.status === 'written' ? 1 : p.bytes, p.status === 'verified' || p.status === 'written' ? 1 : p.total, barWidth), {color: p.status === 'failed' ? 'red' : p.status === 'verified' ? 'green' : 'cyan'}),
+		seg(' '),
+		seg(text, {dim: p.status === 'waiting'}),
+	];
+}
+
+const DONE_COLUMNS: ColumnSpec[] = [
+	{id: 'ok', header: ' ', min: 1, max: 1},
+	{id: 'file', header: 'archive', min: 16, max: 60, weight: 3},
+	{id: 'gz', header: '.tar.gz', min: 8, max: 9},
+	{id: 'content', header: 'content', min: 15, max: 22, weight: 1},
+	{id: 'db', header: 'databases', min: 0, max: 22, weight: 1},
+	{id: 'sha', header: 'sha256', min: 0, max: 20, weight: 1},
+];
+
+function runLines(data: ScreenData, width: number, height: number): Line[] {
+	const state = data.backup!.state;
+	const name = data.inspection.report.container.name;
+	const units = state.units.filter(u => state.selected.includes(u.name) || state.progress[u.name]);
+	const labelWidth = Math.min(width < 100 ? 18 : 28, Math.max(8, ...units.map(u => u.label.length)));
+	const lines: Line[] = [[seg('progress: bytes read from the engine\'s archive stream; rate over the last 3 s; ETA from the size estimate', {dim: true})]];
+	if (state.phase === 'running') {
+		lines.push(state.cancelling
+			? [seg(`${SPINNER[(data.tick ?? 0) % SPINNER.length]} cancelling: removing the .partial files${state.stop ? ` and starting ${name} again` : ''}…`, {color: 'yellow', bold: true})]
+			: [seg(`Backing up ${name}`, {bold: true}), seg(` → ${truncateStart(state.dir, Math.max(10, width - name.length - 40))}`), seg('  ctrl+c cancels', {dim: true})]);
+	} else if (state.phase === 'done' && state.result) {
+		const {manifest, dir} = state.result;
+		lines.push([seg(`✓ backup ${manifest.verified ? 'verified' : 'written'}: `, {color: 'green', bold: true}), seg(`${plural(manifest.archives.length, 'archive')} and manifest.json, read back and matched (gzip, tar, sha256) in`)]);
+		lines.push(...wrapLines(dir, width - 2).map(t => [seg('  '), seg(t, {bold: true})]));
+	} else if (state.phase === 'cancelled') {
+		lines.push([seg('✗ backup cancelled: ', {color: 'red', bold: true}), seg('no archive was left under a final name (the .partial files were removed)')]);
+	} else {
+		lines.push([seg('✗ backup failed: ', {color: 'red', bold: true}), seg(state.error ?? '')]);
+	}
+
+	if (state.container) {
+		lines.push([seg(`  container: ${state.container}`, {color: state.container.startsWith('start') ? 'green' : 'yellow'})]);
+	}
+
+	lines.push([]);
+	if (state.phase === 'done' && state.result) {
+		const cells: Cell[][] = state.result.manifest.archives.map(a => {
+			const rows = a.databases.reduce((n, d) => n + (d.tables ? Object.values(d.tables).reduce((x, y) => x + y, 0) : 0), 0);
+			return [seg('✓', {color: 'green'}), a.file, formatBytes(a.compressedBytes), `${plural(a.fileCount, 'file')}, ${formatBytes(a.bytes)}`, a.databases.length > 0 ? `${plural(a.databases.length, 'db')}, ${rows} rows` : '', `sha256 ${a.sha256.slice(0, 12)}…`];
+		});
+		const widths = layoutColumns(DONE_COLUMNS, width, cells.map(r => r.map(cellText)));
+		lines.push(headerLine(DONE_COLUMNS, widths), ...cells.map(r => rowLine(DONE_COLUMNS, widths, r)), []);
+		for (const [label, command] of [['restore one', `tar xzf ${state.result.dir}/<name>.tar.gz -C <dir>`], ['check later', `occ-doctor backup --verify ${state.result.dir}`]] as const) {
+			lines.push(...wrapLines(command, width - 13).map((t, i) => [seg(i === 0 ? `${label}: ` : ' '.repeat(label.length + 2), {dim: true}), seg(t)]));
+		}
+
+		lines.push([], [seg('⏎', {bold: true}), seg(' new backup', {dim: true})]);
+		return lines;
+	}
+
+	const room = Math.max(1, height - lines.length - 3);
+	for (const u of units.slice(0, room)) {
+		const p = state.progress[u.name] ?? {status: 'waiting' as const, bytes: 0, total: u.estimate.bytes, files: 0, samples: [], databases: 0, error: null};
+		const extra = p.status === 'verified' ? '  verified' : p.status === 'written' ? '  written, verifying…' : p.databases > 0 ? `  ${plural(p.databases, 'db snapshot')}` : '';
+		lines.push(progressLine(u.label, p, labelWidth, width, data.tick, extra));
+	}
+
+	lines.push([], progressLine('overall', state.overall, labelWidth, width, data.tick));
+	if (state.phase !== 'running') {
+		lines.push([], [seg('⏎', {bold: true}), seg(' back to the choices', {dim: true})]);
+	}
+
+	return lines;
+}
+
+function Backup({data, rows, cursor, width, height}: ScreenProps<BackupUnit>) {
+	const state = data.backup!.state;
+	if (state.phase === 'idle' || state.phase === 'planning') {
+		return <Lines lines={[[seg(BACKUP_SOURCE, {dim: true})], [], [seg(`${SPINNER[(data.tick ?? 0) % SPINNER.length]} `, {color: 'cyan'}), seg('measuring the volumes and bind mounts…')]]} width={width} height={height}/>;
+	}
+
+	if (state.phase === 'failed' && state.units.length === 0) {
+		return <Lines lines={[[seg(BACKUP_SOURCE, {dim: true})], [], [seg('✗ ', {color: 'red', bold: true}), seg(state.error ?? 'failed')], [], [seg('⏎', {bold: true}), seg(' try again', {dim: true})]]} width={width} height={height}/>;
+	}
+
+	if (state.phase === 'selecting') {
+		const {lines, selectedLine} = selectionLines(data, rows, cursor, width, height);
+		return <Lines lines={lines} width={width} height={height} selected={i => i === selectedLine}/>;
+	}
+
+	if (state.phase === 'confirming') {
+		return <Lines lines={confirmLines(data, width)} width={width} height={height}/>;
+	}
+
+	return <Lines lines={runLines(data, width, height)} width={width} height={height}/>;
+}
+
+export const backupScreen: ScreenDef<BackupUnit> = {
+	id: 'backup',
+	title: 'Backup',
+	available: data => Boolean(data.backup) && data.inspection.report.locations.some(l => l.mount?.type === 'volume' || l.mount?.type === 'bind'),
+	rows: (data, filter) => (data.backup?.state.phase === 'selecting' ? filterUnits(data.backup.state, filter) : []),
+	keys(data) {
+		const state = data.backup?.state;
+		switch (state?.phase) {
+			case 'selecting': {
+				return state.draft === null ? [['space', 'select'], ['a', 'all'], ['o', 'out dir'], ['s', 'stop'], ['⏎', 'review & start']] : [['⏎', 'keep'], ['esc', 'cancel']];
+			}
+
+			case 'confirming': {
+				return [['y/⏎', 'start'], ['n/esc', 'back']];
+			}
+
+			case 'running': {
+				return [['ctrl+c', 'cancel']];
+			}
+
+			case 'done':
+			case 'failed':
+			case 'cancelled': {
+				return [['⏎', 'new backup']];
+			}
+
+			default: {
+				return [];
+			}
+		}
+	},
+	capturing: data => data.backup?.state.draft !== null && data.backup?.state.draft !== undefined,
+	onKey(input, key, data, row) {
+		const backup = data.backup;
+		if (!backup) {
+			return false;
+		}
+
+		const {state, dispatch} = backup;
+		if (state.draft !== null) {
+			if (key.return) {
+				dispatch({type: 'draft-done', keep: true});
+			} else if (key.escape) {
+				dispatch({type: 'draft-done', keep: false});
+			} else if (key.backspace || key.delete) {
+				dispatch({type: 'draft-erase'});
+			} else if (input && !key.ctrl && !key.meta && !key.tab && /^[^\u0000-\u001F\u007F]+$/.test(input)) {
+				dispatch({type: 'draft', text: input});
+			}
+
+			return true;
+		}
+
+		switch (state.phase) {
+			case 'selecting': {
+				if (input === ' ' && row) {
+					dispatch({type: 'toggle', name: row.name});
+				} else if (input === 'a') {
+					dispatch({type: 'toggle-all'});
+				} else if (input === 'o') {
+					dispatch({type: 'edit-dir'});
+				} else if (input === 's') {
+					dispatch({type: 'toggle-stop'});
+				} else if (key.return) {
+					dispatch({type: 'confirm'});
+				} else {
+					return false;
+				}
+
+				return true;
+			}
+
+			case 'confirming': {
+				if (input === 'y' || input === 'Y' || key.return) {
+					backup.start();
+				} else if (input === 'n' || input === 'N' || key.escape) {
+					dispatch({type: 'back'});
+				} else {
+					return false;
+				}
+
+				return true;
+			}
+
+			case 'done':
+			case 'failed':
+			case 'cancelled': {
+				if (key.return) {
+					backup.load();
+					return true;
+				}
+
+				return false;
+			}
+
+			default: {
+				return false;
+			}
+		}
+	},
+	component: Backup,
+};
