@@ -12,6 +12,7 @@ import {canCreateIn, containerUser, dirOwner, statPath, type ContainerUser} from
 import {execIn} from './exec.js';
 import {probeFindings} from './findings.js';
 import {DEFAULT_READY_TIMEOUT_MS, containerGone, explainProbeError, restartContainer, startContainer, stopContainer, stopTimeoutOf, waitReady} from './lifecycle.js';
+import {defaultStateDir, journalPath, removeJournal, writeJournal, type ProbeJournal} from './journal.js';
 import {isEngineFailure, readSentinel, removeSentinels, writeSentinel, type RemoveEntry} from './sentinel.js';
 import {hostPathOf, initialTargets, sameStorageAncestors, sentinelContent, sentinelName, sentinelPath} from './targets.js';
 import {removeHelper, removeWithHelper, twinCreateOptions} from './twin.js';
@@ -225,6 +226,39 @@ export async function runProbe(options: ProbeOptions, hooks: ProbeHooks = {}, en
 	const leftovers: string[] = [];
 	const stateBefore = facts.state.status;
 	let exists = true;
+	// The container is back in the state it was found in (running, or stopped); false until the finally block says so.
+	let stateRestored = false;
+	// The journal: the state before and what we put in place, on this machine, for `probe --cleanup` after an engine death.
+	const stateDir = options.stateDir ?? defaultStateDir();
+	let journal: ProbeJournal | null = {
+		version: 1,
+		runId: plan.runId,
+		engine: engine.target.label,
+		container: {id: facts.id, name},
+		before: {status: stateBefore, running: plan.container.running},
+		startedByUs: plan.startStopped,
+		sentinels: [],
+		twin: null,
+		step: 'preparing',
+		pid: process.pid,
+		startedAt: new Date().toISOString(),
+		updatedAt: '',
+	};
+	const record = (change: Partial<ProbeJournal>) => {
+		if (!journal) {
+			return;
+		}
+
+		journal = {...journal, ...change};
+		try {
+			writeJournal(stateDir, journal);
+		} catch (error) {
+			journal = null;
+			emit({type: 'warning', message: `could not record the probe's state in ${journalPath(stateDir, plan.runId)} (${(error as Error).message.split('\n')[0]}): if the engine dies mid-probe, \`probe --cleanup\` cannot restore ${name}'s state`});
+		}
+	};
+
+	record({step: plan.startStopped ? 'starting' : 'writing'});
 
 	try {
 		if (plan.startStopped) {
@@ -268,6 +302,7 @@ export async function runProbe(options: ProbeOptions, hooks: ProbeHooks = {}, en
 			}
 
 			attempted.push(target);
+			record({sentinels: attempted.map(t => removeEntry(t, facts, info))});
 			const failed = await writeSentinel(container, target, content, {uid: user.uid ?? 0, gid: user.gid ?? 0});
 			if (failed === 'no-shell') {
 				target.skip = {observed: null, note: 'not probed: tmpfs needs a shell in the image (the archive API cannot reach tmpfs)'};
@@ -286,6 +321,7 @@ export async function runProbe(options: ProbeOptions, hooks: ProbeHooks = {}, en
 			// Rows before and after: a restart that loses rows is an error even when every sentinel came back.
 			const before = await countRows(engine, facts, check.report.locations, signal, emit);
 			step('restarting', `stop timeout ${stopTimeout} s`);
+			record({step: 'restarting'});
 			pendingRestart = restartContainer(engine, facts.id, name, stopTimeout);
 			await pendingRestart;
 			pendingRestart = null;
@@ -306,6 +342,7 @@ export async function runProbe(options: ProbeOptions, hooks: ProbeHooks = {}, en
 
 		checkAbort(signal);
 		step('recreate', `twin occ-doctor-twin-${plan.runId}`);
+		record({step: 'recreate', twin: `occ-doctor-twin-${plan.runId}`});
 		try {
 			const twin = await engine.docker.createContainer(twinCreateOptions(info, facts, plan.runId, options.labels));
 			twinId = twin.id;
@@ -360,25 +397,40 @@ export async function runProbe(options: ProbeOptions, hooks: ProbeHooks = {}, en
 			emit({type: 'sentinel', dir: target.dir, action: left.includes(target.sentinel) ? 'left' : 'removed'});
 		}
 
+		stateRestored = !exists || (plan.container.running ? runningNow : !startedByUs);
 		if (startedByUs && exists) {
 			step('stopping', name);
-			await stopContainer(engine, facts.id, name, stopTimeout).catch((error: unknown) => {
+			stateRestored = await stopContainer(engine, facts.id, name, stopTimeout).then(() => true, (error: unknown) => {
 				failure ??= error;
+				return false;
 			});
 		}
 
 		timings[current] = (timings[current] ?? 0) + Date.now() - stepStart;
 	}
 
-	if (failure && !(failure instanceof DoctorError && failure.exitCode === 130) && !(await engine.docker.ping().then(() => true, () => false))) {
-		failure = new DoctorError(`the Docker engine at ${engine.target.label} went away during the probe (${String((failure as Error).message ?? failure).split('\n')[0]}): start it again; ${name}'s restart policy decides whether it runs`, 2);
+	const engineUp = await engine.docker.ping().then(() => true, () => false);
+	if (journal && engineUp && leftovers.length === 0 && stateRestored) {
+		removeJournal(stateDir, plan.runId);
+		journal = null;
+	}
+
+	if (failure && !(failure instanceof DoctorError && failure.exitCode === 130) && !engineUp) {
+		const was = plan.container.running ? 'running' : 'stopped';
+		const after = journal
+			? `when it is back, run \`occ-doctor probe --cleanup --container ${name}\`: it puts ${name} back as it was (${was}) and removes what is left, from ${journalPath(stateDir, plan.runId)}`
+			: `start it again; ${name}'s restart policy decides whether it runs`;
+		const said = String((failure as Error).message ?? failure).split('\n')[0]!;
+		// The engine error's own advice ("start it …") is replaced by what to do after the probe: keep just its cause.
+		const cause = /\((E[A-Z]+)\)/.exec(said)?.[1] ?? (failure as NodeJS.ErrnoException).code ?? said;
+		failure = new DoctorError(`the Docker engine at ${engine.target.label} went away during the probe (${cause}): ${after}`, 2);
 	}
 
 	if (failure) {
 		// Whatever the engine said first, a container that is gone now was removed under us.
 		const error = signal?.aborted && !(failure instanceof DoctorError && failure.exitCode !== 130) ? interrupted(signal) : (exists ? explainProbeError(failure, engine, name) : containerGone(name));
 		if (leftovers.length > 0) {
-			error.message += ` · left behind: ${leftovers.join(', ')}; run \`occ-doctor probe --cleanup --container ${name}\` once the engine and container are back`;
+			error.message += ` · left behind: ${leftovers.join(', ')}${engineUp ? `; run \`occ-doctor probe --cleanup --container ${name}\`` : ''}`;
 		}
 
 		throw error;

@@ -21,6 +21,8 @@ export interface ProbeOptions {
 	readyTimeoutMs?: number;
 	/** Extra labels on twins and helper containers (tests use it). */
 	labels?: Record<string, string>;
+	/** Where the run's journal goes (see journal.ts). Default: $XDG_STATE_HOME/occ-doctor, else ~/.local/state/occ-doctor. */
+	stateDir?: string;
 	/** A fixed run id (tests); default random. */
 	runId?: string;
 	signal?: AbortSignal;

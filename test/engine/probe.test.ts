@@ -11,7 +11,18 @@ import {listHelpers} from '../../source/probe/twin.js';
 import {LABELS, cleanup, engineOrSkip, image, uniqueName, volumeNames} from '../helpers/engine.js';
 
 const IDLE = ['/bin/sh', '-c', 'trap "exit 0" TERM INT; while true; do sleep 1 & wait $!; done'];
-const dirs: string[] = [];
+// Probe journals go to this run's own state dir (the CLI children inherit it); a clean run leaves none.
+const stateHome = mkdtempSync(join(tmpdir(), 'occt-state-'));
+process.env.XDG_STATE_HOME = stateHome;
+const journals = () => {
+	try {
+		return readdirSync(join(stateHome, 'occ-doctor', 'probe'));
+	} catch {
+		return [];
+	}
+};
+
+const dirs: string[] = [stateHome];
 
 function hostDir(mode = 0o755, uid = 0): string {
 	const dir = mkdtempSync(join(tmpdir(), 'occt-probe-'));
@@ -88,6 +99,7 @@ describe('probe on a real engine', {timeout: 300_000}, () => {
 			assert.deepEqual(result.findings.filter(f => f.code === 'probe-mismatch'), []);
 			assert.ok(result.probe.restarted);
 			assert.deepEqual(result.probe.leftovers, []);
+			assert.deepEqual(journals(), []);
 			// The steps a screen shows, in order.
 			const steps = events.filter(e => e.type === 'step').map(e => (e as {step: string}).step);
 			assert.deepEqual(steps, ['preparing', 'writing', 'restarting', 'waiting', 'reading', 'recreate', 'cleanup']);
@@ -251,6 +263,7 @@ describe('probe on a real engine', {timeout: 300_000}, () => {
 			assert.equal(code, 130, stderr);
 			assert.match(stderr, /interrupted/);
 			assert.equal((await container.inspect()).State.Running, true, 'an interrupted restart still ends running');
+			assert.deepEqual(journals(), [], 'a run that cleaned up after itself drops its journal');
 
 			const cleaned = await runProbeCleanup({container: container.id, labels: LABELS}, engine);
 			assert.deepEqual(cleaned.left, []);

@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 import {describe, it} from 'node:test';
 import {buildLocations} from '../../source/core/model.js';
 import {GENERIC_PROFILE} from '../../source/core/profiles.js';
 import {canCreateIn, resolveUser} from '../../source/probe/access.js';
 import {expectedObservation, probeFindings} from '../../source/probe/findings.js';
+import {defaultStateDir, journalPath, ownerAlive, readJournals, removeJournal, writeJournal, type ProbeJournal} from '../../source/probe/journal.js';
 import {initialTargets, sameStorageAncestors} from '../../source/probe/targets.js';
 import {twinMounts} from '../../source/probe/twin.js';
 import {bind, makeFacts, vol} from '../helpers/facts.js';
@@ -69,5 +73,31 @@ describe('probe (pure parts)', () => {
 		assert.equal(byDir.get('/ro')?.skip?.observed, 'unwritable');
 		assert.deepEqual(sameStorageAncestors('/data/sub/deeper', facts), ['/data/sub', '/data']);
 		assert.deepEqual(sameStorageAncestors('/srv/app', facts), ['/srv', '/']);
+	});
+
+	it('keeps a journal under the XDG state dir: written atomically, read back, foreign files ignored, removed', () => {
+		assert.equal(defaultStateDir({XDG_STATE_HOME: '/x/state', HOME: '/home/u'}), '/x/state/occ-doctor');
+		assert.equal(defaultStateDir({HOME: '/home/u'}), '/home/u/.local/state/occ-doctor');
+		assert.equal(defaultStateDir({XDG_STATE_HOME: 'relative', HOME: '/home/u'}), '/home/u/.local/state/occ-doctor');
+		const dir = mkdtempSync(join(tmpdir(), 'occt-journal-'));
+		try {
+			const journal: ProbeJournal = {
+				version: 1, runId: 'ab12cd34', engine: 'unix:///var/run/docker.sock', container: {id: 'f'.repeat(64), name: 'agent'},
+				before: {status: 'running', running: true}, startedByUs: false, sentinels: [], twin: null, step: 'writing',
+				pid: 2 ** 22 + 1, startedAt: new Date().toISOString(), updatedAt: '',
+			};
+			assert.equal(writeJournal(dir, journal), journalPath(dir, 'ab12cd34'));
+			writeFileSync(join(dir, 'probe', 'zz.json'), '{half');
+			writeFileSync(join(dir, 'probe', 'other.json'), JSON.stringify({...journal, runId: 'mismatch'}));
+			const read = readJournals(dir);
+			assert.equal(read.length, 1);
+			assert.deepEqual({...read[0], updatedAt: ''}, journal);
+			assert.equal(ownerAlive(read[0]!), false, 'a pid that does not run is not an owner');
+			assert.equal(ownerAlive({...journal, pid: process.pid}), true);
+			removeJournal(dir, 'ab12cd34');
+			assert.deepEqual(readJournals(dir), []);
+		} finally {
+			rmSync(dir, {recursive: true, force: true});
+		}
 	});
 });
