@@ -33,7 +33,8 @@ export const probeCommand: Command = async ctx => {
 			ctx.stdout.write(JSON.stringify(result, null, 2) + '\n');
 		} else {
 			ctx.stdout.write([
-				`occ-doctor probe --cleanup: removed ${result.helpersRemoved.length} twin/helper container(s) and ${result.sentinelsRemoved.length} sentinel(s)`,
+				`occ-doctor probe --cleanup: removed ${result.helpersRemoved.length} twin/helper container(s) and ${result.sentinelsRemoved.length} sentinel(s)${result.restored.length > 0 ? `; restored ${result.restored.length} container state(s) from the probe journal` : ''}`,
+				...result.restored.map(r => `  ✓ ${r}`),
 				...result.helpersRemoved.map(h => `  ✓ container ${h}`),
 				...result.sentinelsRemoved.map(s => `  ✓ ${s}`),
 				...result.left.map(l => `  ✗ ${l}`),
