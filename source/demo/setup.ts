@@ -1,7 +1,11 @@
-import {existsSync} from 'node:fs';
+import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import Database from 'better-sqlite3';
+import tar from 'tar-stream';
 import {OPENCODE_CLOUD_VOLUMES} from '../core/profiles.js';
 import {explainEngineError, DoctorError, type Engine} from '../docker/engine.js';
-import {BUSYBOX, buildBusyboxImage} from '../docker/fixture-image.js';
+import {BUSYBOX, IDLE_CMD, buildBusyboxImage} from '../docker/fixture-image.js';
 
 /** Everything the demo makes carries this label with the demo's id: cleanup finds it all, even after a crash. */
 export const DEMO_LABEL = 'dev.occ-doctor.demo';
@@ -17,19 +21,58 @@ export interface DemoSetup {
 	image: string;
 }
 
-// A small, believable file tree: sessions in opencode's JSON layout, a repository, a key, a user, a config.
-const SEED = [
-	`mkdir -p ${HOME}/.local/share/opencode/storage/session/demo-project ${HOME}/.local/share/opencode/storage/message/ses_demo1 ${DEMO_ANONYMOUS}/demo-repo/.git ${HOME}/.ssh ${HOME}/.config/opencode ${HOME}/.local/state/opencode ${HOME}/.cache/opencode /var/lib/opencode-users`,
-	`[ -f ${DEMO_ANONYMOUS}/demo-repo/README.md ] || {`,
-	`echo '{"id":"ses_demo1","projectID":"demo-project","title":"Fix the flaky upload test"}' > ${HOME}/.local/share/opencode/storage/session/demo-project/ses_demo1.json;`,
-	`echo '{"id":"msg_1","sessionID":"ses_demo1","role":"user"}' > ${HOME}/.local/share/opencode/storage/message/ses_demo1/msg_1.json;`,
-	`echo '# demo-repo' > ${DEMO_ANONYMOUS}/demo-repo/README.md; echo 'ref: refs/heads/main' > ${DEMO_ANONYMOUS}/demo-repo/.git/HEAD;`,
-	`echo 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDEMO demo@occ-doctor' > ${HOME}/.ssh/id_ed25519.pub;`,
-	`echo 'opencoder:x:1000:1000' > /var/lib/opencode-users/users;`,
-	`echo '{"theme":"dark"}' > ${HOME}/.config/opencode/opencode.json;`,
-	'};',
-	'trap "exit 0" TERM INT; while true; do sleep 1 & wait $!; done',
-].join(' ');
+/** A small, believable file tree: opencode.db (WAL, newest rows only in -wal), the JSON storage it was migrated from, a repository, a key, a user, a config. */
+function seedArchive(): tar.Pack {
+	const dir = mkdtempSync(join(tmpdir(), 'occ-demo-'));
+	try {
+		const file = join(dir, 'opencode.db');
+		const db = new Database(file);
+		db.pragma('journal_mode = WAL');
+		db.pragma('wal_autocheckpoint = 0');
+		db.exec(`CREATE TABLE project (id TEXT PRIMARY KEY, worktree TEXT);
+			CREATE TABLE session (id TEXT PRIMARY KEY, project_id TEXT, title TEXT);
+			CREATE TABLE message (id TEXT PRIMARY KEY, session_id TEXT, role TEXT);
+			CREATE TABLE part (id TEXT PRIMARY KEY, message_id TEXT, type TEXT, text TEXT);`);
+		db.prepare('INSERT INTO project VALUES (?, ?)').run('demo-project', `${DEMO_ANONYMOUS}/demo-repo`);
+		const titles = ['Fix the flaky upload test', 'Add retries to the sync job', 'Explain the billing module'];
+		db.transaction(() => {
+			titles.forEach((title, s) => {
+				db.prepare('INSERT INTO session VALUES (?, ?, ?)').run(`ses_${s}`, 'demo-project', title);
+				for (let m = 0; m < 4; m++) {
+					db.prepare('INSERT INTO message VALUES (?, ?, ?)').run(`msg_${s}_${m}`, `ses_${s}`, m % 2 ? 'assistant' : 'user');
+					for (let p = 0; p < 5; p++) {
+						db.prepare('INSERT INTO part VALUES (?, ?, ?, ?)').run(`prt_${s}_${m}_${p}`, `msg_${s}_${m}`, 'text', `part ${p}`);
+					}
+				}
+			});
+		})();
+		// Read the files while the connection is open: closing would checkpoint the -wal away.
+		const main = readFileSync(file);
+		const wal = readFileSync(`${file}-wal`);
+		db.close();
+
+		const data = 'home/opencoder/.local/share/opencode';
+		const owner = {uid: 1000, gid: 1000};
+		const pack = tar.pack();
+		const put = (name: string, content: string | Buffer, mode = 0o644) => pack.entry({name, mode, ...owner}, content);
+		put(`${data}/opencode.db`, main);
+		put(`${data}/opencode.db-wal`, wal);
+		titles.forEach((title, s) => {
+			put(`${data}/storage/session/demo-project/ses_${s}.json`, JSON.stringify({id: `ses_${s}`, projectID: 'demo-project', title}));
+			put(`${data}/storage/message/ses_${s}/msg_${s}_0.json`, JSON.stringify({id: `msg_${s}_0`, sessionID: `ses_${s}`, role: 'user'}));
+		});
+		put(`${data}/storage/project/demo-project.json`, JSON.stringify({id: 'demo-project'}));
+		put('home/opencoder/workspace/demo-repo/README.md', '# demo-repo\n');
+		put('home/opencoder/workspace/demo-repo/.git/HEAD', 'ref: refs/heads/main\n');
+		put('home/opencoder/.ssh/id_ed25519.pub', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDEMO demo@occ-doctor\n');
+		put('home/opencoder/.config/opencode/opencode.json', '{"theme":"dark"}\n');
+		put('var/lib/opencode-users/users', 'opencoder:x:1000:1000\n', 0o600);
+		pack.finalize();
+		return pack;
+	} finally {
+		rmSync(dir, {recursive: true, force: true});
+	}
+}
 
 /** Build the image, create the volumes, start the container. Checks the signal between steps so Ctrl+C stops early. */
 export async function createDemo(engine: Engine, id: string, signal: AbortSignal, log: (line: string) => void): Promise<DemoSetup> {
@@ -59,13 +102,15 @@ export async function createDemo(engine: Engine, id: string, signal: AbortSignal
 		const container = await docker.createContainer({
 			name: containerName,
 			Image: image,
-			Cmd: ['/bin/sh', '-c', SEED],
+			Cmd: IDLE_CMD,
 			Labels: {...labels, 'managed-by': 'opencode-cloud'},
 			HostConfig: {
 				NetworkMode: 'none',
 				Mounts: named.map((v, i) => ({Type: 'volume' as const, Source: volumes[i]!, Target: v.path})),
 			},
 		});
+		// Seeded before the start through the archive API, so the first check sees all of it.
+		await container.putArchive(seedArchive() as unknown as NodeJS.ReadableStream, {path: '/'});
 		await container.start();
 		signal.throwIfAborted();
 		return {id, containerId: container.id, containerName, volumes, image};

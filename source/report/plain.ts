@@ -32,7 +32,7 @@ function databaseLines(report: Report): string[] {
 		lines.push('  none found');
 	}
 
-	const width = Math.min(48, Math.max(...databases.map(d => d.path.length), ...legacy.map(l => l.path.length), 10));
+	const width = Math.min(60, Math.max(...databases.map(d => d.path.length), ...legacy.map(l => l.path.length), 10));
 	const worst = worstSeverityByPath(report.findings);
 	for (const db of databases) {
 		const severity = worst.get(db.path);
