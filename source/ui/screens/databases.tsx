@@ -61,17 +61,18 @@ function metaLine(db: DatabaseReport): Line {
 	const parts: Line = [seg('    ')];
 	const add = (text: string, style = {}) => parts.push(...(parts.length > 1 ? [seg(' · ', {dim: true})] : []), seg(text, style));
 	add(db.sizeBytes === null ? 'size ?' : formatBytes(db.sizeBytes));
-	add(`journal ${db.journalMode ?? '?'}`);
-	add(`-wal ${db.walBytes === null ? 'none' : formatBytes(db.walBytes)}`);
-	if (db.schemaVersion) {
-		add(`user_version ${db.schemaVersion.userVersion ?? '?'}${db.schemaVersion.migration ? ` · migration ${db.schemaVersion.migration}` : ''}`);
-	}
-
+	// Integrity first: at 80 columns the end of this line is cut.
 	if (db.integrity === null) {
 		add('integrity not checked', {dim: true});
 	} else {
 		const ok = db.integrity === 'ok';
 		add(`integrity ${ok ? '✓ ok' : `✗ ${db.integrity}`}`, {color: ok ? 'green' : 'red', bold: !ok});
+	}
+
+	add(`journal ${db.journalMode ?? '?'}`);
+	add(`-wal ${db.walBytes === null ? 'none' : formatBytes(db.walBytes)}`);
+	if (db.schemaVersion) {
+		add(`user_version ${db.schemaVersion.userVersion ?? '?'}${db.schemaVersion.migration ? ` · migration ${db.schemaVersion.migration}` : ''}`);
 	}
 
 	return parts;

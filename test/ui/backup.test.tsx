@@ -1,0 +1,153 @@
+/** @jsxRuntime automatic */
+import assert from 'node:assert/strict';
+import {after, describe, it} from 'node:test';
+import chalk from 'chalk';
+import {cleanup} from 'ink-testing-library';
+import {runTui} from '../../source/ui/run.js';
+import {fakeBackup} from './fakes.js';
+import {FakeStdin, FakeStdout, KEY, press, renderApp, waitFor, waitForText} from './helpers.js';
+
+after(() => cleanup());
+
+const lines = (frame: string) => frame.split('\n');
+const strip = (frame: string) => frame.replace(/\u001B\[[0-9;]*m/g, '');
+const widest = (frame: string) => Math.max(...lines(frame).map(l => [...strip(l)].length));
+const DIR = '/backups/occ-doctor-backup-opencode-cloud-sandbox-20260101T000000Z';
+
+describe('backup screen', () => {
+	it('lists the locations with priorities and size estimates, critical and high preselected; space and a toggle', async () => {
+		const backup = fakeBackup();
+		const app = renderApp({services: backup.services, launch: {screen: 'backup'}}, {columns: 100, rows: 30});
+		let frame = await waitForText(app.lastFrame, 'locations selected');
+		assert.match(frame, /sizes from the engine's disk usage/, 'says where its numbers come from');
+		assert.match(frame, /\[x\] sessions & project data\s+\/home\/opencoder\/\.local\/share\/opencode\s+critical\s+named\s+~200\.0 MB/);
+		assert.match(frame, /\[x\] SSH keys .* high .* ~4\.0 kB/);
+		assert.match(frame, /\[ \] opencode config .* medium/);
+		assert.match(frame, /\[ \] cache \(regenerable\) .* low .* ~90\.0 MB/);
+		assert.match(frame, /2 of 4 locations selected · ~200\.0 MB/);
+		assert.match(frame, new RegExp(`out +${DIR}`));
+		assert.match(frame, /stop +off: keeps running/);
+		await press(app, 'j', ' ');
+		frame = await waitForText(app.lastFrame, '1 of 4 locations selected');
+		assert.match(frame, /\[ \] SSH keys/);
+		await press(app, 'a');
+		await waitForText(app.lastFrame, '4 of 4 locations selected · ~290.0 MB');
+		await press(app, 'a');
+		await waitForText(app.lastFrame, '0 of 4 locations selected');
+		await press(app, KEY.enter);
+		assert.doesNotMatch(app.lastFrame()!, /Back up/, 'nothing to start with nothing selected');
+		app.unmount();
+	});
+
+	it('changes the directory, asks before starting, confirms --stop in words, and esc goes back', async () => {
+		const backup = fakeBackup();
+		const app = renderApp({services: backup.services, launch: {screen: 'backup'}}, {columns: 100, rows: 30});
+		await waitForText(app.lastFrame, 'locations selected');
+		await press(app, 'o');
+		await waitForText(app.lastFrame, '⏎ keep · esc cancel');
+		await press(app, ...Array.from({length: 17}, () => KEY.backspace), ...'/srv/bk'.split(''), KEY.enter);
+		let frame = await waitForText(app.lastFrame, 'o change');
+		assert.match(frame, /out +\/backups\/occ-doctor-backup-opencode-cloud-sandbox\/srv\/bk/);
+		await press(app, 's');
+		frame = await waitForText(app.lastFrame, '! on: opencode-cloud-sandbox is stopped during the backup');
+		await press(app, KEY.enter);
+		frame = await waitForText(app.lastFrame, 'Back up 2 locations of opencode-cloud-sandbox');
+		assert.match(frame, /into +\/backups\/occ-doctor-backup-opencode-cloud-sandbox\/srv\/bk/);
+		assert.match(frame, /! opencode-cloud-sandbox will be STOPPED during the backup and started again afterwards/);
+		assert.match(frame, /directory 0700, files 0600/);
+		assert.equal(backup.runs.length, 0, 'nothing runs before the answer');
+		await press(app, KEY.escape);
+		await waitForText(app.lastFrame, 'locations selected');
+		await press(app, 's', KEY.enter);
+		frame = await waitForText(app.lastFrame, 'Back up 2 locations');
+		assert.match(frame, /✓ opencode-cloud-sandbox keeps running/);
+		await press(app, 'y');
+		await waitForText(app.lastFrame, 'backup verified');
+		assert.deepEqual(backup.runs.map(r => ({only: r.only, out: r.out, stop: r.stop})), [{only: ['opencode-data', 'opencode-ssh'], out: '/backups/occ-doctor-backup-opencode-cloud-sandbox/srv/bk', stop: false}]);
+		app.unmount();
+	});
+
+	it('shows a bar per location and one overall while it runs (bytes, %, rate), then the verified archives and the directory', async () => {
+		const backup = fakeBackup({hold: true});
+		const app = renderApp({services: backup.services, launch: {screen: 'backup'}});
+		await waitForText(app.lastFrame, 'locations selected');
+		await press(app, KEY.enter, 'y');
+		let frame = await waitForText(app.lastFrame, '100.0 MB / 200.0 MB  50%');
+		assert.match(frame, /Backing up opencode-cloud-sandbox/);
+		assert.match(frame, /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] sessions & projec… █+░+ 100\.0 MB \/ 200\.0 MB {2}50%/);
+		assert.match(frame, /· SSH keys +░+ waiting/);
+		assert.match(frame, /∑ overall +█+░+ 100\.0 MB \/ 200\.0 MB {2}49%/);
+		assert.match(lines(frame).at(-1)!, /ctrl\+c cancel/);
+		assert.ok(widest(frame) <= 80, frame);
+		backup.release();
+		frame = await waitForText(app.lastFrame, 'backup verified');
+		assert.match(frame, /✓ backup verified: 2 archives and manifest\.json, read back and matched/);
+		assert.match(frame, new RegExp(DIR));
+		assert.match(frame, /✓ opencode-data\.tar\.gz +66\.7 MB +20 files, 200\.0 MB +1 db, 352 rows/);
+		assert.match(frame, /check later: occ-doctor backup --verify/);
+		assert.ok(widest(frame) <= 80, frame);
+		app.unmount();
+	});
+
+	it('a rate and an ETA appear once two samples are seconds apart', async () => {
+		const {backupReducer, initialBackup} = await import('../../source/ui/hooks/use-backup.js');
+		const {UNITS} = await import('./fakes.js');
+		let state = backupReducer(initialBackup, {type: 'choices', choices: {units: UNITS, dir: DIR}, preselect: ['opencode-data']});
+		state = backupReducer(state, {type: 'running'});
+		state = backupReducer(state, {type: 'event', t: 0, event: {type: 'start', location: 'opencode-data', total: 200_000_000}});
+		state = backupReducer(state, {type: 'event', t: 2000, event: {type: 'progress', location: 'opencode-data', bytes: 20_000_000, total: 200_000_000, files: 3, overall: {bytes: 20_000_000, total: 200_000_000}}});
+		const {RateMeter, progressText} = await import('../../source/backup/progress.js');
+		const meter = new RateMeter();
+		for (const s of state.progress['opencode-data']!.samples) {
+			meter.add(s.bytes, s.t);
+		}
+
+		assert.equal(progressText(20_000_000, 200_000_000, meter), '20.0 MB / 200.0 MB  10%  10.0 MB/s  ETA 18s');
+	});
+
+	it('Ctrl+C cancels a running backup: the service cleans up, the screen and the shell say no final-named file is left', async () => {
+		const backup = fakeBackup({hold: true});
+		const stdin = new FakeStdin();
+		const stdout = new FakeStdout();
+		let stderr = '';
+		const done = runTui({services: backup.services, launch: {screen: 'backup'}, signal: new AbortController().signal, stdin: stdin as any, stdout: stdout as any, stderr: {write: (s: string) => (stderr += s)} as any});
+		await waitFor(() => stdout.text, t => t.includes('locations selected'));
+		stdin.write('\r');
+		await waitFor(() => stdout.text, t => t.includes('Back up 2 locations'));
+		stdin.write('y');
+		await waitFor(() => stdout.text, t => t.includes('50%'));
+		stdin.write('\u0003');
+		assert.equal(await done, 130);
+		assert.ok(backup.runs[0]!.signal.aborted);
+		assert.deepEqual(backup.finalFiles, []);
+		assert.match(stdout.text, /✗ backup cancelled: no archive was left under a final name/);
+		assert.match(stderr, /^occ-doctor: backup cancelled: no archive was left under a final name in \/backups\//);
+	});
+
+	it('fits 80×24 and 200×50 in every phase, and NO_COLOR keeps the marks', async () => {
+		const previous = chalk.level;
+		chalk.level = 1;
+		try {
+			for (const [columns, rows] of [[80, 24], [200, 50]] as const) {
+				const backup = fakeBackup({hold: true});
+				const app = renderApp({services: backup.services, launch: {screen: 'backup'}, color: false}, {columns, rows});
+				const check = (frame: string, what: string) => {
+					assert.ok(widest(frame) <= columns, `${what} wider than ${columns}:\n${frame}`);
+					assert.ok(lines(frame).length <= rows - 1, `${what} taller than ${rows - 1}`);
+					assert.doesNotMatch(frame, /\u001B\[(3[0-9]|9[0-7])m/, `${what}: no colour under NO_COLOR`);
+				};
+
+				check(await waitForText(app.lastFrame, 'locations selected'), 'select');
+				await press(app, 's', KEY.enter);
+				check(await waitForText(app.lastFrame, 'STOPPED'), 'confirm');
+				await press(app, 'y');
+				check(await waitForText(app.lastFrame, '50%'), 'running');
+				backup.release();
+				check(await waitForText(app.lastFrame, 'backup verified'), 'done');
+				app.unmount();
+			}
+		} finally {
+			chalk.level = previous;
+		}
+	});
+});
