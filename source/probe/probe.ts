@@ -50,7 +50,7 @@ function ownerFix(dir: string, wanted: string, user: ContainerUser, facts: Conta
 }
 
 /** Look inside the container: the directory to write to (nearest existing one on the same storage) and whether the container's user may write there. */
-async function resolveTarget(container: Docker.Container, target: ProbeTarget, facts: ContainerFacts, user: ContainerUser, runId: string, running: boolean): Promise<void> {
+async function resolveTarget(container: Docker.Container, target: ProbeTarget, facts: ContainerFacts, user: ContainerUser, runId: string, running: boolean, runningNow: boolean): Promise<void> {
 	if (target.skip) {
 		return;
 	}
@@ -58,6 +58,18 @@ async function resolveTarget(container: Docker.Container, target: ProbeTarget, f
 	if (target.channel === 'exec') {
 		if (!running) {
 			target.skip = {observed: null, note: 'not probed: tmpfs is reachable only through exec in a running container'};
+		} else if (runningNow) {
+			// The nearest existing directory on the same tmpfs, asked through the shell (the archive API sees beneath tmpfs).
+			const candidates = [target.dir, ...sameStorageAncestors(target.dir, facts)];
+			const found = await execIn(container, ['sh', '-c', 'for d in "$@"; do [ -d "$d" ] && { echo "$d"; exit 0; }; done; exit 3', 'sh', ...candidates]).catch(() => null);
+			const dir = found?.exitCode === 0 ? found.stdout.trim() : null;
+			if (found?.exitCode === 3) {
+				target.skip = {observed: null, note: `not probed: ${target.dir} does not exist and no parent on the same tmpfs does`};
+			} else if (dir && dir !== target.dir) {
+				target.note = `${target.dir} does not exist yet: probed its parent ${dir} on the same tmpfs`;
+				target.dir = dir;
+				target.sentinel = sentinelPath(dir, runId);
+			}
 		}
 
 		return;
@@ -72,6 +84,20 @@ async function resolveTarget(container: Docker.Container, target: ProbeTarget, f
 		}
 
 		if (stat) {
+			// A file on a volume, bind dir or the layer tells its directory's story; only a single-file bind has none to write to.
+			const parent = posix.dirname(candidate);
+			if (coveringMount(candidate, facts)?.destination === candidate || coveringMount(parent, facts)?.destination !== coveringMount(candidate, facts)?.destination) {
+				target.skip = {observed: null, note: 'not probed (single file)'};
+				return;
+			}
+
+			const above = await statPath(container, parent);
+			if (above?.isDir) {
+				dir = parent;
+				target.note = `${candidate} is a file: probed its directory ${parent} on the same storage`;
+				break;
+			}
+
 			target.skip = {observed: null, note: 'not probed (single file)'};
 			return;
 		}
@@ -84,7 +110,7 @@ async function resolveTarget(container: Docker.Container, target: ProbeTarget, f
 
 	const wanted = target.dir;
 	if (dir !== target.dir) {
-		target.note = `${target.dir} does not exist yet: probed its parent ${dir} on the same storage`;
+		target.note ??= `${target.dir} does not exist yet: probed its nearest existing parent ${dir} (${storageName(dir, facts)})`;
 		target.dir = dir;
 		target.sentinel = sentinelPath(dir, runId);
 	}
@@ -97,6 +123,16 @@ async function resolveTarget(container: Docker.Container, target: ProbeTarget, f
 			note: `permission denied: ${dir} is owned by uid ${owner.uid} (gid ${owner.gid}, mode ${mode}) and the container runs as uid ${user.uid}; fix: ${ownerFix(dir, wanted, user, facts)}`,
 		};
 	}
+}
+
+/** The storage a directory is on, in words, for notes. */
+function storageName(dir: string, facts: ContainerFacts): string {
+	const mount = coveringMount(dir, facts);
+	if (!mount) {
+		return 'same storage: the container layer';
+	}
+
+	return `same storage: the ${mount.type === 'volume' ? `volume at ${mount.destination}` : `${mount.type} at ${mount.destination}`}`;
 }
 
 function removeEntry(target: ProbeTarget, facts: ContainerFacts, info: any): RemoveEntry {
@@ -154,7 +190,7 @@ export async function prepareProbe(options: ProbeOptions, engine?: Engine): Prom
 	const targets = initialTargets(check.report.locations, runId);
 	try {
 		for (const target of targets) {
-			await resolveTarget(container, target, facts, user, runId, running || startStopped);
+			await resolveTarget(container, target, facts, user, runId, running || startStopped, running);
 		}
 	} catch (error) {
 		throw explainProbeError(error, engine, facts.name);

@@ -121,6 +121,38 @@ describe('probe on a real engine', {timeout: 300_000}, () => {
 		}
 	});
 
+	it('--path entries that do not exist or are files get a note naming the directory probed instead', async t => {
+		const engine = await engineOrSkip(t);
+		if (!engine) {
+			return;
+		}
+
+		const {docker} = engine;
+		const volume = uniqueName('named');
+		try {
+			await docker.createVolume({Name: volume, Labels: LABELS});
+			const tag = await image(docker, {lines: ['RUN mkdir -p /srv /tm && echo x > /srv/file.txt']});
+			const container = await run(docker, {Image: tag, Cmd: IDLE, HostConfig: {Binds: [`${volume}:/named`], Tmpfs: {'/tm': 'mode=1777'}}});
+			await docker.getContainer(container.id).exec({Cmd: ['mkdir', '-p', '/tm/a'], User: '0'}).then(async e => e.start({})).then(async s => new Promise(resolve => {
+				s.on('end', resolve);
+				s.resume();
+			}));
+			const paths = ['/srv/missing/deep', '/nowhere/at/all', '/named/not/yet', '/tm/a/b', '/srv/file.txt'];
+			const result = await runProbe({container: container.id, paths, noRestart: true, labels: LABELS}, {}, engine);
+			const o = observedByPath(result);
+			assert.deepEqual(o['/srv/missing/deep'], {restart: null, recreate: 'lost', note: '/srv/missing/deep does not exist yet: probed its nearest existing parent /srv (same storage: the container layer)'});
+			assert.deepEqual(o['/nowhere/at/all'], {restart: null, recreate: 'lost', note: '/nowhere/at/all does not exist yet: probed its nearest existing parent / (same storage: the container layer)'});
+			assert.deepEqual(o['/named/not/yet'], {restart: null, recreate: 'kept', note: '/named/not/yet does not exist yet: probed its nearest existing parent /named (same storage: the volume at /named)'});
+			// tmpfs: the twin's is empty, so lost; the parent found through the shell, on the same tmpfs.
+			assert.deepEqual(o['/tm/a/b'], {restart: null, recreate: 'lost', note: '/tm/a/b does not exist yet: probed its parent /tm/a on the same tmpfs'});
+			assert.deepEqual(o['/srv/file.txt'], {restart: null, recreate: 'lost', note: '/srv/file.txt is a file: probed its directory /srv on the same storage'});
+			assert.deepEqual(result.findings.filter(f => f.code === 'probe-mismatch' || f.code === 'probe-unwritable'), []);
+			assert.deepEqual(await sentinelsLeft(container, ['/srv', '/', '/named', '/tm', '/tm/a']), []);
+		} finally {
+			await cleanup(docker, [volume]);
+		}
+	});
+
 	it('reports a bind owned by another UID as unwritable with both UIDs and the fix', async t => {
 		const engine = await engineOrSkip(t);
 		if (!engine) {
