@@ -8,7 +8,7 @@ import type {ContainerFacts, DatabaseReport, Location, Observation} from '../cor
 import {runCheck, type CheckResult} from '../check/check.js';
 import {DoctorError, connect, type Engine} from '../docker/engine.js';
 import {compareCounts, countDatabases} from '../sqlite/index.js';
-import {canCreateIn, containerUser, dirOwner, statPath, type ContainerUser} from './access.js';
+import {canCreateIn, containerUser, dirOwner, processUser, statPath, type ContainerUser} from './access.js';
 import {execIn} from './exec.js';
 import {probeFindings} from './findings.js';
 import {DEFAULT_READY_TIMEOUT_MS, containerGone, explainProbeError, restartContainer, startContainer, stopContainer, stopTimeoutOf, waitReady} from './lifecycle.js';
@@ -120,7 +120,7 @@ async function resolveTarget(container: Docker.Container, target: ProbeTarget, f
 		const mode = owner.mode.toString(8).padStart(4, '0');
 		target.skip = {
 			observed: 'unwritable',
-			note: `permission denied: ${dir} is owned by uid ${owner.uid} (gid ${owner.gid}, mode ${mode}) and the container runs as uid ${user.uid}; fix: ${ownerFix(dir, wanted, user, facts)}`,
+			note: `permission denied: ${dir} is owned by uid ${owner.uid} (gid ${owner.gid}, mode ${mode}) and the container runs as uid ${user.uid}${user.from ? ` (${user.from})` : ''}; fix: ${ownerFix(dir, wanted, user, facts)}`,
 		};
 	}
 }
@@ -186,7 +186,9 @@ export async function prepareProbe(options: ProbeOptions, engine?: Engine): Prom
 	const running = Boolean(info.State?.Running);
 	const restart = !options.noRestart;
 	const startStopped = restart && !running;
-	const user = await containerUser(container, info.Config?.User ?? '');
+	const configured = await containerUser(container, info.Config?.User ?? '');
+	// An entrypoint that drops privileges (gosu, su-exec, su): the running process's user, when it can be read, wins.
+	const user = (running ? await processUser(container, configured) : null) ?? configured;
 	const targets = initialTargets(check.report.locations, runId);
 	try {
 		for (const target of targets) {
@@ -339,7 +341,7 @@ export async function runProbe(options: ProbeOptions, hooks: ProbeHooks = {}, en
 
 			attempted.push(target);
 			record({sentinels: attempted.map(t => removeEntry(t, facts, info))});
-			const failed = await writeSentinel(container, target, content, {uid: user.uid ?? 0, gid: user.gid ?? 0});
+			const failed = await writeSentinel(container, target, content, {uid: user.uid ?? 0, gid: user.gid ?? 0}, user.from ? `${user.uid}:${user.gid}` : undefined);
 			if (failed === 'no-shell') {
 				target.skip = {observed: null, note: 'not probed: tmpfs needs a shell in the image (the archive API cannot reach tmpfs)'};
 				emit({type: 'sentinel', dir: target.dir, action: 'skipped', note: target.skip.note});

@@ -32,11 +32,11 @@ export function isEngineFailure(error: unknown): boolean {
 }
 
 /** Write one sentinel. Returns null when written, else the unwritable reason. Engine failures are thrown. */
-export async function writeSentinel(container: Docker.Container, target: ProbeTarget, content: string, owner: {uid: number; gid: number}): Promise<string | null> {
+export async function writeSentinel(container: Docker.Container, target: ProbeTarget, content: string, owner: {uid: number; gid: number}, execUser?: string): Promise<string | null> {
 	try {
 		if (target.channel === 'exec') {
-			// As the container's own user: what the app could write, it can.
-			const result = await execIn(container, ['sh', '-c', 'printf "%s" "$1" > "$2"', 'sh', content, target.sentinel]);
+			// As the container's own user (or the app's, when it drops privileges): what the app could write, it can.
+			const result = await execIn(container, ['sh', '-c', 'printf "%s" "$1" > "$2"', 'sh', content, target.sentinel], execUser ? {user: execUser} : {});
 			if (result.exitCode === 126 || result.exitCode === 127) {
 				return 'no-shell';
 			}

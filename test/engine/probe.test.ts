@@ -178,6 +178,33 @@ describe('probe on a real engine', {timeout: 300_000}, () => {
 		}
 	});
 
+	it('judges by the user the entrypoint drops to (su), not Config.User, when the container runs', async t => {
+		const engine = await engineOrSkip(t);
+		if (!engine) {
+			return;
+		}
+
+		const {docker} = engine;
+		try {
+			// Config.User is root; the entrypoint execs the app as opencoder (uid 1000), as gosu or su-exec would.
+			const tag = await image(docker, {});
+			const owned = hostDir(0o755, 0);
+			const open = hostDir(0o755, 1000);
+			const container = await run(docker, {Image: tag, Cmd: ['su', 'opencoder', '-c', IDLE[2]!], HostConfig: {Binds: [`${owned}:/data`, `${open}:/open`]}});
+			assert.equal((await container.inspect()).Config.User, '');
+			const result = await runProbe({container: container.id, paths: ['/data', '/open'], noRestart: true, labels: LABELS}, {}, engine);
+			const o = observedByPath(result);
+			assert.equal(o['/data']?.recreate, 'unwritable');
+			assert.match(o['/data']?.note ?? '', /owned by uid 0 .* runs as uid 1000 \(process 1 \(sh\) runs as uid 1000 \(gid 1000\); Config\.User says root\)/);
+			assert.match(o['/data']?.note ?? '', new RegExp(`sudo chown -R 1000:1000 ${owned}`));
+			assert.equal(o['/open']?.recreate, 'kept');
+			assert.deepEqual(readdirSync(owned), []);
+			assert.deepEqual(readdirSync(open), []);
+		} finally {
+			await cleanup(docker);
+		}
+	});
+
 	it('starts a stopped container only for the probe and stops it again; --no-restart leaves it stopped', async t => {
 		const engine = await engineOrSkip(t);
 		if (!engine) {

@@ -5,7 +5,7 @@ import {join} from 'node:path';
 import {describe, it} from 'node:test';
 import {buildLocations} from '../../source/core/model.js';
 import {GENERIC_PROFILE} from '../../source/core/profiles.js';
-import {canCreateIn, resolveUser} from '../../source/probe/access.js';
+import {canCreateIn, parseProcStatus, resolveUser} from '../../source/probe/access.js';
 import {expectedObservation, probeFindings} from '../../source/probe/findings.js';
 import {defaultStateDir, journalPath, ownerAlive, readJournals, removeJournal, writeJournal, type ProbeJournal} from '../../source/probe/journal.js';
 import {initialTargets, sameStorageAncestors} from '../../source/probe/targets.js';
@@ -99,5 +99,15 @@ describe('probe (pure parts)', () => {
 		} finally {
 			rmSync(dir, {recursive: true, force: true});
 		}
+	});
+
+	it('reads effective uid, gid, groups and parent from /proc/<pid>/status texts', () => {
+		const text = 'Name:\ttini\nUmask:\t0022\nState:\tS (sleeping)\nPid:\t1\nPPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\t \n'
+			+ 'Name:\tnode\nPid:\t7\nPPid:\t1\nUid:\t1000\t1001\t1001\t1001\nGid:\t1000\t1000\t1000\t1000\nGroups:\t1000 2000 \n';
+		assert.deepEqual(parseProcStatus(text), [
+			{pid: 1, name: 'tini', ppid: 0, uid: 0, gid: 0, groups: []},
+			{pid: 7, name: 'node', ppid: 1, uid: 1001, gid: 1000, groups: [1000, 2000]},
+		]);
+		assert.deepEqual(parseProcStatus(''), []);
 	});
 });
