@@ -118,7 +118,7 @@ function progressLine(label: string, p: {status?: UnitProgress['status']; bytes:
 	const status = p.status ? STATUS[p.status] : {mark: '∑'};
 	const spinning = p.status === 'running' ? SPINNER[(tick ?? 0) % SPINNER.length]! : status.mark;
 	const text = p.status === 'waiting' ? 'waiting' : `${progressText(p.bytes, p.total, meter(p.samples))}${extra}`;
-	const barWidth = Math.max(10, Math.min(40, width - labelWidth - 46));
+	const barWidth = Math.max(8, Math.min(40, width - labelWidth - 48));
 	return [
 		seg(`${spinning} `, {color: status.color, bold: true}),
 		seg(pad(label, labelWidth), {bold: p.status === undefined}),

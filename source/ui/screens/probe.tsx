@@ -297,7 +297,7 @@ function doneNotes(data: ScreenData, width: number): Line[] {
 		out.push([seg('! ', {color: 'yellow', bold: true}), seg(w)]);
 	}
 
-	out.push([seg('● ', {bold: true}), seg(wrapLines('now on the Matrix instead of the prediction; mismatches and lost rows on Findings', width - 2, 1)[0] ?? '', {dim: true})]);
+	out.push([seg('● ', {bold: true}), seg(wrapLines('on the Matrix now, replacing the prediction; any problem is on Findings', width - 2, 1)[0] ?? '', {dim: true})]);
 	return out;
 }
 
@@ -316,7 +316,7 @@ export const probeScreen: ScreenDef<unknown> = {
 		}
 
 		if (phase === 'running') {
-			return [['ctrl+c', 'cancel and clean up']];
+			return data.probe?.state.cancelling ? [] : [['ctrl+c', 'cancel and clean up']];
 		}
 
 		return [['⏎', phase === 'idle' ? 'prepare probe' : 'probe again']];
