@@ -8,8 +8,9 @@ export const KEYS: Array<[string, string]> = [
 	['esc', 'back: close details, clear the filter, or return to the container list'],
 	['/', 'filter rows (type, enter keeps it, esc clears it)'],
 	['r', 're-inspect the container (reads only)'],
+	['y / n', 'probe, backup: start or cancel after reading the plan; space, a, o, s: choose what to back up'],
 	['?', 'this help'],
-	['q, ctrl+c', 'quit'],
+	['q, ctrl+c', 'quit; while a probe or backup runs, cancel it and wait for its cleanup first'],
 ];
 
 export function helpLines(screens: Array<{title: string}>): Line[] {
@@ -22,7 +23,7 @@ export function helpLines(screens: Array<{title: string}>): Line[] {
 		[seg(`  ${screens.map((s, i) => `${i + 1} ${s.title}`).join('   ')}`)],
 		[],
 		[seg('Survival: ✓ kept  ◐ orphaned (on disk, not in the new container)  ✗ lost  ● observed by probe', {dim: true})],
-		[seg('Every number is predicted from docker inspect unless marked observed. Nothing here changes the container.', {dim: true})],
+		[seg('Every number is predicted from docker inspect unless marked observed. Only Probe and Backup act, after you confirm.', {dim: true})],
 		[],
 		[seg('press any key to close', {dim: true})],
 	];
