@@ -54,7 +54,8 @@ const NO_BACKUP: BackupLaunch = {};
 /** The line left in the shell after a cancelled probe or backup: what was cleaned up. */
 function leavingMessage(probe: ProbeState, backup: BackupState): string | undefined {
 	if (probe.phase === 'cancelled' && !probe.declined) {
-		return `occ-doctor: probe interrupted; cleaned up: ${cleanupSummary(probe).join(' · ')}`;
+		const summary = cleanupSummary(probe);
+		return summary[0]?.startsWith('nothing') ? `occ-doctor: probe cancelled: ${summary[0]}` : `occ-doctor: probe interrupted; cleaned up: ${summary.join(' · ')}`;
 	}
 
 	if (backup.phase === 'cancelled') {
@@ -84,7 +85,7 @@ export function App({services, container, size, color = true, screens = SCREENS,
 		inspection: state.inspection,
 		engineLabel: services.engineLabel,
 		tick,
-		...(services.probe ? {probe: {state: probe.state, start: () => ref && probe.start(ref), respond: probe.respond}} : {}),
+		...(services.probe ? {probe: {state: probe.state, noRestart: Boolean(launch.probe?.noRestart), start: () => ref && probe.start(ref), respond: probe.respond}} : {}),
 		...(services.backup && services.backupChoices ? {backup: {state: backup.state, dispatch: backup.dispatch, load: () => ref && backup.load(ref), start: () => ref && backup.start(ref, backup.state)}} : {}),
 	} : null;
 	const tabs = availableScreens(data, screens);

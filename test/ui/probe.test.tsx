@@ -173,3 +173,18 @@ describe('probe screen', () => {
 		}
 	});
 });
+
+describe('probe screen, leaving early', () => {
+	it('q on the confirmation cancels without touching anything and says so', async () => {
+		const probe = fakeProbe();
+		const stdin = new FakeStdin();
+		const stdout = new FakeStdout();
+		let stderr = '';
+		const done = runTui({services: probe.services, launch: {screen: 'probe', probe: {autoStart: true}}, signal: new AbortController().signal, stdin: stdin as any, stdout: stdout as any, stderr: {write: (s: string) => (stderr += s)} as any});
+		await waitFor(() => stdout.text, t => t.includes('This RESTARTS'));
+		stdin.write('q');
+		assert.equal(await done, 130);
+		assert.ok(!wrote(probe));
+		assert.match(stderr, /^occ-doctor: probe cancelled: nothing was written and the container was not restarted\n$/);
+	});
+});

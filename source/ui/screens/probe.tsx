@@ -137,7 +137,8 @@ export function resultLines(locations: Location[], width: number): Line[] {
 
 /** What the cleanup did, in a few lines: for the screen after a failure or Ctrl+C, and for the line printed on exit. */
 export function cleanupSummary(state: ProbeState): string[] {
-	if (state.declined) {
+	const touched = state.sentinels.some(s => s.wasWritten) || state.steps.some(s => s.step === 'starting' || s.step === 'restarting');
+	if (state.declined || !touched) {
 		return ['nothing was written and the container was not restarted'];
 	}
 
@@ -187,13 +188,13 @@ export function probeLines(data: ScreenData, width: number, height: number): Lin
 			[],
 			[seg(`Probe ${name}`, {bold: true}), seg(' · nothing happens until you confirm the plan', {dim: true})],
 			[seg('  1. write a small sentinel file .occ-doctor-probe-<run id> into each data location')],
-			[seg(`  2. restart ${name} (docker restart) and read the files back`)],
+			probe.noRestart ? [seg(`  2. (--no-restart: ${name} is not restarted; only the recreate is observed)`)] : [seg(`  2. restart ${name} (docker restart) and read the files back`)],
 			[seg('  3. create a never-started twin with the mounts a recreate gives; read them through it')],
 			[seg('  4. remove the twin and every sentinel: the container ends as it started')],
 			[],
 			[seg('The Matrix then shows observed cells (●) instead of predicted ones; a disagreement is a finding.', {dim: true})],
 			[],
-			[seg('⏎', {bold: true}), seg(' prepare the probe: it reads only, then shows the plan and asks before the restart')],
+			[seg('⏎', {bold: true}), seg(' prepare the probe: it reads only, then shows the plan and asks before a restart')],
 		);
 		return lines;
 	}

@@ -9,6 +9,8 @@ import type {ViewState} from '../hooks/use-view.js';
 /** The probe as screens see it: its folded state and what the keys may do. Absent when there is no probe service. */
 export interface ProbeSlice {
 	state: ProbeState;
+	/** --no-restart: only the recreate probe (nothing disruptive, so no question). */
+	noRestart: boolean;
 	start(): void;
 	respond(yes: boolean): void;
 }
