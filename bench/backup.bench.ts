@@ -4,35 +4,45 @@
 // BENCH_BACKUP_MB=1024 (default) sets the large size; the small one is a quarter of it.
 import {spawn, spawnSync} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
-import {mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {loadavg, tmpdir} from 'node:os';
-import {join} from 'node:path';
+import {join, resolve} from 'node:path';
+import {pathToFileURL} from 'node:url';
 import Database from 'better-sqlite3';
 import Docker from 'dockerode';
-import {runBackup} from '../source/backup/index.js';
 import {connect, engineTarget} from '../source/docker/engine.js';
 import {buildBusyboxImage} from '../source/docker/fixture-image.js';
 import {canStartPrivateEngine, startPrivateEngine, type PrivateEngine} from '../source/docker/private-engine.js';
 
 const MB = 1024 * 1024;
 
-// Child mode: one backup in a fresh process, so its peak RSS is ours alone.
-if (process.argv[2] === '--child') {
-	const [, , , host, container, out] = process.argv;
-	const started = Date.now();
-	let lines = 0;
-	// Phase times (ms since start): the stream's last progress event, the archive written (databases appended), verified.
-	const phases: Record<string, number> = {};
-	await runBackup({host, container, out, gzipLevel: process.env.BENCH_GZIP_LEVEL ? Number(process.env.BENCH_GZIP_LEVEL) : undefined}, e => {
-		const t = Date.now() - started;
-		if (e.type === 'progress') {
-			lines++;
-		} else if (e.type === 'start' || e.type === 'written' || e.type === 'verify') {
-			phases[e.type] = t;
-		}
-	});
-	process.stdout.write(JSON.stringify({ms: Date.now() - started, maxRssKb: process.resourceUsage().maxRSS, progressEvents: lines, phases}) + '\n');
-	process.exit(0);
+// One backup in a fresh process, so its peak RSS is ours alone. It runs the compiled dist/ that `npm run bench` has
+// just built, as `occ-doctor` runs, when that is newer than every source/backup file; else the sources through tsx.
+const CHILD = `
+const [host, container, out] = process.argv.slice(1);
+const {runBackup} = await import(process.env.BENCH_BACKUP_MODULE);
+const started = Date.now();
+let lines = 0;
+// Phase times (ms since start): the stream done and its databases copied, the archive written, verified.
+const phases = {};
+const {manifest} = await runBackup({host, container, out, gzipLevel: process.env.BENCH_GZIP_LEVEL ? Number(process.env.BENCH_GZIP_LEVEL) : undefined}, e => {
+	if (e.type === 'progress') {
+		lines++;
+	} else if (['start', 'snapshot', 'written', 'verify'].includes(e.type)) {
+		phases[e.type] = Date.now() - started;
+	}
+});
+process.stdout.write(JSON.stringify({ms: Date.now() - started, maxRssKb: process.resourceUsage().maxRSS, progressEvents: lines, phases, databases: manifest.archives.flatMap(a => a.databases.map(d => d.method))}) + '\\n');
+process.exit(0);
+`;
+
+function childCommand(): {args: string[]; module: string; from: string} {
+	const dist = resolve('dist/source/backup/index.js');
+	const built = (f: string) => join('dist/source/backup', f.replace(/\.ts$/, '.js'));
+	const fresh = readdirSync('source/backup').every(f => existsSync(built(f)) && statSync(built(f)).mtimeMs >= statSync(join('source/backup', f)).mtimeMs);
+	return fresh
+		? {args: ['--input-type=module', '-e', CHILD], module: pathToFileURL(dist).href, from: 'dist/'}
+		: {args: ['--import', 'tsx', '--input-type=module', '-e', CHILD], module: pathToFileURL(resolve('source/backup/index.ts')).href, from: 'tsx'};
 }
 
 /** Text-like content (source code and JSON compress about 3-4x), cut from one pool so generation is fast. */
@@ -157,8 +167,9 @@ try {
 
 			spawnSync('sync');
 			const oursOut = join(work, `ours-${mb}`);
-			const ours = await timed(process.execPath, ['--import', 'tsx', 'bench/backup.bench.ts', '--child', host!, container.id, oursOut], env);
-			const child = JSON.parse(ours.stdout.trim().split('\n').at(-1)!) as {ms: number; maxRssKb: number; progressEvents: number; phases: Record<string, number>};
+			const command = childCommand();
+			const ours = await timed(process.execPath, [...command.args, host!, container.id, oursOut], {...env, BENCH_BACKUP_MODULE: command.module});
+			const child = JSON.parse(ours.stdout.trim().split('\n').at(-1)!) as {ms: number; maxRssKb: number; progressEvents: number; phases: Record<string, number>; databases: string[]};
 			const phase = (from: string, to: string) => ((child.phases[to]! - child.phases[from]!) / 1000).toFixed(1);
 			const oursSize = duBytes(oursOut);
 			rmSync(oursOut, {recursive: true, force: true});
@@ -168,7 +179,8 @@ try {
 				`${(bytes / MB).toFixed(0)} MB volume: recipe ${(recipe.ms / 1000).toFixed(1)} s (${rate(recipe.ms)}, ${(recipeSize / MB).toFixed(0)} MB .tar.gz) · `
 				+ `occ-doctor ${(ours.ms / 1000).toFixed(1)} s (${rate(ours.ms)}, ${(oursSize / MB).toFixed(0)} MB, in-process ${(child.ms / 1000).toFixed(1)} s) · `
 				+ `ratio ${(recipe.ms / ours.ms).toFixed(2)}x · our peak RSS ${((ours.maxRssKb ?? child.maxRssKb) / 1024).toFixed(0)} MB · ${child.progressEvents} progress events · `
-				+ `phases: plan ${(child.phases.start! / 1000).toFixed(1)} s, archive ${phase('start', 'written')} s, verify ${phase('written', 'verify')} s · load ${loadavg()[0]!.toFixed(2)}`,
+				+ `phases: plan ${(child.phases.start! / 1000).toFixed(1)} s, stream ${phase('start', 'snapshot')} s, database (${child.databases.join(', ')}) ${phase('snapshot', 'written')} s, `
+				+ `verify ${phase('written', 'verify')} s · load ${loadavg()[0]!.toFixed(2)} · ours from ${command.from}`,
 			);
 			process.stdout.write(rows.at(-1) + '\n');
 		} finally {
