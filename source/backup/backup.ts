@@ -1,7 +1,7 @@
 // `backup` as a service: plan the archives, optionally stop the container, re-pack each mount into a .tar.gz with
 // consistent database snapshots, verify, then rename everything to its final name at once. No React, no printing.
 import {chmod, mkdir, readdir, rename, rm, rmdir, stat, writeFile} from 'node:fs/promises';
-import {join, resolve} from 'node:path';
+import {dirname, join, resolve} from 'node:path';
 import type Docker from 'dockerode';
 import {runCheck} from '../check/check.js';
 import {connect, DoctorError, explainEngineError, type Engine} from '../docker/engine.js';
@@ -70,6 +70,27 @@ function trustsMtimes(unit: BackupUnit, facts: ContainerFacts): boolean {
 	return unit.source.name !== null && facts.volumes[unit.source.name]?.driver === 'local';
 }
 
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdir spins forever when a parent exists but the leaf
+ * cannot be made there (ENOENT under /proc, for one), so a bad --out would hang instead of failing.
+ */
+async function makeDirectory(dir: string): Promise<void> {
+	const parent = dirname(dir);
+	if (parent !== dir) {
+		try {
+			await stat(parent);
+		} catch (error) {
+			if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+				throw error;
+			}
+
+			await makeDirectory(parent);
+		}
+	}
+
+	await mkdir(dir, {mode: 0o700});
+}
+
 async function prepareDir(dir: string): Promise<boolean> {
 	let created = false;
 	try {
@@ -88,7 +109,7 @@ async function prepareDir(dir: string): Promise<boolean> {
 		}
 
 		try {
-			await mkdir(dir, {recursive: true, mode: 0o700});
+			await makeDirectory(dir);
 		} catch (mkdirError) {
 			throw new DoctorError(`cannot create ${dir} (${(mkdirError as NodeJS.ErrnoException).code}): pass --out with a writable directory`);
 		}

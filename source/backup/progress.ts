@@ -10,7 +10,7 @@ export function formatBytes(n: number): string {
 		i++;
 	}
 
-	return `${i === 0 ? value : value.toFixed(1)} ${units[i]}`;
+	return `${i === 0 ? Math.round(value) : value.toFixed(1)} ${units[i]}`;
 }
 
 export function formatDuration(seconds: number): string {
