@@ -11,7 +11,7 @@ import {runBackup, type BackupEvent} from '../../source/backup/index.js';
 import {connect, type Engine} from '../../source/docker/engine.js';
 import {buildBusyboxImage} from '../../source/docker/fixture-image.js';
 import {startPrivateEngine} from '../../source/docker/private-engine.js';
-import {cleanup, engineOrSkip, image, LABELS, uniqueName} from '../helpers/engine.js';
+import {cleanup, engineOrSkip, image, LABELS, skipOrFail, uniqueName} from '../helpers/engine.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'occt-bk-'));
 after(() => rmSync(scratch, {recursive: true, force: true}));
@@ -214,7 +214,7 @@ describe('backup (real engine)', () => {
 
 	it('backup --verify passes on a good backup and names the archive with a flipped byte', {timeout: 60_000}, async t => {
 		if (!backupDir) {
-			t.skip('no backup from the previous test');
+			skipOrFail(t, 'no backup from the previous test');
 			return;
 		}
 
@@ -397,7 +397,7 @@ describe('backup (real engine)', () => {
 		const full = mkdtempSync(join(scratch, 'full-'));
 		const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', full]).status === 0;
 		if (!mounted) {
-			t.skip('cannot mount a tmpfs here (needs root)');
+			skipOrFail(t, 'cannot mount a tmpfs here (needs root)');
 			return;
 		}
 

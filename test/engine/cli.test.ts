@@ -5,7 +5,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, describe, it, type TestContext} from 'node:test';
 import {engineTarget, type Engine} from '../../source/docker/engine.js';
-import {cleanup, engineOrSkip, image, LABELS, RUN_ID, TEST_LABEL, uniqueName} from '../helpers/engine.js';
+import {cleanup, engineOrSkip, image, LABELS, RUN_ID, TEST_LABEL, uniqueName, skipOrFail} from '../helpers/engine.js';
 import {cli, docker, type Run} from '../helpers/docker-cli.js';
 
 const CONTRACT_KEYS = ['schemaVersion', 'container', 'profile', 'locations', 'findings'];
@@ -194,12 +194,12 @@ describe('the occ-doctor CLI', () => {
 		const target = engineTarget(process.env.DOCKER_HOST);
 		const socket = target.options.socketPath;
 		if (process.getuid?.() !== 0 || !socket) {
-			t.skip('needs root and a unix socket to run the CLI as another user');
+			skipOrFail(t, 'needs root and a unix socket to run the CLI as another user');
 			return;
 		}
 
 		if ((statSync(socket).mode & 0o006) !== 0) {
-			t.skip(`${socket} is open to everyone: nothing to deny`);
+			skipOrFail(t, `${socket} is open to everyone: nothing to deny`);
 			return;
 		}
 

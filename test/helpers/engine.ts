@@ -64,3 +64,12 @@ export async function volumeNames(docker: Docker): Promise<Set<string>> {
 	const {Volumes: volumes} = await docker.listVolumes();
 	return new Set((volumes ?? []).map(v => v.Name));
 }
+
+/** Skip locally when a precondition is missing; under CI=true that is a failure, never a skip. */
+export function skipOrFail(t: TestContext, reason: string): void {
+	if (process.env.CI === 'true') {
+		throw new Error(`${reason} (CI=true: this test must run)`);
+	}
+
+	t.skip(reason);
+}
