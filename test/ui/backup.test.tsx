@@ -81,7 +81,7 @@ describe('backup screen', () => {
 		assert.ok(widest(frame) <= 80, frame);
 		backup.release();
 		frame = await waitForText(app.lastFrame, 'backup verified');
-		assert.match(frame, /✓ backup verified: 2 archives and manifest\.json, read back and matched/);
+		assert.match(frame, /✓ backup verified: 2 archives \+ manifest\.json, re-read: gzip, tar, sha256/);
 		assert.match(frame, new RegExp(DIR));
 		assert.match(frame, /✓ opencode-data\.tar\.gz +66\.7 MB +20 files, 200\.0 MB +1 db, 352 rows/);
 		assert.match(frame, /check later: occ-doctor backup --verify/);

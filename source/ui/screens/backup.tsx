@@ -131,12 +131,23 @@ function progressLine(label: string, p: {status?: UnitProgress['status']; bytes:
 
 const DONE_COLUMNS: ColumnSpec[] = [
 	{id: 'ok', header: ' ', min: 1, max: 1},
-	{id: 'file', header: 'archive', min: 16, max: 60, weight: 3},
+	{id: 'file', header: 'archive', min: 16, max: 60, weight: 2},
 	{id: 'gz', header: '.tar.gz', min: 8, max: 9},
 	{id: 'content', header: 'content', min: 15, max: 22, weight: 1},
-	{id: 'db', header: 'databases', min: 0, max: 22, weight: 1},
-	{id: 'sha', header: 'sha256', min: 0, max: 20, weight: 1},
+	{id: 'db', header: 'databases', min: 9, max: 22, weight: 2},
+	{id: 'sha', header: 'sha256', min: 20, max: 20},
 ];
+
+/** A command is cut at the width, not at spaces: a long path stays whole across lines. */
+function hardWrap(text: string, width: number): string[] {
+	const chars = [...text];
+	const out: string[] = [];
+	for (let i = 0; i < chars.length; i += Math.max(1, width)) {
+		out.push(chars.slice(i, i + Math.max(1, width)).join(''));
+	}
+
+	return out;
+}
 
 function runLines(data: ScreenData, width: number, height: number): Line[] {
 	const state = data.backup!.state;
@@ -150,8 +161,8 @@ function runLines(data: ScreenData, width: number, height: number): Line[] {
 			: [seg(`Backing up ${name}`, {bold: true}), seg(` → ${truncateStart(state.dir, Math.max(10, width - name.length - 40))}`), seg('  ctrl+c cancels', {dim: true})]);
 	} else if (state.phase === 'done' && state.result) {
 		const {manifest, dir} = state.result;
-		lines.push([seg(`✓ backup ${manifest.verified ? 'verified' : 'written'}: `, {color: 'green', bold: true}), seg(`${plural(manifest.archives.length, 'archive')} and manifest.json, read back and matched (gzip, tar, sha256) in`)]);
-		lines.push(...wrapLines(dir, width - 2).map(t => [seg('  '), seg(t, {bold: true})]));
+		lines.push([seg(`✓ backup ${manifest.verified ? 'verified' : 'written'}: `, {color: 'green', bold: true}), seg(`${plural(manifest.archives.length, 'archive')} + manifest.json, re-read: gzip, tar, sha256`)]);
+		lines.push(...hardWrap(dir, width - 2).map(t => [seg('  '), seg(t, {bold: true})]));
 	} else if (state.phase === 'cancelled') {
 		lines.push([seg('✗ backup cancelled: ', {color: 'red', bold: true}), seg('no archive was left under a final name (the .partial files were removed)')]);
 	} else {
@@ -168,10 +179,12 @@ function runLines(data: ScreenData, width: number, height: number): Line[] {
 			const rows = a.databases.reduce((n, d) => n + (d.tables ? Object.values(d.tables).reduce((x, y) => x + y, 0) : 0), 0);
 			return [seg('✓', {color: 'green'}), a.file, formatBytes(a.compressedBytes), `${plural(a.fileCount, 'file')}, ${formatBytes(a.bytes)}`, a.databases.length > 0 ? `${plural(a.databases.length, 'db')}, ${rows} rows` : '', `sha256 ${a.sha256.slice(0, 12)}…`];
 		});
-		const widths = layoutColumns(DONE_COLUMNS, width, cells.map(r => r.map(cellText)));
-		lines.push(headerLine(DONE_COLUMNS, widths), ...cells.map(r => rowLine(DONE_COLUMNS, widths, r)), []);
+		// The sha256 column only where there is room; the manifest holds it whole.
+		const columns = width >= 110 ? DONE_COLUMNS : DONE_COLUMNS.slice(0, -1);
+		const widths = layoutColumns(columns, width, cells.map(r => r.map(cellText)));
+		lines.push(headerLine(columns, widths), ...cells.map(r => rowLine(columns, widths, r.slice(0, columns.length))), []);
 		for (const [label, command] of [['restore one', `tar xzf ${state.result.dir}/<name>.tar.gz -C <dir>`], ['check later', `occ-doctor backup --verify ${state.result.dir}`]] as const) {
-			lines.push(...wrapLines(command, width - 13).map((t, i) => [seg(i === 0 ? `${label}: ` : ' '.repeat(label.length + 2), {dim: true}), seg(t)]));
+			lines.push(...hardWrap(command, width - 13).map((t, i) => [seg(i === 0 ? `${label}: ` : ' '.repeat(label.length + 2), {dim: true}), seg(t)]));
 		}
 
 		lines.push([], [seg('⏎', {bold: true}), seg(' new backup', {dim: true})]);
