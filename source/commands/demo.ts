@@ -19,7 +19,8 @@ export const demoCommand: Command = async ctx => {
 		ctx.signal.throwIfAborted();
 		const demo = await createDemo(engine, id, ctx.signal, log);
 		if (ctx.mode === 'tui') {
-			const [{runTui}, {engineServices}] = await Promise.all([import('../ui/run.js'), import('../ui/services.js')]);
+			const {loadTui} = await import('./tui.js');
+			const {runTui, engineServices} = await loadTui();
 			const code = await runTui({services: engineServices(engine), container: demo.containerId, signal: ctx.signal});
 			return code === 130 ? 130 : code === 2 ? 2 : 0;
 		}

@@ -3,12 +3,32 @@ import type {Launch} from '../ui/app.js';
 import {checkCommand} from './check.js';
 import type {Command, CommandContext} from './context.js';
 
+/**
+ * Load the Ink side. Only here: the plain and JSON paths never load it. Ink decides once, at import, that a
+ * CI=true environment gets no live frames; the TUI only runs with a terminal on both ends, where a person is
+ * watching, so CI is hidden from that one decision and put back.
+ */
+export async function loadTui(): Promise<{runTui: typeof import('../ui/run.js').runTui; engineServices: typeof import('../ui/services.js').engineServices}> {
+	const saved = {CI: process.env.CI, CONTINUOUS_INTEGRATION: process.env.CONTINUOUS_INTEGRATION};
+	delete process.env.CI;
+	delete process.env.CONTINUOUS_INTEGRATION;
+	try {
+		const [{runTui}, {engineServices}] = await Promise.all([import('../ui/run.js'), import('../ui/services.js')]);
+		return {runTui, engineServices};
+	} finally {
+		for (const [key, value] of Object.entries(saved)) {
+			if (value !== undefined) {
+				process.env[key] = value;
+			}
+		}
+	}
+}
+
 /** The screens, opened on `launch.screen` when a command (probe, backup) brings the user there. Only in tui mode. */
 export async function openTui(ctx: CommandContext, launch?: Launch): Promise<number> {
 	// Connect before anything renders, so a missing engine is one line on stderr and exit 2, not a screen.
 	const engine = await connect(ctx.flags.host);
-	// Ink is imported only here: the plain and JSON paths never load it.
-	const [{runTui}, {engineServices}] = await Promise.all([import('../ui/run.js'), import('../ui/services.js')]);
+	const {runTui, engineServices} = await loadTui();
 	const services = engineServices(engine, {paths: ctx.flags.path, profile: ctx.flags.profile});
 	return runTui({services, container: ctx.flags.container, launch, signal: ctx.signal});
 }
