@@ -69,14 +69,23 @@ export async function waitFor(lastFrame: () => string | undefined, predicate: (f
 export const waitForText = async (lastFrame: () => string | undefined, text: string | RegExp, timeoutMs?: number) =>
 	waitFor(lastFrame, f => (typeof text === 'string' ? f.includes(text) : text.test(f)), timeoutMs);
 
-/** Type keys one at a time, waiting for a frame between them so each key lands on the state the last one made. */
+/**
+ * Type keys one at a time, each landing on the state the last one made: after a key, wait for the frame to change
+ * (Ink reads input on a later tick). A key that changes nothing visible moves on after `settleMs`; assertions then
+ * wait on content with waitForText, so a slow machine only makes this slower, never wrong.
+ */
 export async function press(app: {stdin: {write(s: string): void}; lastFrame(): string | undefined}, ...keys: string[]): Promise<void> {
 	for (const key of keys) {
+		const before = app.lastFrame();
 		app.stdin.write(key);
-		// Ink reads input on the next tick; a frame follows when the state changed.
-		await new Promise(resolve => setTimeout(resolve, 60));
+		const deadline = Date.now() + settleMs;
+		while (app.lastFrame() === before && Date.now() < deadline) {
+			await new Promise(resolve => setTimeout(resolve, 5));
+		}
 	}
 }
+
+const settleMs = 400;
 
 /** A terminal for runTui: a TTY-sized stdout that keeps everything written, and a stdin that takes keys. */
 export class FakeStdout extends EventEmitter {
