@@ -47,6 +47,15 @@ if (needsEngine && !(await engineAnswers(env.DOCKER_HOST))) {
 	}
 }
 
+// Ink decides at import that CI gets no live frames; the screen and tmux tests need them. The tests learn
+// about CI from OCC_TEST_CI instead, so engine tests still refuse to skip there.
+if (env.CI && env.CI !== '0' && env.CI !== 'false') {
+	env.OCC_TEST_CI = 'true';
+}
+
+delete env.CI;
+delete env.CONTINUOUS_INTEGRATION;
+
 const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', '--import', 'tsx', ...files], {stdio: 'inherit', env});
 const stop = async () => {
 	await engine?.stop();

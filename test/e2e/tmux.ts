@@ -63,7 +63,10 @@ export function closeTerminals(): void {
 	spawnSync('tmux', ['-L', SOCKET, 'kill-server'], {stdio: 'ignore'});
 }
 
-/** The environment prefix for a command typed into the pane: the engine the tests use. */
+/**
+ * The environment prefix for a command typed into the pane: the engine the tests use, and CI=true, so every tmux
+ * test also proves that a terminal with CI set still gets live frames (Ink alone would render none).
+ */
 export function envPrefix(): string {
-	return process.env.DOCKER_HOST ? `DOCKER_HOST='${process.env.DOCKER_HOST}' ` : '';
+	return `CI=true ${process.env.DOCKER_HOST ? `DOCKER_HOST='${process.env.DOCKER_HOST}' ` : ''}`;
 }

@@ -4,6 +4,12 @@ import type Docker from 'dockerode';
 import {connect, type Engine} from '../../source/docker/engine.js';
 import {buildBusyboxImage, type ImageSpec} from '../../source/docker/fixture-image.js';
 
+/**
+ * True under CI. test/run.ts passes CI on as OCC_TEST_CI and takes CI itself out of the tests' environment,
+ * because Ink reads CI once at import and then renders no live frames, which the screen tests need.
+ */
+export const IN_CI = process.env.OCC_TEST_CI === 'true' || process.env.CI === 'true';
+
 /** Every container and volume a test makes carries this label, so cleanup finds them even after a failure. */
 export const TEST_LABEL = 'dev.occ-doctor.test';
 export const RUN_ID = randomBytes(3).toString('hex');
@@ -17,7 +23,7 @@ export async function engineOrSkip(t: TestContext): Promise<Engine | undefined> 
 	try {
 		return await connect(process.env.DOCKER_HOST);
 	} catch (error) {
-		if (process.env.CI === 'true') {
+		if (IN_CI) {
 			throw error;
 		}
 
@@ -67,7 +73,7 @@ export async function volumeNames(docker: Docker): Promise<Set<string>> {
 
 /** Skip locally when a precondition is missing; under CI=true that is a failure, never a skip. */
 export function skipOrFail(t: TestContext, reason: string): void {
-	if (process.env.CI === 'true') {
+	if (IN_CI) {
 		throw new Error(`${reason} (CI=true: this test must run)`);
 	}
 
