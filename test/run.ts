@@ -56,7 +56,7 @@ if (env.CI && env.CI !== '0' && env.CI !== 'false') {
 delete env.CI;
 delete env.CONTINUOUS_INTEGRATION;
 
-const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', '--import', 'tsx', ...files], {stdio: 'inherit', env});
+const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=600000', '--test-reporter=spec', '--import', 'tsx', ...files], {stdio: 'inherit', env});
 const stop = async () => {
 	await engine?.stop();
 };
