@@ -100,6 +100,11 @@ const onSignal = (signal: NodeJS.Signals) => {
 
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
+// Ctrl+C in `occ-doctor ... | tee log` kills the reader too: a write to the closed pipe must not crash us
+// before cleanup (restarting a stopped container, removing .partial files) has run.
+for (const stream of [process.stdout, process.stderr]) {
+	stream.on('error', () => {});
+}
 
 try {
 	process.exitCode = await command({mode, flags, signal: controller.signal, stdout: process.stdout, stderr: process.stderr, interactive});

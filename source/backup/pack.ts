@@ -85,8 +85,12 @@ export function rewriteName(name: string, base: string, isFile: boolean): string
 }
 
 /** True when an archive path lies strictly inside one of the excluded (relative) directories. */
-export function isExcluded(path: string, excluded: string[]): boolean {
-	return excluded.some(e => path.startsWith(`${e}/`));
+/**
+ * Is this entry another mount's (archived on its own)? Below a nested mount point, always. The mount point itself
+ * stays as an empty directory, but a bind-mounted file shows the bind's content there: that entry is left out too.
+ */
+export function isExcluded(path: string, excluded: string[], isDirectory = true): boolean {
+	return excluded.some(e => path.startsWith(`${e}/`) || (!isDirectory && path === e));
 }
 
 function paxWithout(pax: Record<string, string> | null | undefined): Record<string, string> | undefined {
@@ -255,13 +259,13 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 			};
 
 			const owner = companions.get(path);
-			if (owner && header.type === 'file' && !isExcluded(path, excluded)) {
+			if (owner && header.type === 'file' && !isExcluded(path, excluded, false)) {
 				await tee(owner, path.slice(path.lastIndexOf('-')), header, entry);
 				onProgress(sourceBytes, files);
 				continue;
 			}
 
-			if (isExcluded(path, excluded) || skip.has(path)) {
+			if (isExcluded(path, excluded, header.type === 'directory') || skip.has(path)) {
 				await drain();
 				continue;
 			}

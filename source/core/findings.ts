@@ -1,5 +1,5 @@
 import {coveringMount} from './model.js';
-import {OPENCODE_CLOUD_VOLUMES} from './profiles.js';
+import {normalisePath as normalise, OPENCODE_CLOUD_VOLUMES} from './profiles.js';
 import type {ContainerFacts, Finding, Location, Profile, Severity} from './types.js';
 
 const SEVERITY_ORDER: Record<Severity, number> = {error: 0, warning: 1, info: 2};
@@ -12,22 +12,50 @@ function shellQuote(s: string): string {
 	return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll('\'', '\'"\'"\'')}'`;
 }
 
-/** The flag that would put this location on a named volume: opencode-cloud's own volume name where it has one. */
-function volumeFlag(location: Location, profile: Profile): string {
+/** The named volume a location should live on: opencode-cloud's own name where it has one. */
+function volumeName(location: Location, profile: Profile): string {
 	const occ = OPENCODE_CLOUD_VOLUMES.find(v => v.path === location.path);
-	const fallback = location.path.replace(/^\//, '').replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '') || 'data';
-	const name = profile.name === 'opencode-cloud' && occ ? occ.volume : fallback;
-	return `-v ${name}:${shellQuote(location.path)}`;
+	// /root/.config/opencode → config-opencode: no home prefix, no leading dots.
+	const parts = location.path.split('/').filter(Boolean).map(p => p.replace(/^\.+/, ''));
+	const rest = parts[0] === 'root' ? parts.slice(1) : (parts[0] === 'home' ? parts.slice(2) : parts);
+	const fallback = rest.join('-').replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '') || 'data';
+	return profile.name === 'opencode-cloud' && occ ? occ.volume : fallback;
 }
 
-function composeVolumeLine(location: Location, profile: Profile): string {
-	const occ = OPENCODE_CLOUD_VOLUMES.find(v => v.path === location.path);
-	const name = profile.name === 'opencode-cloud' && occ ? occ.volume : location.path.replace(/^\//, '').replace(/[^\w.-]+/g, '-');
-	return `volumes: ["${name}:${location.path}"] under services.${location.compose?.service ?? 'app'} (and ${name}: under top-level volumes:)`;
+function mountStep(location: Location, profile: Profile, name: string): string {
+	const volume = volumeName(location, profile);
+	return location.compose
+		? `add volumes: ["${volume}:${location.path}"] under services.${location.compose.service || 'app'} (and ${volume}: under top-level volumes:), then docker compose up -d`
+		: `recreate ${name} with -v ${volume}:${shellQuote(location.path)}`;
 }
 
-function namedVolumeFix(location: Location, profile: Profile): string {
-	return location.compose ? `add ${composeVolumeLine(location, profile)}` : `recreate the container with ${volumeFlag(location, profile)}`;
+/**
+ * The way onto a named volume without losing what is there now: a recreate alone would start on an empty volume.
+ * An anonymous volume is copied volume to volume; data on the layer or a tmpfs is saved with docker cp and put back.
+ */
+function namedVolumeFix(location: Location, profile: Profile, facts: ContainerFacts): string {
+	const volume = volumeName(location, profile);
+	const name = facts.name;
+	if (location.storage === 'anonymous-volume' && location.mount?.name) {
+		return `copy it into a named volume first: docker run --rm --entrypoint cp -v ${location.mount.name}:/from -v ${volume}:/to ${facts.image} -a /from/. /to/ ; then ${mountStep(location, profile, name)}`;
+	}
+
+	const saved = `./${volume}-saved`;
+	return `save it first: docker cp ${name}:${shellQuote(location.path)} ${saved} ; then ${mountStep(location, profile, name)} ; then put it back: docker cp ${saved}/. ${name}:${shellQuote(location.path)}`;
+}
+
+/**
+ * Mount the file's directory instead, unless that directory is already another mount's (a volume holding the
+ * database, say): binding the directory over it would hide that data, so the file moves into that mount.
+ */
+function singleFileFix(location: Location, facts: ContainerFacts): string {
+	const directory = location.path.replace(/\/[^/]*$/, '') || '/';
+	const parent = coveringMount(directory, facts);
+	if (parent && normalise(parent.destination) !== location.path) {
+		return `keep the file inside ${parent.type === 'volume' ? `volume ${parent.name}` : parent.source ?? parent.destination} instead: docker cp ${shellQuote(location.hostSource ?? 'FILE')} ${facts.name}:${shellQuote(location.path)}.new ; then recreate ${facts.name} without this file bind and move ${location.path}.new into place`;
+	}
+
+	return `bind-mount the directory instead: -v ${shellQuote((location.hostSource ?? '').replace(/\/[^/]*$/, '') || '/host/dir')}:${shellQuote(directory)}`;
 }
 
 /** Findings from the model alone. Pure: every fact comes from `facts` and `locations`. */
@@ -46,7 +74,7 @@ export function findingsFor(facts: ContainerFacts, profile: Profile, locations: 
 					severity: important(location) ? 'error' : 'warning',
 					path: location.path,
 					message: `${location.label} (${location.priority}) is on ${where}: it is lost on ${location.storage === 'tmpfs' ? 'every restart' : 'recreate or update'}`,
-					fix: namedVolumeFix(location, profile),
+					fix: namedVolumeFix(location, profile, facts),
 				});
 			}
 		}
@@ -57,7 +85,7 @@ export function findingsFor(facts: ContainerFacts, profile: Profile, locations: 
 				severity: important(location) ? 'error' : 'warning',
 				path: location.path,
 				message: `${location.label} is on anonymous volume ${location.mount?.name?.slice(0, 12) ?? ''}: a recreate leaves it orphaned and the new container starts empty`,
-				fix: namedVolumeFix(location, profile),
+				fix: namedVolumeFix(location, profile, facts),
 			});
 		}
 
@@ -67,7 +95,7 @@ export function findingsFor(facts: ContainerFacts, profile: Profile, locations: 
 				severity: location.kind === 'sqlite' ? 'error' : 'warning',
 				path: location.path,
 				message: `${location.path} is a single bind-mounted file: a write by rename (atomic save) or a new -wal/-shm beside it never reaches the host`,
-				fix: `bind-mount the directory instead: -v ${shellQuote((location.hostSource ?? '').replace(/\/[^/]*$/, '') || '/host/dir')}:${shellQuote(location.path.replace(/\/[^/]*$/, '') || '/')}`,
+				fix: singleFileFix(location, facts),
 			});
 		}
 
@@ -77,7 +105,7 @@ export function findingsFor(facts: ContainerFacts, profile: Profile, locations: 
 				severity: important(location) ? 'error' : 'warning',
 				path: location.path,
 				message: `${location.label} must be written but is ${location.mount ? 'mounted read-only' : 'on a read-only root filesystem'}`,
-				fix: location.mount ? `drop :ro from the mount of ${location.mount.destination}` : namedVolumeFix(location, profile),
+				fix: location.mount ? `drop :ro from the mount of ${location.mount.destination}` : namedVolumeFix(location, profile, facts),
 			});
 		}
 

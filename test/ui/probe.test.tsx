@@ -76,7 +76,7 @@ describe('probe screen', () => {
 		frame = await waitForText(app.lastFrame, 'probe done');
 		assert.match(frame, /✗ probe done: 9 of 9 locations observed · 2 problems/);
 		assert.match(frame, /✗ \/home\/opencoder\/\.ssh\s+●✓ kept \(pred ✓\)\s+●✓ kept \(pred ✗\) ✗/, 'the mismatch marked');
-		assert.match(frame, /\/home\/opencoder\/workspace\s+●✓ kept \(pred ✓\)\s+●✗ lost \(pred ◐\)/);
+		assert.match(frame, /\/home\/opencoder\/workspace\s+●✓ kept \(pred ✓\)\s+●◐ orphan \(pred ◐\)/);
 		assert.match(frame, /✗ rows lost in 1 table/);
 		assert.ok(widest(frame) <= 80);
 		app.unmount();
@@ -97,7 +97,7 @@ describe('probe screen', () => {
 		await waitForText(app.lastFrame, 'probe done');
 		await press(app, '3');
 		let frame = await waitForText(app.lastFrame, 'observed by probe for 9 locations');
-		assert.match(frame, /\/home\/opencoder\/workspace\s+●✓\s+✓\s+●✗\s+◐/, 'observed restart and recreate cells');
+		assert.match(frame, /\/home\/opencoder\/workspace\s+●✓\s+✓\s+●◐\s+◐/, 'observed restart and recreate cells');
 		assert.match(frame, /\/home\/opencoder\/\.ssh\s+●✓\s+✓\s+●✓/, 'the observation wins over the prediction');
 		await press(app, '4');
 		frame = await waitForText(app.lastFrame, 'Errors (');

@@ -18,7 +18,8 @@ describe('overview', () => {
 		assert.match(frame, /opencode-cloud-sandbox/);
 		assert.match(frame, /verdict\s+✗ data at risk: 3 errors/);
 		assert.match(frame, /✗ 3 errors · ! 3 warnings · 9 locations/);
-		assert.match(frame, /\$ recreate the container with -v opencode-workspace:\/home\/opencoder\/workspace/);
+		assert.match(frame, /› copy it into a named volume first: docker run --rm --entrypoint cp -v/);
+		assert.match(frame, /› then recreate \S+ with -v\s+opencode-workspace:\/home\/opencoder\/workspace/);
 		assert.match(frame, /predicted from mounts/);
 		assert.match(lines(frame).at(-1)!, /tab\/1-4 screens.*q quit/);
 		app.unmount();
@@ -50,7 +51,7 @@ describe('navigation', () => {
 		assert.match(frame, /\/home\/opencoder\/workspace · workspace \(repositories\)/);
 		assert.match(frame, /storage\s+anonymous-volume/);
 		assert.match(frame, /Findings \(1\)/);
-		assert.match(frame, /fix: recreate the container with -v/);
+		assert.match(frame, /fix: copy it into a named volume first/);
 		await press(app, 'j', 'j', 'j');
 		await waitForText(app.lastFrame, 'Destination /home/opencoder/workspace');
 		await press(app, KEY.escape);
@@ -130,7 +131,7 @@ describe('matrix', () => {
 			await press(app, '3');
 			const frame = await waitForText(app.lastFrame, 'observed by probe on the real engine');
 			const plain = frame.replace(/\u001B\[[0-9;]*m/g, '');
-			assert.match(plain, /\/home\/opencoder\/workspace\s+●✓\s+✓\s+●✗\s+◐/);
+			assert.match(plain, /\/home\/opencoder\/workspace\s+●✓\s+✓\s+●◐\s+◐/);
 			assert.match(plain, /observed by probe for 1 location/);
 			assert.match(frame, /\u001B\[1m[^\n]*●✓/, 'observed cells are bold');
 			app.unmount();

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
 import {randomBytes} from 'node:crypto';
+import {execFileSync} from 'node:child_process';
+import {mkdtempSync, rmSync, truncateSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {verifyArchive} from '../../source/backup/verify.js';
 import {Readable} from 'node:stream';
 import {buffer} from 'node:stream/consumers';
 import {gunzipSync, gzipSync} from 'node:zlib';
@@ -58,6 +63,22 @@ describe('backup archive names', () => {
 		assert.equal(isExcluded('./inner/x', ['./inner']), true);
 		assert.equal(isExcluded('./inner', ['./inner']), false);
 		assert.equal(isExcluded('./innerx', ['./inner']), false);
+		// A bind-mounted file nested in a volume shows the bind's content: it belongs to its own archive only.
+		assert.equal(isExcluded('./auth.json', ['./auth.json'], false), true);
+	});
+
+	it('verify reports a truncated archive as damaged instead of crashing', async () => {
+		const dir = mkdtempSync(join(tmpdir(), 'occt-verify-'));
+		try {
+			writeFileSync(join(dir, 'big.bin'), randomBytes(3_000_000));
+			execFileSync('tar', ['czf', join(dir, 'a.tar.gz'), '-C', dir, 'big.bin']);
+			truncateSync(join(dir, 'a.tar.gz'), 2_000_000);
+			const result = await verifyArchive(join(dir, 'a.tar.gz'));
+			assert.equal(result.ok, false);
+			assert.match(result.error ?? '', /a\.tar\.gz: .*(unexpected end|truncated)/);
+		} finally {
+			rmSync(dir, {recursive: true, force: true});
+		}
 	});
 });
 

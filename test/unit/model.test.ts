@@ -80,7 +80,7 @@ describe('findings', () => {
 		assert.ok(codes.includes('anonymous-volume:error:/home/opencoder/workspace'));
 		assert.ok(codes.includes('not-persistent:error:/home/opencoder/.ssh'));
 		const fix = report.findings.find(f => f.code === 'anonymous-volume' && f.path === '/home/opencoder/workspace')?.fix;
-		assert.equal(fix, 'recreate the container with -v opencode-workspace:/home/opencoder/workspace');
+		assert.match(fix ?? '', /^copy it into a named volume first: docker run --rm --entrypoint cp -v [0-9a-f]{64}:\/from -v opencode-workspace:\/to \S+ -a \/from\/\. \/to\/ ; then recreate \S+ with -v opencode-workspace:\/home\/opencoder\/workspace$/);
 		assert.equal(exitCodeFor(report), 1);
 	});
 

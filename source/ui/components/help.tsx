@@ -1,7 +1,7 @@
 import {seg, type Line} from './line.js';
 
 export const KEYS: Array<[string, string]> = [
-	['tab / shift-tab, 1–9', 'switch screens'],
+	['tab / shift-tab, 1–7', 'switch screens'],
 	['↑ ↓  or  j k', 'move (pgup/pgdn, g/G: page, top, bottom)'],
 	['← →  or  h l', 'matrix: move between scenarios (scrolls when they do not fit)'],
 	['enter', 'details of the location under the cursor'],

@@ -33,7 +33,9 @@ export interface Cell {
 
 export function cellOf(location: Location, scenario: Scenario): Cell {
 	const observed = observedFor(location, scenario);
-	const value = observed === 'kept' || observed === 'lost' ? observed : location.survives[scenario];
+	const predicted = location.survives[scenario];
+	// The twin cannot see an orphaned volume's data, which is what "orphaned" predicts: the original is still on disk.
+	const value = observed === 'lost' && predicted === 'orphaned' ? 'orphaned' : (observed === 'kept' || observed === 'lost' ? observed : predicted);
 	return {value, observed};
 }
 

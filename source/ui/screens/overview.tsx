@@ -58,8 +58,11 @@ export function overviewLines(report: Report, width: number): Line[] {
 			lines.push([seg(i === 0 ? `${SEVERITY_MARK[fix.severity]} ` : '  ', {color: SEVERITY_COLOR[fix.severity]}), seg(text)]);
 		}
 
-		for (const [i, text] of wrapLines(fix.fix, width - 4, 3).entries()) {
-			lines.push([seg(i === 0 ? '  $ ' : '    ', {dim: true}), seg(text, {bold: true})]);
+		// A fix is one or more steps joined by " ; " (save the data, recreate, put it back): one step a line.
+		for (const step of fix.fix.split(' ; ')) {
+			for (const [i, text] of wrapLines(step, width - 4, 3).entries()) {
+				lines.push([seg(i === 0 ? '  › ' : '    ', {dim: true}), seg(text, {bold: true})]);
+			}
 		}
 
 		const more = c.errors + c.warnings - 1;

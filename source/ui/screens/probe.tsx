@@ -109,7 +109,10 @@ export function observedCell(observed: Observed | null, predicted: Survival | nu
 		return {segment: seg(`– not probed`, {dim: true}), mismatch: false};
 	}
 
-	const o = OBSERVED_TEXT[observed];
+	// "Lost" to the new container is what an orphaned prediction means: its data stays on disk, out of reach.
+	const o = observed === 'lost' && predicted === 'orphaned'
+		? {text: 'orphan', color: SURVIVAL_COLOR.orphaned, glyph: SURVIVAL_GLYPH.orphaned}
+		: OBSERVED_TEXT[observed];
 	const expected = expectedObservation(predicted);
 	const mismatch = observed !== 'unwritable' && expected !== null && observed !== expected;
 	return {segment: seg(`●${o.glyph} ${o.text} (pred ${pred})${mismatch ? ' ✗' : ''}`, {color: mismatch ? 'red' : o.color, bold: true}), mismatch};
