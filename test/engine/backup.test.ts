@@ -361,6 +361,35 @@ describe('backup (real engine)', () => {
 		}
 	});
 
+	it('--stop, then Ctrl+C while the reader of its output is gone (| tee killed too): the container runs again', {timeout: 120_000}, async t => {
+		const engine = await engineOrSkip(t);
+		if (!engine) {
+			return;
+		}
+
+		const {docker} = engine;
+		const volume = uniqueName('bk-epipe');
+		try {
+			await bigVolume(docker, volume, 96);
+			const container = await docker.createContainer({name: uniqueName('bk-epipe'), Image: await image(docker), Labels: LABELS, HostConfig: {Binds: [`${volume}:/data`]}});
+			await container.start();
+			const out = join(scratch, 'epipe');
+			const run = runCli(['backup', '--container', container.id, '--out', out, '--plain', '--stop', '--yes']);
+			await until(() => /overall/.test(run.stderr()));
+			assert.equal((await container.inspect()).State.Running, false, 'stopped for the backup');
+			// The reader goes first, as `| tee` does on Ctrl+C: every later write hits a closed pipe.
+			run.child.stdout!.destroy();
+			run.child.stderr!.destroy();
+			run.child.kill('SIGINT');
+			const {code} = await run.done;
+			assert.equal(code, 130);
+			assert.equal((await container.inspect()).State.Running, true, 'started again after the interrupted backup');
+			assert.deepEqual(finalNames(out), []);
+		} finally {
+			await cleanup(docker, [volume]);
+		}
+	});
+
 	it('the container removed mid-backup: a clear error, no final-named file', {timeout: 120_000}, async t => {
 		const engine = await engineOrSkip(t);
 		if (!engine) {
