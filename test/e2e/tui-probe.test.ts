@@ -61,7 +61,7 @@ describe('the Probe screen in tmux at 80×24', () => {
 		let lines = text.split('\n');
 		assert.match(lines[0]!, /^occ-doctor · occt-tuiprobe-/, `title on the first line:\n${text}`);
 		assert.match(text, /\/home\/opencoder\/\.local\/share\/opencode\s+●✓ kept \(pred ✓\)\s+●✓ kept \(pred ✓\)/);
-		assert.match(text, /\/home\/opencoder\/workspace\s+●✓ kept \(pred ✓\)\s+●✗ lost \(pred ◐\)/);
+		assert.match(text, /\/home\/opencoder\/workspace\s+●✓ kept \(pred ✓\)\s+●◐ orphan \(pred ◐\)/);
 		assert.ok(lines.every(l => [...l].length <= 80));
 
 		type(session, '3');
@@ -69,7 +69,7 @@ describe('the Probe screen in tmux at 80×24', () => {
 		lines = text.split('\n');
 		assert.match(text, /observed by probe for \d+ locations/);
 		assert.match(text, /\/home\/opencoder\/\.local\/share\/opencode\s+●✓\s+✓\s+●✓/, 'named volume: observed kept on restart and recreate');
-		assert.match(text, /\/home\/opencoder\/workspace\s+●✓\s+✓\s+●✗/, 'anonymous volume: observed lost by a recreate');
+		assert.match(text, /\/home\/opencoder\/workspace\s+●✓\s+✓\s+●◐/, 'anonymous volume: not in the recreate twin, orphaned as predicted');
 		assert.equal(lines.filter(l => /^occ-doctor/.test(l)).length, 1, `one frame, no leftovers:\n${text}`);
 
 		type(session, 'q');
