@@ -1,5 +1,6 @@
 import {render} from 'ink';
 import {App, type AppResult, type Launch} from './app.js';
+import {FrameWriter} from './frame-writer.js';
 import type {DoctorServices} from './services.js';
 import {colorFromEnv} from './theme.js';
 
@@ -22,14 +23,16 @@ export interface RunOptions {
 /** Render the app until the user quits. Resolves with its exit code: the last report's, or 130 for Ctrl+C or a signal. */
 export async function runTui({services, container, launch, signal, stdout = process.stdout, stdin = process.stdin, stderr = process.stderr}: RunOptions): Promise<number> {
 	stdout.write(ENTER_ALT);
+	// Ink's frames go through the writer, which sends the terminal only the lines that changed (docs/tui.md, Terminals).
+	const writer = new FrameWriter(stdout);
 	const instance = render(<App services={services} container={container} launch={launch} signal={signal} color={colorFromEnv()}/>, {
-		stdout,
+		stdout: writer as unknown as NodeJS.WriteStream,
 		stdin,
 		// Ctrl+C is the app's: a running probe or backup must clean up before Ink lets go of the terminal.
 		exitOnCtrlC: false,
 		patchConsole: false,
-		// Ink 6.8's incrementalRendering draws each frame one line low on a full-height app (seen in tmux): off.
-		// Ink still writes only when a frame changes, throttled to 30 fps, so ssh sees one write per key.
+		// Ink 6.8's incrementalRendering draws each frame one line low on a full-height app (its cursor-up is one short
+		// after the trailing '\n'): off. Ink writes whole frames, at most 30 a second; FrameWriter diffs them by line.
 		incrementalRendering: false,
 	});
 	let result: AppResult | undefined;
@@ -38,6 +41,7 @@ export async function runTui({services, container, launch, signal, stdout = proc
 		return result?.code ?? 130;
 	} finally {
 		instance.cleanup();
+		writer.dispose();
 		stdout.write(LEAVE_ALT);
 		// What a cancelled probe or backup cleaned up stays in the shell's scrollback.
 		if (result?.message) {
