@@ -1,6 +1,8 @@
 import {spawnSync} from 'node:child_process';
 import {existsSync, statSync} from 'node:fs';
-import {RUN_ID} from '../helpers/engine.js';
+import {after, before} from 'node:test';
+import type Docker from 'dockerode';
+import {cleanup, engineOrSkip, image, LABELS, RUN_ID, uniqueName} from '../helpers/engine.js';
 
 const SOCKET = `occt-${RUN_ID}`;
 
@@ -69,4 +71,49 @@ export function closeTerminals(): void {
  */
 export function envPrefix(): string {
 	return `CI=true ${process.env.DOCKER_HOST ? `DOCKER_HOST='${process.env.DOCKER_HOST}' ` : ''}`;
+}
+
+export interface TmuxSandbox {
+	docker?: Docker;
+	name: string;
+	cli: string;
+}
+
+/**
+ * For a describe block: build the CLI and start an opencode-cloud-like container (data on a named volume, the
+ * workspace on the image's anonymous VOLUME) before its tests; close the terminals and remove it all after them.
+ */
+export function tmuxSandbox(prefix: string): TmuxSandbox {
+	const sandbox: TmuxSandbox = {name: '', cli: ''};
+	let volume = '';
+	before(async t => {
+		const engine = await engineOrSkip(t as any);
+		if (!engine) {
+			return;
+		}
+
+		const {docker} = engine;
+		sandbox.docker = docker;
+		sandbox.cli = buildCli();
+		sandbox.name = uniqueName(prefix);
+		volume = `${sandbox.name}-data`;
+		const tag = await image(docker, {volumes: ['/home/opencoder/workspace']});
+		await docker.createVolume({Name: volume, Labels: LABELS});
+		const container = await docker.createContainer({
+			name: sandbox.name,
+			Image: tag,
+			Labels: {...LABELS, 'managed-by': 'opencode-cloud'},
+			HostConfig: {NetworkMode: 'none', Mounts: [{Type: 'volume', Source: volume, Target: '/home/opencoder/.local/share/opencode'}]},
+		});
+		await container.start();
+	});
+
+	after(async () => {
+		closeTerminals();
+		if (sandbox.docker) {
+			await cleanup(sandbox.docker, [volume]);
+		}
+	});
+
+	return sandbox;
 }

@@ -1,46 +1,14 @@
 import assert from 'node:assert/strict';
-import {after, before, describe, it} from 'node:test';
-import type Docker from 'dockerode';
-import {cleanup, engineOrSkip, image, LABELS, uniqueName} from '../helpers/engine.js';
-import {buildCli, closeTerminals, envPrefix, openTerminal, type, waitForScreen} from './tmux.js';
+import {describe, it} from 'node:test';
+import {envPrefix, openTerminal, tmuxSandbox, type, waitForScreen} from './tmux.js';
 
 // `occ-doctor probe` in a real 80×24 terminal against a real container: the Probe screen asks, runs, and the
 // Matrix then shows observed cells. The container must end as it started (running), with nothing of ours left.
 describe('the Probe screen in tmux at 80×24', () => {
-	let docker: Docker | undefined;
-	let name = '';
-	let volume = '';
-	let cli = '';
-
-	before(async t => {
-		const engine = await engineOrSkip(t as any);
-		if (!engine) {
-			return;
-		}
-
-		docker = engine.docker;
-		cli = buildCli();
-		name = uniqueName('tuiprobe');
-		volume = `${name}-data`;
-		const tag = await image(docker, {volumes: ['/home/opencoder/workspace']});
-		await docker.createVolume({Name: volume, Labels: LABELS});
-		const container = await docker.createContainer({
-			name,
-			Image: tag,
-			Labels: {...LABELS, 'managed-by': 'opencode-cloud'},
-			HostConfig: {NetworkMode: 'none', Mounts: [{Type: 'volume', Source: volume, Target: '/home/opencoder/.local/share/opencode'}]},
-		});
-		await container.start();
-	});
-
-	after(async () => {
-		closeTerminals();
-		if (docker) {
-			await cleanup(docker, [volume]);
-		}
-	});
+	const sandbox = tmuxSandbox('tuiprobe');
 
 	it('asks with the plan, probes, shows observed cells on the Matrix, and quits with q; the container is as it was', async t => {
+		const {docker, name, cli} = sandbox;
 		if (!docker) {
 			return t.skip('no engine');
 		}

@@ -1,47 +1,15 @@
 import assert from 'node:assert/strict';
 import {spawnSync} from 'node:child_process';
-import {after, before, describe, it} from 'node:test';
-import type Docker from 'dockerode';
-import {cleanup, engineOrSkip, image, LABELS, uniqueName} from '../helpers/engine.js';
-import {buildCli, closeTerminals, envPrefix, openTerminal, screen, type, waitForScreen} from './tmux.js';
+import {describe, it} from 'node:test';
+import {envPrefix, openTerminal, screen, tmuxSandbox, type, waitForScreen} from './tmux.js';
 
 // The built CLI in a real 80×24 terminal (tmux) against a real opencode-cloud-like container:
 // opencode-data on a named volume, the workspace on the image's anonymous VOLUME, the rest in the container layer.
 describe('the TUI in tmux at 80×24', () => {
-	let docker: Docker | undefined;
-	let name = '';
-	let volume = '';
-	let cli = '';
-
-	before(async t => {
-		const engine = await engineOrSkip(t as any);
-		if (!engine) {
-			return;
-		}
-
-		docker = engine.docker;
-		cli = buildCli();
-		name = uniqueName('tui');
-		volume = `${name}-data`;
-		const tag = await image(docker, {volumes: ['/home/opencoder/workspace']});
-		await docker.createVolume({Name: volume, Labels: LABELS});
-		const container = await docker.createContainer({
-			name,
-			Image: tag,
-			Labels: {...LABELS, 'managed-by': 'opencode-cloud'},
-			HostConfig: {NetworkMode: 'none', Mounts: [{Type: 'volume', Source: volume, Target: '/home/opencoder/.local/share/opencode'}]},
-		});
-		await container.start();
-	});
-
-	after(async () => {
-		closeTerminals();
-		if (docker) {
-			await cleanup(docker, [volume]);
-		}
-	});
+	const sandbox = tmuxSandbox('tui');
 
 	it('opens on the overview, moves to the matrix, shows the cells, and quits with q (exit 1, shell back)', async t => {
+		const {docker, name, cli} = sandbox;
 		if (!docker) {
 			return t.skip('no engine');
 		}
@@ -72,6 +40,7 @@ describe('the TUI in tmux at 80×24', () => {
 	});
 
 	it('piped (stdout not a TTY) prints the plain report with no escape codes and exits 1', t => {
+		const {docker, name, cli} = sandbox;
 		if (!docker) {
 			return t.skip('no engine');
 		}
