@@ -5,7 +5,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, describe, it, type TestContext} from 'node:test';
 import {engineTarget, type Engine} from '../../source/docker/engine.js';
-import {cleanup, engineOrSkip, image, LABELS, RUN_ID, TEST_LABEL, uniqueName, skipOrFail} from '../helpers/engine.js';
+import {cleanup, engineOrSkip, image, RUN_ID, TEST_LABEL, uniqueName, skipOrFail, LABEL_FLAGS} from '../helpers/engine.js';
 import {cli, docker, type Run} from '../helpers/docker-cli.js';
 
 const CONTRACT_KEYS = ['schemaVersion', 'container', 'profile', 'locations', 'findings'];
@@ -16,7 +16,6 @@ const ESC = '\u001B';
 let engine: Engine | undefined;
 let img = '';
 const dir = mkdtempSync(join(tmpdir(), 'occt-cli-'));
-const labelFlags = Object.entries(LABELS).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
 
 async function ready(t: TestContext): Promise<boolean> {
 	engine ??= await engineOrSkip(t);
@@ -30,7 +29,7 @@ async function ready(t: TestContext): Promise<boolean> {
 
 async function container(...flags: string[]): Promise<string> {
 	const name = uniqueName('cli');
-	await docker('run', '-d', '--name', name, '--network', 'none', ...labelFlags, ...flags, img);
+	await docker('run', '-d', '--name', name, '--network', 'none', ...LABEL_FLAGS, ...flags, img);
 	return name;
 }
 

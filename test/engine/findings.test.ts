@@ -11,14 +11,13 @@ import {runCheck} from '../../source/check/check.js';
 import type {Engine} from '../../source/docker/engine.js';
 import {IDLE_CMD} from '../../source/docker/fixture-image.js';
 import {PERSISTENCE_WARNING} from '../../source/docker/inspect.js';
-import {cleanup, engineOrSkip, image, LABELS, RUN_ID, TEST_LABEL, uniqueName} from '../helpers/engine.js';
+import {cleanup, engineOrSkip, image, RUN_ID, TEST_LABEL, uniqueName, LABEL_FLAGS} from '../helpers/engine.js';
 import {docker} from '../helpers/docker-cli.js';
 
 let engine: Engine | undefined;
 let img = '';
 const dirs: string[] = [];
 const anonymous = new Set<string>();
-const labelFlags = Object.entries(LABELS).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
 
 async function ready(t: TestContext): Promise<boolean> {
 	engine ??= await engineOrSkip(t);
@@ -39,7 +38,7 @@ function hostDir(): string {
 /** Run a container with these flags (and optionally a command) and check it. */
 async function check(flags: string[], command: string[] = []): Promise<{name: string; report: Report}> {
 	const name = uniqueName('find');
-	await docker('run', '-d', '--name', name, '--network', 'none', ...labelFlags, ...flags, img, ...command);
+	await docker('run', '-d', '--name', name, '--network', 'none', ...LABEL_FLAGS, ...flags, img, ...command);
 	for (const volume of (await docker('inspect', '-f', '{{range .Mounts}}{{.Name}} {{end}}', name)).split(/\s+/).filter(v => /^[0-9a-f]{64}$/.test(v))) {
 		anonymous.add(volume);
 	}
@@ -137,7 +136,7 @@ describe('findings on real containers', () => {
 		const dir = hostDir();
 		mkdirSync(join(dir, 'gone'));
 		const name = uniqueName('find');
-		await docker('create', '--name', name, '--network', 'none', ...labelFlags, '-v', `${join(dir, 'gone')}:/srv/data`, img);
+		await docker('create', '--name', name, '--network', 'none', ...LABEL_FLAGS, '-v', `${join(dir, 'gone')}:/srv/data`, img);
 		rmSync(join(dir, 'gone'), {recursive: true});
 		const {report} = await runCheck({container: name}, engine);
 		const finding = at(report, 'missing-host-path', '/srv/data');

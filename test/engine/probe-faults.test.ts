@@ -19,6 +19,7 @@ import {journalDir} from '../../source/probe/journal.js';
 import {sentinelContent, sentinelName} from '../../source/probe/targets.js';
 import {listHelpers, twinCreateOptions} from '../../source/probe/twin.js';
 import {LABELS, cleanup, engineOrSkip, image, uniqueName, volumeNames} from '../helpers/engine.js';
+import {sentinelsLeft} from '../helpers/probe.js';
 
 // Journals go to a state dir of this test run, for the CLI children too (they inherit the environment).
 const stateHome = mkdtempSync(join(tmpdir(), 'occt-state-'));
@@ -56,16 +57,6 @@ function cli(args: string[], env: Record<string, string>, onStderr?: (all: strin
 		onStderr?.(run.stderr);
 	});
 	return run;
-}
-
-/** Sentinels in container directories, listed with ls through exec (the test images have busybox). */
-async function sentinelsLeft(container: Docker.Container, paths: string[]): Promise<string[]> {
-	const exec = await container.exec({Cmd: ['sh', '-c', `ls -1a ${paths.join(' ')} 2>/dev/null | grep occ-doctor-probe || true`], AttachStdout: true, AttachStderr: true, User: '0'});
-	const stream = await exec.start({hijack: true, stdin: false});
-	const chunks: Buffer[] = [];
-	stream.on('data', (c: Buffer) => chunks.push(c));
-	await new Promise(resolve => stream.on('end', resolve));
-	return Buffer.concat(chunks).toString('utf8').split('\n').map(l => l.replace(/^[\s\S]{8}/, '').trim()).filter(l => l.includes('occ-doctor-probe'));
 }
 
 /** Processes whose command line mentions a private engine's directory: its dockerd, containerd and shims. */

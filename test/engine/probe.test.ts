@@ -9,6 +9,7 @@ import {DoctorError, type Engine} from '../../source/docker/engine.js';
 import {runProbe, runProbeCleanup, type ProbeEvent, type ProbeResult} from '../../source/probe/index.js';
 import {listHelpers} from '../../source/probe/twin.js';
 import {LABELS, cleanup, engineOrSkip, image, uniqueName, volumeNames} from '../helpers/engine.js';
+import {sentinelsLeft} from '../helpers/probe.js';
 
 const IDLE = ['/bin/sh', '-c', 'trap "exit 0" TERM INT; while true; do sleep 1 & wait $!; done'];
 // Probe journals go to this run's own state dir (the CLI children inherit it); a clean run leaves none.
@@ -43,16 +44,6 @@ async function run(docker: Docker, options: Docker.ContainerCreateOptions, start
 	}
 
 	return container;
-}
-
-/** Sentinels left in a container directory, looked up with ls through exec (the test images have busybox). */
-async function sentinelsLeft(container: Docker.Container, paths: string[]): Promise<string[]> {
-	const exec = await container.exec({Cmd: ['sh', '-c', `ls -1a ${paths.join(' ')} 2>/dev/null | grep occ-doctor-probe || true`], AttachStdout: true, AttachStderr: true, User: '0'});
-	const stream = await exec.start({hijack: true, stdin: false});
-	const chunks: Buffer[] = [];
-	stream.on('data', (c: Buffer) => chunks.push(c));
-	await new Promise(resolve => stream.on('end', resolve));
-	return Buffer.concat(chunks).toString('utf8').split('\n').map(l => l.replace(/^[\s\S]{8}/, '').trim()).filter(l => l.includes('occ-doctor-probe'));
 }
 
 after(() => {

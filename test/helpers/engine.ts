@@ -14,6 +14,8 @@ export const IN_CI = process.env.OCC_TEST_CI === 'true' || process.env.CI === 't
 export const TEST_LABEL = 'dev.occ-doctor.test';
 export const RUN_ID = randomBytes(3).toString('hex');
 export const LABELS = {[TEST_LABEL]: RUN_ID};
+/** The same labels as `docker run` flags. */
+export const LABEL_FLAGS = Object.entries(LABELS).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
 
 /**
  * The engine at DOCKER_HOST (npm test starts a private one when none answers).
