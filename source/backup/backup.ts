@@ -5,6 +5,7 @@ import {dirname, join, resolve} from 'node:path';
 import type Docker from 'dockerode';
 import {runCheck} from '../check/check.js';
 import {connect, DoctorError, explainEngineError, type Engine} from '../docker/engine.js';
+import {startContainer, stopContainer, stopTimeoutOf} from '../docker/lifecycle.js';
 import {SnapshotError} from '../sqlite/snapshot.js';
 import {databaseWorkDir, snapshotForArchive} from './database.js';
 import {packUnit} from './pack.js';
@@ -179,7 +180,8 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 	try {
 		if (options.stop && facts.state.running) {
 			emit({type: 'container', action: 'stopping', name: facts.name});
-			await container.stop();
+			// The container's own stop timeout: an agent that flushes on SIGTERM gets the time it asked for.
+			await stopContainer(engine, facts.id, facts.name, stopTimeoutOf(await container.inspect()));
 			stopped = true;
 			emit({type: 'container', action: 'stopped', name: facts.name});
 		}
@@ -315,7 +317,7 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 			// Started again whatever happened, Ctrl+C included: --stop promises the container comes back.
 			emit({type: 'container', action: 'starting', name: facts.name});
 			try {
-				await container.start();
+				await startContainer(engine, facts.id, facts.name);
 				emit({type: 'container', action: 'started', name: facts.name});
 			} catch (error) {
 				emit({type: 'notice', message: `could not start ${facts.name} again (${(error as Error).message.split('\n')[0]}): run docker start ${facts.name}`});

@@ -11,7 +11,7 @@ import {findCandidates, gatherFacts} from '../docker/inspect.js';
 import {statPath} from './access.js';
 import {execIn} from './exec.js';
 import {defaultStateDir, ownerAlive, readJournals, removeJournal, type ProbeJournal} from './journal.js';
-import {DEFAULT_READY_TIMEOUT_MS, startContainer, stopContainer, stopTimeoutOf, waitReady} from './lifecycle.js';
+import {DEFAULT_READY_TIMEOUT_MS, startContainer, stopContainer, stopTimeoutOf, waitReady} from '../docker/lifecycle.js';
 import {removeSentinels, type RemoveEntry} from './sentinel.js';
 import {hostPathOf, initialTargets, sameStorageAncestors} from './targets.js';
 import {listHelpers, removeHelper, removeWithHelper} from './twin.js';

@@ -11,7 +11,7 @@ import {compareCounts, countDatabases} from '../sqlite/index.js';
 import {canCreateIn, containerUser, dirOwner, processUser, statPath, type ContainerUser} from './access.js';
 import {execIn} from './exec.js';
 import {probeFindings} from './findings.js';
-import {DEFAULT_READY_TIMEOUT_MS, containerGone, explainProbeError, restartContainer, startContainer, stopContainer, stopTimeoutOf, waitReady} from './lifecycle.js';
+import {DEFAULT_READY_TIMEOUT_MS, containerGone, explainContainerError, restartContainer, startContainer, stopContainer, stopTimeoutOf, waitReady} from '../docker/lifecycle.js';
 import {defaultStateDir, journalPath, removeJournal, writeJournal, type ProbeJournal} from './journal.js';
 import {isEngineFailure, readSentinel, removeSentinels, writeSentinel, type RemoveEntry} from './sentinel.js';
 import {hostPathOf, initialTargets, sameStorageAncestors, sentinelContent, sentinelName, sentinelPath} from './targets.js';
@@ -179,7 +179,7 @@ export async function prepareProbe(options: ProbeOptions, engine?: Engine): Prom
 	try {
 		info = await container.inspect();
 	} catch (error) {
-		throw explainProbeError(error, engine, facts.name);
+		throw explainContainerError(error, engine, facts.name);
 	}
 
 	const runId = options.runId ?? newRunId();
@@ -195,7 +195,7 @@ export async function prepareProbe(options: ProbeOptions, engine?: Engine): Prom
 			await resolveTarget(container, target, facts, user, runId, running || startStopped, running);
 		}
 	} catch (error) {
-		throw explainProbeError(error, engine, facts.name);
+		throw explainContainerError(error, engine, facts.name);
 	}
 
 	const stopTimeout = stopTimeoutOf(info);
@@ -394,7 +394,7 @@ export async function runProbe(options: ProbeOptions, hooks: ProbeHooks = {}, en
 			}
 
 			// The image was removed, or the engine refused the twin: the restart observations still stand.
-			emit({type: 'warning', message: `recreate probe failed: ${explainProbeError(error, engine, name).message}`});
+			emit({type: 'warning', message: `recreate probe failed: ${explainContainerError(error, engine, name).message}`});
 		}
 	} catch (error) {
 		failure = error;
@@ -466,7 +466,7 @@ export async function runProbe(options: ProbeOptions, hooks: ProbeHooks = {}, en
 
 	if (failure) {
 		// Whatever the engine said first, a container that is gone now was removed under us.
-		const error = signal?.aborted && !(failure instanceof DoctorError && failure.exitCode !== 130) ? interrupted(signal) : (exists ? explainProbeError(failure, engine, name) : containerGone(name));
+		const error = signal?.aborted && !(failure instanceof DoctorError && failure.exitCode !== 130) ? interrupted(signal) : (exists ? explainContainerError(failure, engine, name) : containerGone(name));
 		if (leftovers.length > 0) {
 			error.message += ` · left behind: ${leftovers.join(', ')}${engineUp ? `; run \`occ-doctor probe --cleanup --container ${name}\`` : ''}`;
 		}

@@ -1,4 +1,6 @@
-import {DoctorError, explainEngineError, type Engine} from '../docker/engine.js';
+// The careful container lifecycle shared by probe, backup --stop and restore: stop with the container's own stop
+// timeout, 304 (already so) is success, start, and wait until running and healthy.
+import {DoctorError, explainEngineError, type Engine} from './engine.js';
 
 export const DEFAULT_STOP_TIMEOUT = 10;
 export const DEFAULT_READY_TIMEOUT_MS = 120_000;
@@ -14,19 +16,19 @@ export function hasHealthcheck(info: any): boolean {
 	return Boolean(test?.length && test[0] !== 'NONE');
 }
 
-/** The container vanished under us: someone removed it. */
-export function containerGone(name: string): DoctorError {
-	return new DoctorError(`container ${name} was removed during the probe (by someone else): there is nothing to restore`, 1);
+/** The container vanished under us: someone removed it. `task` names what was running: 'the probe', 'the restore'. */
+export function containerGone(name: string, task = 'the probe'): DoctorError {
+	return new DoctorError(`container ${name} was removed during ${task} (by someone else): there is nothing to restore`, 1);
 }
 
-/** Turn an engine error into one line; a 404 on the probed container means it was removed mid-probe. */
-export function explainProbeError(error: unknown, engine: Engine, name: string): DoctorError {
+/** Turn an engine error into one line; a 404 on the container means it was removed mid-task. */
+export function explainContainerError(error: unknown, engine: Engine, name: string, task = 'the probe'): DoctorError {
 	if (error instanceof DoctorError) {
 		return error;
 	}
 
 	if ((error as {statusCode?: number}).statusCode === 404 && /no such container/i.test(String((error as {json?: {message?: string}}).json?.message ?? (error as Error).message))) {
-		return containerGone(name);
+		return containerGone(name, task);
 	}
 
 	return explainEngineError(error, engine.target);
@@ -51,7 +53,7 @@ export async function waitReady(engine: Engine, id: string, name: string, timeou
 		try {
 			info = await engine.docker.getContainer(id).inspect();
 		} catch (error) {
-			throw explainProbeError(error, engine, name);
+			throw explainContainerError(error, engine, name);
 		}
 
 		const state = info.State ?? {};
@@ -83,7 +85,7 @@ export async function restartContainer(engine: Engine, id: string, name: string,
 	try {
 		await engine.docker.getContainer(id).restart({t: stopTimeout});
 	} catch (error) {
-		throw explainProbeError(error, engine, name);
+		throw explainContainerError(error, engine, name);
 	}
 }
 
@@ -95,7 +97,7 @@ export async function startContainer(engine: Engine, id: string, name: string): 
 			return;
 		}
 
-		throw explainProbeError(error, engine, name);
+		throw explainContainerError(error, engine, name);
 	}
 }
 
@@ -107,6 +109,6 @@ export async function stopContainer(engine: Engine, id: string, name: string, st
 			return;
 		}
 
-		throw explainProbeError(error, engine, name);
+		throw explainContainerError(error, engine, name);
 	}
 }
