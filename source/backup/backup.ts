@@ -1,6 +1,7 @@
 // `backup` as a service: plan the archives, optionally stop the container, re-pack each mount into a .tar.gz with
 // consistent database snapshots, verify, then rename everything to its final name at once. No React, no printing.
 import {chmod, mkdir, readdir, rename, rm, rmdir, stat, writeFile} from 'node:fs/promises';
+import {gzipSync} from 'node:zlib';
 import {dirname, join, resolve} from 'node:path';
 import type Docker from 'dockerode';
 import {runCheck} from '../check/check.js';
@@ -8,6 +9,7 @@ import {connect, DoctorError, explainEngineError, type Engine} from '../docker/e
 import {startContainer, stopContainer, stopTimeoutOf} from '../docker/lifecycle.js';
 import {SnapshotError} from '../sqlite/snapshot.js';
 import {databaseWorkDir, snapshotForArchive} from './database.js';
+import {IndexBuilder} from './file-index.js';
 import {packUnit} from './pack.js';
 import {defaultBackupDir, planUnits, selectUnits} from './plan.js';
 import {estimateSizes} from './sizes.js';
@@ -207,6 +209,7 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 			};
 
 			const databases: DatabaseRecord[] = [];
+			const index = new IndexBuilder();
 			let result;
 			try {
 				result = await packUnit({
@@ -216,6 +219,7 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 					gzipLevel,
 					signal,
 					onProgress: progress,
+					onEntry: header => index.onEntry(header),
 					captureDir: trustsMtimes(unit, facts)
 						? async index => {
 							const captureDir = databaseWorkDir(workRoot, index);
@@ -238,6 +242,16 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 
 			progress(seen, result.fileCount, true);
 			doneBytes += seen;
+			const indexFile = `${unit.name}.index.json.gz`;
+			partials.push(join(dir, `${indexFile}.partial`));
+			try {
+				await writeFile(join(dir, `${indexFile}.partial`), gzipSync(JSON.stringify(index.toJSON())), {mode: 0o600});
+				await chmod(join(dir, `${indexFile}.partial`), 0o600);
+			} catch (error) {
+				throw await explainFailure(error, engine, container, dir, indexFile);
+			}
+
+			const volume = unit.source.type === 'volume' && unit.source.name ? facts.volumes[unit.source.name] : undefined;
 			const record: ArchiveRecord = {
 				file,
 				label: unit.label,
@@ -252,6 +266,8 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 				sha256: result.sha256,
 				databases,
 				excluded: unit.excluded,
+				index: indexFile,
+				volume: volume ? {driver: volume.driver, labels: volume.labels} : null,
 			};
 			records.push(record);
 			emit({type: 'written', location: unit.name, archive: record});
@@ -275,7 +291,7 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 		const now = new Date().toISOString();
 		const manifest: Manifest = {
 			format: 'occ-doctor-backup',
-			version: 1,
+			version: 2,
 			createdAt: now,
 			container: {...report.container, imageId: facts.imageId},
 			profile: report.profile.name,
@@ -298,6 +314,7 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 		// All or nothing: archives first, the manifest last, so a manifest always names complete archives.
 		for (const record of records) {
 			await rename(join(dir, `${record.file}.partial`), join(dir, record.file));
+			await rename(join(dir, `${record.index}.partial`), join(dir, record.index!));
 		}
 
 		await rename(manifestPartial, join(dir, MANIFEST));

@@ -58,6 +58,8 @@ export interface PackInput {
 	 * consistent copy, from the capture when it can be proven unchanged, else by snapshot.
 	 */
 	snapshot: (containerPath: string, archivePath: string, capture: StreamCapture | null) => Promise<SnapshotFile>;
+	/** Sees every entry as it is written (its header, then its content's chunks): how backup builds the file index. */
+	onEntry?: (header: tar.Header) => {data: (chunk: Buffer) => void; end: () => void} | undefined;
 }
 
 export interface PackResult {
@@ -198,12 +200,15 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 		const put = async (header: tar.Header, body: AsyncIterable<Buffer> | null, first?: Buffer, counted = true) => {
 			const sink = pack.entry(header) as unknown as NodeJS.WritableStream & {once: any};
 			sink.on('error', () => {});
+			const seen = input.onEntry?.(header);
 			if (first) {
+				seen?.data(first);
 				await writeChunk(sink, first, stop.signal);
 			}
 
 			if (body) {
 				for await (const chunk of body) {
+					seen?.data(chunk);
 					await writeChunk(sink, chunk, stop.signal);
 					if (counted) {
 						sourceBytes += chunk.length;
@@ -213,6 +218,7 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 			}
 
 			await endSink(sink, stop.signal);
+			seen?.end();
 			entries++;
 		};
 

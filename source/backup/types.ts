@@ -53,11 +53,16 @@ export interface ArchiveRecord {
 	databases: DatabaseRecord[];
 	/** Nested mounts whose contents are left to their own archives. */
 	excluded: string[];
+	/** v2: the per-file index sidecar, `<name>.index.json.gz` (file-index.ts). */
+	index?: string;
+	/** v2: the volume's driver and labels (compose's among them), to recreate it as it was; null for binds. */
+	volume?: {driver: string; labels: Record<string, string>} | null;
 }
 
 export interface Manifest {
 	format: 'occ-doctor-backup';
-	version: 1;
+	/** 2 adds the per-file index and the volumes' driver and labels; restore reads 1 and 2. */
+	version: 1 | 2;
 	createdAt: string;
 	container: ContainerSummary & {imageId: string};
 	profile: string;

@@ -8,6 +8,7 @@ import {pipeline} from 'node:stream/promises';
 import {createGunzip} from 'node:zlib';
 import tar from 'tar-stream';
 import {DoctorError} from '../docker/engine.js';
+import {readIndex} from './file-index.js';
 import type {Manifest, VerifyResult} from './types.js';
 
 export const MANIFEST = 'manifest.json';
@@ -91,12 +92,31 @@ export async function readManifest(dir: string): Promise<Manifest> {
 	}
 }
 
+/** Manifest v2: the archive's index sidecar must read and list as many entries as the archive holds. */
+async function verifyIndex(path: string, entries: number, result: VerifyResult): Promise<VerifyResult> {
+	const file = path.split('/').pop()!;
+	try {
+		const index = await readIndex(path);
+		if (index.entries.length !== entries) {
+			return {...result, ok: false, error: `${file}: ${index.entries.length} entries, the archive holds ${entries}`};
+		}
+	} catch (error) {
+		return {...result, ok: false, error: `${file}: ${reason(error)}`};
+	}
+
+	return result;
+}
+
 /** `backup --verify DIR`: every archive the manifest names, in order. */
 export async function verifyBackup(dir: string, onResult?: (result: VerifyResult) => void, signal?: AbortSignal): Promise<{manifest: Manifest; results: VerifyResult[]}> {
 	const manifest = await readManifest(dir);
 	const results: VerifyResult[] = [];
 	for (const archive of manifest.archives) {
-		const result = await verifyArchive(join(dir, archive.file), {sha256: archive.sha256, entries: archive.entries}, signal);
+		let result = await verifyArchive(join(dir, archive.file), {sha256: archive.sha256, entries: archive.entries}, signal);
+		if (result.ok && archive.index) {
+			result = await verifyIndex(join(dir, archive.index), archive.entries, result);
+		}
+
 		results.push(result);
 		onResult?.(result);
 	}

@@ -8,6 +8,7 @@ import {after, describe, it} from 'node:test';
 import Database from 'better-sqlite3';
 import type Docker from 'dockerode';
 import {runBackup, type BackupEvent} from '../../source/backup/index.js';
+import {readIndex} from '../../source/backup/file-index.js';
 import {connect, type Engine} from '../../source/docker/engine.js';
 import {buildBusyboxImage} from '../../source/docker/fixture-image.js';
 import {startPrivateEngine} from '../../source/docker/private-engine.js';
@@ -166,8 +167,9 @@ describe('backup (real engine)', () => {
 				assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600, f);
 			}
 
-			assert.deepEqual(readdirSync(dir).sort(), [...manifest.archives.map(a => a.file), 'manifest.json'].sort());
+			assert.deepEqual(readdirSync(dir).sort(), [...manifest.archives.flatMap(a => [a.file, a.index!]), 'manifest.json'].sort());
 			assert.equal(manifest.verified, true);
+			assert.equal(manifest.version, 2);
 			assert.ok(events.some(e => e.type === 'progress'));
 			assert.ok(events.some(e => e.type === 'notice' && /credentials/.test(e.message)));
 
@@ -189,6 +191,21 @@ describe('backup (real engine)', () => {
 			// The nested mount point is an empty directory; the engine shows it with the nested mount's own mode.
 			const notMountPoint = (rel: string) => rel === 'inner';
 			assert.deepEqual(tree(fromVolume, notMountPoint), tree(volumeDir, notMountPoint));
+			// Manifest v2: the index lists every entry of the archive as extracted, with each file's sha256.
+			const index = await readIndex(join(dir, byPath.get('/data')!.index!));
+			assert.equal(index.entries.length, byPath.get('/data')!.entries);
+			const extracted = tree(fromVolume);
+			for (const entry of index.entries.filter(e => e.path !== '.')) {
+				const seen = extracted.get(entry.path.slice(2));
+				assert.ok(seen, entry.path);
+				if (entry.type === 'file') {
+					assert.ok(seen.includes(` ${entry.sha256} mtime ${entry.mtime}`) && seen.startsWith(`file ${entry.mode.toString(8)} ${entry.uid}:${entry.gid} `), `${entry.path}: ${seen} vs ${JSON.stringify(entry)}`);
+				}
+			}
+
+			assert.equal(index.entries.filter(e => e.path !== '.').length, extracted.size);
+			assert.deepEqual(byPath.get('/data')!.volume, {driver: 'local', labels: LABELS});
+			assert.equal(byPath.get('/srv/agent')!.volume, null);
 			assert.deepEqual(readdirSync(join(fromVolume, 'inner')), []);
 			assert.deepEqual(tree(untar(join(dir, byPath.get('/data/inner')!.file))), tree(nested));
 
