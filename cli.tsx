@@ -1,52 +1,9 @@
 #!/usr/bin/env node
 import process from 'node:process';
-import meow from 'meow';
-import {checkCommand} from './source/commands/check.js';
-import {probeCommand} from './source/commands/probe.js';
-import {backupCommand} from './source/commands/backup.js';
-import {demoCommand} from './source/commands/demo.js';
-import {tuiCommand} from './source/commands/tui.js';
 import {decideMode, type Command, type CommandFlags} from './source/commands/context.js';
-import {DoctorError} from './source/docker/engine.js';
+import {HELP as help, quickAnswer} from './source/commands/help.js';
+import {DoctorError} from './source/docker/errors.js';
 
-const help = `
-  Usage
-    $ occ-doctor [command] [options]
-
-  Commands
-    check      how every data path is stored and what survives what (default without a terminal)
-    backup     one verified .tar.gz per volume and bind mount, a manifest, SQLite snapshots; progress on stderr
-    probe      write a sentinel into every data path, restart, read back, and read through a recreate twin
-    tui        the interactive screens (default in a terminal)
-    demo       a throwaway opencode-cloud-like sandbox with one real problem, shown in the TUI, removed on exit
-
-  Options
-    --container, -c NAME|ID   the container to examine (default: the only coding-agent container found)
-    --path, -p PATH           also judge this container path (repeatable)
-    --db PATH                 also count this SQLite database (container path, repeatable)
-    --no-databases            skip finding and counting databases
-    --profile NAME|FILE       force a profile: opencode-cloud, opencode, agent-server, redis-aof,
-                              management-api, generic, or a JSON/YAML file of your own
-    --host URL                the engine: unix:///path, tcp://host:port or ssh://user@host (default: DOCKER_HOST)
-    --json                    machine-readable result on stdout (never starts the TUI)
-    --plain                   plain text report (never starts the TUI)
-    --yes, -y                 confirm disruptive steps without asking
-    --no-restart              probe: skip the restart (only the no-downtime recreate probe)
-    --cleanup                 probe: remove sentinels, twins and their volumes an interrupted probe left
-    --only NAME,…             backup: only these locations (archive name, label, container path or volume)
-    --priority LEVEL,…        backup: only these priorities (critical, high, medium, low)
-    --out DIR                 backup: where to write (default ./occ-doctor-backup-<container>-<UTC time>)
-    --stop                    backup: stop the container meanwhile and start it again (asks, or --yes)
-    --verify DIR              backup: check an existing backup (gzip, tar, sha256); exit 1 on any mismatch
-
-  Exit codes
-    0 no errors · 1 errors found · 2 could not run · 130 interrupted
-
-  Examples
-    $ occ-doctor check --container opencode-cloud-sandbox
-    $ occ-doctor check --json | jq '.locations[] | {path, storage, survives}'
-    $ DOCKER_HOST=ssh://me@server occ-doctor
-`;
 
 const flagSpec = {
 	container: {type: 'string' as const, shortFlag: 'c'},
@@ -67,14 +24,22 @@ const flagSpec = {
 	verify: {type: 'string' as const},
 };
 
-const COMMANDS: Record<string, Command> = {
-	check: checkCommand,
-	probe: probeCommand,
-	backup: backupCommand,
-	tui: tuiCommand,
-	demo: demoCommand,
+// Each command is imported only when it runs: start-up is what people wait for most (docs/startup.md).
+const COMMANDS: Record<string, () => Promise<Command>> = {
+	check: async () => (await import('./source/commands/check.js')).checkCommand,
+	probe: async () => (await import('./source/commands/probe.js')).probeCommand,
+	backup: async () => (await import('./source/commands/backup.js')).backupCommand,
+	tui: async () => (await import('./source/commands/tui.js')).tuiCommand,
+	demo: async () => (await import('./source/commands/demo.js')).demoCommand,
 };
 
+const quick = quickAnswer(process.argv.slice(2), Object.keys(COMMANDS));
+if (quick !== null) {
+	process.stdout.write(quick);
+	process.exit(0);
+}
+
+const {default: meow} = await import('meow');
 const top = meow(help, {importMeta: import.meta, commands: Object.keys(COMMANDS), flags: flagSpec, allowUnknownFlags: false});
 // Flags may come before or after the command: parse what follows the command with the same spec.
 const sub = top.command ? meow(help, {importMeta: import.meta, argv: top.input, flags: flagSpec, allowUnknownFlags: false}) : top;
@@ -84,7 +49,7 @@ const flags = {...merged, path: [...top.flags.path, ...(top.command ? sub.flags.
 const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
 const mode = decideMode(flags, Boolean(process.stdin.isTTY), Boolean(process.stdout.isTTY));
 const commandName = top.command ?? (mode === 'tui' ? 'tui' : 'check');
-const command = COMMANDS[commandName]!;
+const command = await COMMANDS[commandName]!();
 
 const controller = new AbortController();
 let interrupted = 0;

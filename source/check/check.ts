@@ -5,7 +5,6 @@ import type {ContainerFacts, Profile, Report} from '../core/types.js';
 import {connect, DoctorError, type Engine} from '../docker/engine.js';
 import {findCandidates, gatherFacts, type Candidate} from '../docker/inspect.js';
 import {sortFindings} from '../core/findings.js';
-import {countDatabases, databaseFindings} from '../sqlite/index.js';
 
 export interface CheckOptions {
 	host?: string;
@@ -89,6 +88,8 @@ export async function runCheck(options: CheckOptions, engine?: Engine): Promise<
 	const {profile, detectedBy} = await profileFor(facts, options.profile);
 	const report = analyze(facts, profile, detectedBy, options.paths ?? []);
 	if (options.databases !== false) {
+		// better-sqlite3 and the tar parser load only when databases are counted.
+		const {countDatabases, databaseFindings} = await import('../sqlite/index.js');
 		const {databases, legacyStorage, skipped} = await countDatabases(engine, facts, report.locations, {extra: options.db, signal: options.signal});
 		report.databases = databases;
 		report.legacyStorage = legacyStorage;

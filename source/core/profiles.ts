@@ -1,4 +1,4 @@
-import {parse as parseYaml} from 'yaml';
+import {createRequire} from 'node:module';
 import type {ContainerFacts, Priority, Profile, ProfileLocation, LocationKind, Expectation} from './types.js';
 
 // Facts from ../shared/seeds: opencode-cloud's persistence guide (000), the agent server's guide (001),
@@ -208,7 +208,7 @@ const EXPECTATIONS = new Set(['persistent', 'read-only', 'ephemeral', 'unknown']
 export function parseProfile(text: string, source: string): Profile {
 	let raw: unknown;
 	try {
-		raw = source.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+		raw = source.endsWith('.json') ? JSON.parse(text) : (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
 	} catch (error) {
 		throw new Error(`profile ${source} is not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
 	}

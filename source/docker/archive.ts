@@ -2,7 +2,11 @@ import {createWriteStream} from 'node:fs';
 import {rename, rm} from 'node:fs/promises';
 import {pipeline} from 'node:stream/promises';
 import type Docker from 'dockerode';
-import tar from 'tar-stream';
+
+/** The tar parser, loaded by the first call that needs one (check without databases never does). */
+async function loadTar(): Promise<typeof import('tar-stream')> {
+	return (await import('tar-stream')).default;
+}
 
 // The engine's archive API (GET/PUT/HEAD /containers/{id}/archive) works on running and stopped containers,
 // needs no shell in the image, and reaches volumes and binds as the container sees them. It cannot reach tmpfs.
@@ -71,7 +75,7 @@ export async function readFileFromContainer(container: Docker.Container, path: s
 		throw error;
 	}
 
-	const extract = tar.extract();
+	const extract = (await loadTar()).extract();
 	let found: Buffer | null = null;
 	extract.on('entry', (header, entry, next) => {
 		const chunks: Buffer[] = [];
@@ -97,7 +101,7 @@ export async function copyFileFromContainer(container: Docker.Container, path: s
 	const stream = await getArchiveStream(container, path);
 	const partial = `${destination}.partial`;
 	let bytes = 0;
-	const extract = tar.extract();
+	const extract = (await loadTar()).extract();
 	let wrote = false;
 	extract.on('entry', (header, entry, next) => {
 		if (wrote || header.type !== 'file') {
@@ -129,7 +133,7 @@ export async function copyFileFromContainer(container: Docker.Container, path: s
 
 /** Write small files into a directory of the container (created 0644 unless given). The directory must exist. */
 export async function putFiles(container: Docker.Container, directory: string, files: Array<{name: string; content: string | Buffer; mode?: number; uid?: number; gid?: number}>): Promise<void> {
-	const pack = tar.pack();
+	const pack = (await loadTar()).pack();
 	for (const file of files) {
 		pack.entry({name: file.name, mode: file.mode ?? 0o644, uid: file.uid ?? 0, gid: file.gid ?? 0}, file.content);
 	}

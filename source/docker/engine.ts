@@ -1,13 +1,9 @@
 import {readFileSync} from 'node:fs';
 import Docker from 'dockerode';
+import {DoctorError} from './errors.js';
 
-/** A failure that stops the run. Its message is one line naming the cause and the fix. */
-export class DoctorError extends Error {
-	constructor(message: string, readonly exitCode: number = 2) {
-		super(message);
-		this.name = 'DoctorError';
-	}
-}
+// Kept here too: every caller imports it from the engine. cli.tsx takes it from errors.ts, which loads no dockerode.
+export {DoctorError};
 
 export interface EngineTarget {
 	/** What we tell the user, e.g. unix:///var/run/docker.sock */

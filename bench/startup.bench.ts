@@ -1,0 +1,90 @@
+// Start-up and engine round trips, each beside its anchor from the same run, median of BENCH_RUNS (default 7):
+// `occ-doctor --help` against `node -e 0`, and `check --json --no-databases` on the demo's opencode-cloud-like
+// container (7 volumes) against `docker inspect` of it. Runs the dist/ that `npm run bench` has just built.
+import {spawnSync} from 'node:child_process';
+import {randomBytes} from 'node:crypto';
+import {loadavg} from 'node:os';
+import {resolve} from 'node:path';
+import {connect} from '../source/docker/engine.js';
+import {canStartPrivateEngine, startPrivateEngine, type PrivateEngine} from '../source/docker/private-engine.js';
+import {createDemo, removeDemo} from '../source/demo/setup.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+const CLI = resolve('dist/cli.js');
+
+function median(values: number[]): number {
+	const sorted = [...values].sort((a, b) => a - b);
+	return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** Wall time of one run of the command, spawn to exit, in ms. */
+function wall(command: string, args: string[], env: NodeJS.ProcessEnv): {ms: number; stdout: string} {
+	const started = process.hrtime.bigint();
+	const r = spawnSync(command, args, {env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024});
+	const ms = Number(process.hrtime.bigint() - started) / 1e6;
+	if (r.status !== 0 && r.status !== 1) {
+		throw new Error(`${command} ${args.join(' ')} failed (${r.status}): ${r.stderr.slice(-400)}`);
+	}
+
+	return {ms, stdout: r.stdout};
+}
+
+/** Runs the two alternately, so a change of load hits both alike. */
+function pair(a: () => number, b: () => number): {a: number; b: number} {
+	const as: number[] = [];
+	const bs: number[] = [];
+	a();
+	b();
+	for (let i = 0; i < RUNS; i++) {
+		as.push(a());
+		bs.push(b());
+	}
+
+	return {a: median(as), b: median(bs)};
+}
+
+function row(figure: string, ours: number, anchorName: string, anchor: number, target: string): string {
+	return `| ${figure} | ${ours.toFixed(0)} ms | ${anchorName} | ${anchor.toFixed(0)} ms | ${(ours / anchor).toFixed(2)}× | ${target} |`;
+}
+
+let own: PrivateEngine | undefined;
+let host = process.env.DOCKER_HOST;
+if (!host) {
+	if (!canStartPrivateEngine()) {
+		process.stdout.write('bench startup: no DOCKER_HOST and cannot start a private engine (root + docker.io needed): skipped\n');
+		process.exit(0);
+	}
+
+	own = await startPrivateEngine({prefix: 'occs-'});
+	host = own.host;
+}
+
+const env = {...process.env, DOCKER_HOST: host};
+const engine = await connect(host);
+const id = randomBytes(3).toString('hex');
+const rows: string[] = [];
+try {
+	const demo = await createDemo(engine, id, new AbortController().signal, () => {});
+	const help = pair(() => wall(process.execPath, [CLI, '--help'], env).ms, () => wall(process.execPath, ['-e', '0'], env).ms);
+	rows.push(row('`--help`', help.a, '`node -e 0`', help.b, '≤ 1.5×'));
+	const check = pair(
+		() => wall(process.execPath, [CLI, 'check', '--json', '--no-databases', '--container', demo.containerId], env).ms,
+		() => wall('docker', ['inspect', demo.containerId], env).ms,
+	);
+	rows.push(row('`check --json --no-databases`, 7 volumes', check.a, '`docker inspect`', check.b, '≤ 5×'));
+	const withDb = pair(
+		() => wall(process.execPath, [CLI, 'check', '--json', '--container', demo.containerId], env).ms,
+		() => wall('docker', ['inspect', demo.containerId], env).ms,
+	);
+	rows.push(row('`check --json` (one small opencode.db)', withDb.a, '`docker inspect`', withDb.b, '—'));
+	for (const args of [['--no-databases'], []]) {
+		const report = JSON.parse(wall(process.execPath, [CLI, 'check', '--json', ...args, '--container', demo.containerId], env).stdout) as {timings?: {requests?: number}};
+		rows.push(`| engine requests, \`check --json ${args.join(' ')}\` | ${report.timings?.requests ?? '?'} | — | — | — | ${args.length === 0 ? '≤ 6' : '—'} |`);
+	}
+} finally {
+	await removeDemo(engine, id).catch(() => {});
+	await own?.stop();
+}
+
+process.stdout.write(`\nstart-up bench (${new Date().toISOString().slice(0, 10)}, median of ${RUNS}, load ${loadavg().map(l => l.toFixed(2)).join(' ')}, ${process.version}):\n`
+	+ '| figure | occ-doctor | anchor | anchor time | ratio | target |\n|---|---|---|---|---|---|\n' + rows.join('\n') + '\n');

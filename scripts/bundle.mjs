@@ -1,0 +1,47 @@
+// `npm run build` step 2: bundle cli.tsx into dist/cli.js plus one chunk per command (loaded by `import()` when it
+// runs), so start-up reads a few files instead of hundreds of modules (docs/startup.md has the figures).
+// better-sqlite3 stays external (native addon); so do dockerode's session (gRPC + protobufjs, for BuildKit builds
+// only) and ssh2 (native parts), which load only when an image build or an ssh:// engine needs them.
+import {build} from 'esbuild';
+import {readFile} from 'node:fs/promises';
+
+// Two top-level requires in our engine client that check never uses, made lazy. The text is matched exactly, so
+// a dependency update that changes it fails the build here rather than silently loading them again.
+const LAZY = [
+	{file: /dockerode[/\\]lib[/\\]docker\.js$/, from: "withSession = require('./session'),", to: "withSession = function () { return require('dockerode/lib/session.js').apply(this, arguments); },"},
+	{file: /docker-modem[/\\]lib[/\\]modem\.js$/, from: "ssh = require('./ssh'),", to: "ssh = function (opt) { return require('./ssh')(opt); },"},
+];
+
+const lazyRequires = {
+	name: 'lazy-requires',
+	setup(b) {
+		for (const {file, from, to} of LAZY) {
+			b.onLoad({filter: file}, async args => {
+				const text = await readFile(args.path, 'utf8');
+				if (!text.includes(from)) {
+					throw new Error(`${args.path} no longer contains ${from}: update scripts/bundle.mjs`);
+				}
+
+				return {contents: text.replace(from, to), loader: 'js'};
+			});
+		}
+	},
+};
+
+await build({
+	entryPoints: ['cli.tsx'],
+	outdir: 'dist',
+	entryNames: '[name]',
+	chunkNames: 'chunks/[name]-[hash]',
+	bundle: true,
+	splitting: true,
+	platform: 'node',
+	format: 'esm',
+	target: 'node20',
+	jsx: 'automatic',
+	external: ['better-sqlite3', 'ssh2', 'cpu-features', 'dockerode/lib/session.js', 'react-devtools-core'],
+	plugins: [lazyRequires],
+	// Bundled CommonJS calls require(); an ES module has none.
+	banner: {js: "import {createRequire as occCreateRequire} from 'node:module'; const require = occCreateRequire(import.meta.url);"},
+	logLevel: 'warning',
+});
