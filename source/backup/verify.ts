@@ -88,7 +88,7 @@ export async function readManifest(dir: string): Promise<Manifest> {
 
 		return manifest;
 	} catch (error) {
-		throw new DoctorError(`${join(dir, MANIFEST)} is damaged (${(error as Error).message}): the backup cannot be checked`, 1);
+		throw new DoctorError(`${join(dir, MANIFEST)} is damaged (${(error as Error).message}): the backup cannot be checked`, 'failed');
 	}
 }
 

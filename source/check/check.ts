@@ -3,6 +3,7 @@ import {analyze} from '../core/analyze.js';
 import {detectProfile, findProfile, parseProfile, BUILTIN_PROFILES} from '../core/profiles.js';
 import type {ContainerFacts, Profile, Report} from '../core/types.js';
 import {connect, DoctorError, type Engine} from '../docker/engine.js';
+import {statInContainer} from '../docker/archive.js';
 import {findCandidates, gatherFacts, type Candidate} from '../docker/inspect.js';
 import {sortFindings} from '../core/findings.js';
 
@@ -30,13 +31,13 @@ export async function loadProfile(spec: string): Promise<Profile> {
 		text = await readFile(spec, 'utf8');
 	} catch (error) {
 		const names = BUILTIN_PROFILES.map(p => p.name).join(', ');
-		throw new DoctorError(`no profile "${spec}" (${(error as NodeJS.ErrnoException).code ?? 'unreadable'}): use one of ${names}, generic, or a path to a JSON/YAML file`);
+		throw new DoctorError(`no profile "${spec}" (${(error as NodeJS.ErrnoException).code ?? 'unreadable'}): use one of ${names}, generic, or a path to a JSON/YAML file`, 'usage', {code: 'bad-profile'});
 	}
 
 	try {
 		return parseProfile(text, spec);
 	} catch (error) {
-		throw new DoctorError((error as Error).message);
+		throw new DoctorError((error as Error).message, 'usage', {code: 'bad-profile'});
 	}
 }
 
@@ -51,7 +52,11 @@ export async function profileFor(facts: ContainerFacts, spec?: string): Promise<
 /** Thrown when no --container was given and several containers fit. Carries them for a list or a picker. */
 export class AmbiguousContainerError extends DoctorError {
 	constructor(readonly candidates: Candidate[]) {
-		super(`${candidates.length} containers look like coding agents (${candidates.map(c => c.name).join(', ')}): pass --container NAME`);
+		// Under --json the candidates are in the error object, so a script can pick one (docs/json.md, Errors).
+		super(`${candidates.length} containers look like coding agents (${candidates.map(c => c.name).join(', ')}): pass --container NAME`, 'usage', {
+			code: 'ambiguous-container',
+			details: {candidates: candidates.map(({id, name, image, state, profile, compose}) => ({id, name, image, state, profile, compose}))},
+		});
 	}
 }
 
@@ -80,6 +85,17 @@ export interface CheckResult {
 	report: Report;
 }
 
+/** A --db path must be a file in the container: a typo must not pass as "nothing to count". */
+async function requireDatabases(engine: Engine, facts: ContainerFacts, paths: string[]): Promise<void> {
+	const container = engine.docker.getContainer(facts.id);
+	for (const path of paths) {
+		const stat = await statInContainer(container, path);
+		if (!stat?.isFile) {
+			throw new DoctorError(`--db ${path}: ${stat ? 'not a file' : 'no such file'} in ${facts.name}: pass the container path of a SQLite database`, 'usage', {code: 'missing-db'});
+		}
+	}
+}
+
 /** Inspect one container and predict what survives what. Reads only. */
 export async function runCheck(options: CheckOptions, engine?: Engine): Promise<CheckResult> {
 	engine ??= await connect(options.host);
@@ -88,6 +104,7 @@ export async function runCheck(options: CheckOptions, engine?: Engine): Promise<
 	const {profile, detectedBy} = await profileFor(facts, options.profile);
 	const report = analyze(facts, profile, detectedBy, options.paths ?? []);
 	if (options.databases !== false) {
+		await requireDatabases(engine, facts, options.db ?? []);
 		// better-sqlite3 and the tar parser load only when databases are counted.
 		const {countDatabases, databaseFindings} = await import('../sqlite/index.js');
 		const {databases, legacyStorage, skipped} = await countDatabases(engine, facts, report.locations, {extra: options.db, signal: options.signal});

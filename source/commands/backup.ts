@@ -1,6 +1,6 @@
 import {createInterface} from 'node:readline/promises';
 import type {Priority} from '../core/types.js';
-import {DoctorError} from '../docker/engine.js';
+import {DoctorError, exitCode} from '../errors.js';
 import {formatBytes, plainReporter, runBackup, verifyBackup, verifyLine} from '../backup/index.js';
 import type {Command, CommandContext} from './context.js';
 
@@ -36,7 +36,7 @@ async function confirmStop(ctx: CommandContext, container: string): Promise<void
 	try {
 		const answer = await rl.question(`Stop ${container} during the backup and start it again afterwards? [y/N] `, {signal: ctx.signal});
 		if (!/^y(es)?$/i.test(answer.trim())) {
-			throw new DoctorError('backup cancelled: the container was not stopped', 1);
+			throw new DoctorError('backup cancelled: the container was not stopped', 'declined');
 		}
 	} finally {
 		rl.close();
@@ -56,7 +56,7 @@ async function verifyCommand(ctx: CommandContext, dir: string): Promise<number> 
 		ctx.stdout.write(failed.length === 0 ? `✓ ${results.length} archives verified in ${dir}\n` : `✗ ${failed.length} of ${results.length} archives failed in ${dir}\n`);
 	}
 
-	return failed.length === 0 ? 0 : 1;
+	return exitCode(failed.length === 0 ? 'ok' : 'failed');
 }
 
 /** `occ-doctor backup`: one verified .tar.gz per volume or bind mount, and a manifest; progress on stderr. */
@@ -91,7 +91,7 @@ export const backupCommand: Command = async ctx => {
 
 	if (ctx.mode === 'json') {
 		ctx.stdout.write(JSON.stringify({dir, ...manifest}, null, 2) + '\n');
-		return 0;
+		return exitCode('ok');
 	}
 
 	const lines = [`Backup of ${manifest.container.name} in ${dir}${manifest.verified ? ' (verified)' : ''}`];
@@ -105,5 +105,5 @@ export const backupCommand: Command = async ctx => {
 
 	lines.push(`Restore one: tar xzf ${dir}/<name>.tar.gz -C <target dir>   ·   check later: occ-doctor backup --verify ${dir}`);
 	ctx.stdout.write(lines.join('\n') + '\n');
-	return 0;
+	return exitCode('ok');
 };

@@ -4,6 +4,7 @@ import {demoEngine} from '../demo/engine.js';
 import {createDemo, DEMO_ANONYMOUS, removeDemo} from '../demo/setup.js';
 import {renderJson} from '../report/json.js';
 import {renderPlain} from '../report/plain.js';
+import {exitCode} from '../errors.js';
 import type {Command} from './context.js';
 
 /**
@@ -32,7 +33,7 @@ export const demoCommand: Command = async ctx => {
 			log(`the doctor did not flag ${DEMO_ANONYMOUS} (planted on an anonymous volume): please report this`);
 		}
 
-		return found ? 0 : 1;
+		return exitCode(found ? 'ok' : 'failed');
 	} finally {
 		try {
 			const removed = await removeDemo(engine, id);

@@ -15,7 +15,7 @@ export const HELP = `
   Options
     --container, -c NAME|ID   the container to examine (default: the only coding-agent container found)
     --path, -p PATH           also judge this container path (repeatable)
-    --db PATH                 also count this SQLite database (container path, repeatable)
+    --db PATH                 also count this SQLite database (container path, repeatable; must exist)
     --no-databases            skip finding and counting databases
     --profile NAME|FILE       force a profile: opencode-cloud, opencode, agent-server, redis-aof,
                               management-api, generic, or a JSON/YAML file of your own
@@ -30,9 +30,11 @@ export const HELP = `
     --out DIR                 backup: where to write (default ./occ-doctor-backup-<container>-<UTC time>)
     --stop                    backup: stop the container meanwhile and start it again (asks, or --yes)
     --verify DIR              backup: check an existing backup (gzip, tar, sha256); exit 1 on any mismatch
+    --help, -h                this help
+    --version                 the version
 
   Exit codes
-    0 no errors · 1 errors found · 2 could not run · 130 interrupted
+    0 no errors · 1 errors found · 2 could not run (bad input included) · 130 interrupted
 
   Examples
     $ occ-doctor check --container opencode-cloud-sandbox
@@ -40,7 +42,7 @@ export const HELP = `
     $ DOCKER_HOST=ssh://me@server occ-doctor
 `;
 
-function packageJson(): {description?: string; version?: string} {
+export function packageJson(): {description?: string; version?: string} {
 	// From source/commands/, dist/source/commands/ or the bundle's dist/: the first package.json up that is ours.
 	for (let up = 1; up <= 4; up++) {
 		try {

@@ -1,6 +1,6 @@
 import {createInterface} from 'node:readline/promises';
 import {exitCodeFor} from '../core/analyze.js';
-import {DoctorError} from '../docker/engine.js';
+import {DoctorError, exitCode} from '../errors.js';
 import {progressLine, renderProbePlain, runProbe, runProbeCleanup, type ProbeEvent, type ProbePlan} from '../probe/index.js';
 import type {CommandContext, Command} from './context.js';
 
@@ -41,7 +41,7 @@ export const probeCommand: Command = async ctx => {
 			].join('\n') + '\n');
 		}
 
-		return result.left.length > 0 ? 1 : 0;
+		return exitCode(result.left.length > 0 ? 'failed' : 'ok');
 	}
 
 	const noRestart = ctx.flags.restart === false || Boolean(ctx.flags.noRestart);
@@ -67,7 +67,7 @@ export const probeCommand: Command = async ctx => {
 
 			if (!ctx.interactive) {
 				const what = plan.startStopped ? `start the stopped container ${plan.container.name} (and stop it again)` : `restart ${plan.container.name}`;
-				throw new DoctorError(`probe would ${what} and no one can confirm without a terminal: pass --yes, or --no-restart to skip the restart`, 2);
+				throw new DoctorError(`probe would ${what} and no one can confirm without a terminal: pass --yes, or --no-restart to skip the restart`, 'usage');
 			}
 
 			return ask(ctx, plan);

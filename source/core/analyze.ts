@@ -1,3 +1,4 @@
+import {exitCode} from '../errors.js';
 import {findingsFor} from './findings.js';
 import {buildLocations, composeOf} from './model.js';
 import {SCHEMA_VERSION} from './types.js';
@@ -15,7 +16,7 @@ export function analyze(facts: ContainerFacts, profile: Profile, detectedBy: str
 	};
 }
 
-/** 0 no errors, 1 errors found. (2, could not run, is decided where the error is caught.) */
-export function exitCodeFor(report: Pick<Report, 'findings'>): 0 | 1 {
-	return report.findings.some(f => f.severity === 'error') ? 1 : 0;
+/** The `ok` or `findings` exit code (source/errors.ts): findings when any finding is an error. */
+export function exitCodeFor(report: Pick<Report, 'findings'>): number {
+	return exitCode(report.findings.some(f => f.severity === 'error') ? 'findings' : 'ok');
 }

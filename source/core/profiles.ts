@@ -205,12 +205,22 @@ const KINDS = new Set(['dir', 'file', 'sqlite']);
 const EXPECTATIONS = new Set(['persistent', 'read-only', 'ephemeral', 'unknown']);
 
 /** Parse a user's profile file (JSON or YAML). Throws an Error with a one-line reason. */
+/**
+ * A parser's message on one line, whole: YAML's "at line 4, column 1:" is followed by the offending line and a caret
+ * under it; keep the line (quoted), drop the caret.
+ */
+export function parseMessage(error: unknown): string {
+	const [first = '', ...rest] = String((error as Error)?.message ?? error).split('\n');
+	const quoted = rest.map(line => line.trimEnd()).filter(line => line.trim() && !/^\s*\^+\s*$/.test(line));
+	return quoted.length > 0 ? `${first.trim()} ${quoted.map(line => JSON.stringify(line.trim())).join(' ')}` : first.trim();
+}
+
 export function parseProfile(text: string, source: string): Profile {
 	let raw: unknown;
 	try {
 		raw = source.endsWith('.json') ? JSON.parse(text) : (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
 	} catch (error) {
-		throw new Error(`profile ${source} is not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
+		throw new Error(`profile ${source} is not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'}: ${parseMessage(error)}`);
 	}
 
 	const object = raw as Partial<Profile> | null;

@@ -1,7 +1,2 @@
-/** A failure that stops the run. Its message is one line naming the cause and the fix. */
-export class DoctorError extends Error {
-	constructor(message: string, readonly exitCode: number = 2) {
-		super(message);
-		this.name = 'DoctorError';
-	}
-}
+// Kept so callers may import the error without dockerode; the kinds and the exit-code table are in source/errors.ts.
+export {DoctorError} from '../errors.js';

@@ -18,7 +18,7 @@ export function hasHealthcheck(info: any): boolean {
 
 /** The container vanished under us: someone removed it. `task` names what was running: 'the probe', 'the restore'. */
 export function containerGone(name: string, task = 'the probe'): DoctorError {
-	return new DoctorError(`container ${name} was removed during ${task} (by someone else): there is nothing to restore`, 1);
+	return new DoctorError(`container ${name} was removed during ${task} (by someone else): there is nothing to restore`, 'failed');
 }
 
 /** Turn an engine error into one line; a 404 on the container means it was removed mid-task. */
@@ -69,11 +69,11 @@ export async function waitReady(engine: Engine, id: string, name: string, timeou
 		if (Date.now() > deadline) {
 			const last = state.Health?.Log?.at(-1)?.Output?.trim()?.split('\n')[0];
 			const what = state.Running ? `running but ${health ?? 'not ready'}${last ? ` (last check: ${last})` : ''}` : `${state.Status}${state.ExitCode ? `, exit code ${state.ExitCode}` : ''}${state.Error ? `, ${state.Error}` : ''}`;
-			throw new DoctorError(`container ${name} did not come back within ${Math.round(timeoutMs / 1000)} s: it is ${what}; see \`docker logs ${name}\``, 1);
+			throw new DoctorError(`container ${name} did not come back within ${Math.round(timeoutMs / 1000)} s: it is ${what}; see \`docker logs ${name}\``, 'failed');
 		}
 
 		if (!state.Running && !state.Restarting && state.Status === 'exited' && state.FinishedAt && Date.parse(state.FinishedAt) > Date.parse(state.StartedAt ?? 0)) {
-			throw new DoctorError(`container ${name} exited after the restart (exit code ${state.ExitCode}${state.Error ? `, ${state.Error}` : ''}): see \`docker logs ${name}\``, 1);
+			throw new DoctorError(`container ${name} exited after the restart (exit code ${state.ExitCode}${state.Error ? `, ${state.Error}` : ''}): see \`docker logs ${name}\``, 'failed');
 		}
 
 		await sleep(250, signal);

@@ -24,7 +24,7 @@ export function newRunId(): string {
 
 function interrupted(signal?: AbortSignal): DoctorError {
 	const reason = signal?.reason;
-	return reason instanceof DoctorError ? reason : new DoctorError('interrupted', 130);
+	return reason instanceof DoctorError ? reason : new DoctorError('interrupted', 'interrupted');
 }
 
 function checkAbort(signal?: AbortSignal): void {
@@ -246,7 +246,7 @@ export async function runProbe(options: ProbeOptions, hooks: ProbeHooks = {}, en
 	emit({type: 'plan', plan});
 	checkAbort(signal);
 	if ((plan.restart || plan.startStopped) && hooks.confirm && !(await hooks.confirm(plan))) {
-		throw new DoctorError(`probe cancelled: nothing was written and ${name} was not restarted`, 2);
+		throw new DoctorError(`probe cancelled: nothing was written and ${name} was not restarted`, 'declined');
 	}
 
 	checkAbort(signal);
@@ -461,7 +461,7 @@ export async function runProbe(options: ProbeOptions, hooks: ProbeHooks = {}, en
 		const said = String((failure as Error).message ?? failure).split('\n')[0]!;
 		// The engine error's own advice ("start it …") is replaced by what to do after the probe: keep just its cause.
 		const cause = /\((E[A-Z]+)\)/.exec(said)?.[1] ?? (failure as NodeJS.ErrnoException).code ?? said;
-		failure = new DoctorError(`the Docker engine at ${engine.target.label} went away during the probe (${cause}): ${after}`, 2);
+		failure = new DoctorError(`the Docker engine at ${engine.target.label} went away during the probe (${cause}): ${after}`, 'cannot-run');
 	}
 
 	if (failure) {

@@ -5,7 +5,7 @@ import {Bar, legendLine, tabsLine, titleLine} from './components/chrome.js';
 import {helpLines} from './components/help.js';
 import {Lines, seg, type Line} from './components/line.js';
 import {detailLines, LocationDetails} from './components/location-details.js';
-import {backupBusy, useBackup, type BackupLaunch, type BackupState} from './hooks/use-backup.js';
+import {backupBusy, backupExitCode, useBackup, type BackupLaunch, type BackupState} from './hooks/use-backup.js';
 import {exitCodeOf, useDoctor} from './hooks/use-doctor.js';
 import {useKeys} from './hooks/use-keys.js';
 import {probeBusy, useProbe, type ProbeLaunch, type ProbeState} from './hooks/use-probe.js';
@@ -198,7 +198,8 @@ export function App({services, container, size, color = true, screens = SCREENS,
 			if (busy) {
 				interrupt();
 			} else {
-				exit({code: exitCodeOf(state)} satisfies AppResult);
+				// Opened as `occ-doctor backup`: the backup's code, as in plain mode, not the check's.
+				exit({code: launch.screen === 'backup' && state.inspection ? backupExitCode(backup.state) : exitCodeOf(state)} satisfies AppResult);
 			}
 		},
 		interrupt,

@@ -6,7 +6,7 @@ import {join} from 'node:path';
 import {after, describe, it, type TestContext} from 'node:test';
 import {engineTarget, type Engine} from '../../source/docker/engine.js';
 import {cleanup, engineOrSkip, image, RUN_ID, TEST_LABEL, uniqueName, skipOrFail, LABEL_FLAGS} from '../helpers/engine.js';
-import {cli, docker, type Run} from '../helpers/docker-cli.js';
+import {cli, docker, readableCopy, type Run} from '../helpers/docker-cli.js';
 
 const CONTRACT_KEYS = ['schemaVersion', 'container', 'profile', 'locations', 'findings'];
 const LATER_KEYS = ['databases', 'legacyStorage'];
@@ -39,15 +39,27 @@ async function volume(): Promise<string> {
 	return name;
 }
 
-/** An error run: exit 2, nothing on stdout, one `occ-doctor: ...` line on stderr. */
-function assertCouldNotRun(result: Run, pattern: RegExp): void {
+/**
+ * An error run: exit 2, one `occ-doctor: ...` line on stderr, and on stdout nothing, or under --json the error object
+ * (docs/json.md, Errors) with the same message and its code.
+ */
+function assertCouldNotRun(result: Run, pattern: RegExp, json?: {code: string}): Record<string, any> | undefined {
 	assert.equal(result.code, 2, result.stderr);
-	assert.equal(result.stdout, '');
 	const lines = result.stderr.trim().split('\n');
 	assert.equal(lines.length, 1, result.stderr);
 	assert.match(lines[0]!, /^occ-doctor: /);
 	assert.match(lines[0]!, pattern);
-	assert.ok(!result.stderr.includes(ESC));
+	assert.ok(!result.stderr.includes(ESC) && !result.stdout.includes(ESC));
+	if (!json) {
+		assert.equal(result.stdout, '');
+		return undefined;
+	}
+
+	const {error} = JSON.parse(result.stdout) as {error: Record<string, any>};
+	assert.equal(error.code, json.code);
+	assert.equal(error.exitCode, 2);
+	assert.equal(`occ-doctor: ${error.message}`, lines[0]);
+	return error;
 }
 
 describe('the occ-doctor CLI', () => {
@@ -155,6 +167,11 @@ describe('the occ-doctor CLI', () => {
 		assert.ok(b.findings.some((f: any) => f.code === 'not-persistent' && f.path === '/srv/state' && f.severity === 'error'));
 		assert.equal(fromYaml.code, 1);
 		assertCouldNotRun(await cli(['check', '--container', name, '--profile', join(dir, 'missing.yaml')]), /no profile .*missing\.yaml/);
+		// A parse error is quoted whole on one line: the position and the offending line, not a cut-off "column 1:".
+		const broken = join(dir, 'broken.yaml');
+		writeFileSync(broken, 'name: broken\nlocations:\n  - path: /srv/state\n label: bad indent\n');
+		const parse = assertCouldNotRun(await cli(['check', '--json', '--container', name, '--profile', broken]), /profile .*broken\.yaml is not valid YAML: .* at line \d+, column \d+: ".+"/, {code: 'bad-profile'});
+		assert.ok(!parse?.message.endsWith(':'));
 	});
 
 	it('exits 2 for an unknown container', async t => {
@@ -165,24 +182,42 @@ describe('the occ-doctor CLI', () => {
 		assertCouldNotRun(await cli(['check', '--container', `no-such-${RUN_ID}`]), /no container "no-such-.*docker ps -a/);
 	});
 
-	it('exits 2 listing the candidates on stderr when several containers fit', async t => {
+	it('exits 2 listing the candidates on stderr, and under --json in the error object', async t => {
 		if (!await ready(t)) {
 			return;
 		}
 
 		const one = await container('--label', 'managed-by=opencode-cloud');
 		const two = await container('--label', 'managed-by=opencode-cloud');
-		const result = await cli(['check', '--json']);
-		assert.equal(result.code, 2);
-		assert.equal(result.stdout, '');
-		assert.match(result.stderr, /Candidates:/);
-		assert.ok(result.stderr.includes(one) && result.stderr.includes(two), result.stderr);
-		assert.match(result.stderr.trim().split('\n').at(-1)!, /^occ-doctor: \d+ containers .*--container NAME/);
+		const plain = await cli(['check']);
+		assert.equal(plain.code, 2);
+		assert.equal(plain.stdout, '');
+		assert.match(plain.stderr, /Candidates:/);
+		assert.ok(plain.stderr.includes(one) && plain.stderr.includes(two), plain.stderr);
+		assert.match(plain.stderr.trim().split('\n').at(-1)!, /^occ-doctor: \d+ containers .*--container NAME/);
+		const json = await cli(['check', '--json']);
+		assert.equal(json.code, 2);
+		const {error} = JSON.parse(json.stdout) as {error: {code: string; message: string; candidates: Array<{name: string; id: string; profile: string}>}};
+		assert.equal(error.code, 'ambiguous-container');
+		assert.match(error.message, /--container NAME/);
+		const names = error.candidates.map(c => c.name);
+		assert.ok(names.includes(one) && names.includes(two), names.join(' '));
+		assert.ok(error.candidates.every(c => c.id && c.profile));
+	});
+
+	it('exits 2 for a --db that is not in the container, in plain and JSON', async t => {
+		if (!await ready(t)) {
+			return;
+		}
+
+		const name = await container('-v', `${await volume()}:/srv/data`);
+		assertCouldNotRun(await cli(['check', '--container', name, '--db', '/srv/data/nope.db']), /--db \/srv\/data\/nope\.db: no such file in .*SQLite database/);
+		assertCouldNotRun(await cli(['check', '--json', '--container', name, '--db', '/srv/data']), /--db \/srv\/data: not a file/, {code: 'missing-db'});
 	});
 
 	it('exits 2 with no engine', async () => {
 		const env = {...process.env, DOCKER_HOST: 'unix:///nonexistent'};
-		assertCouldNotRun(await cli(['check', '--json'], {env}), /no Docker engine answers at unix:\/\/\/nonexistent.*DOCKER_HOST/);
+		assertCouldNotRun(await cli(['check', '--json'], {env}), /no Docker engine answers at unix:\/\/\/nonexistent.*DOCKER_HOST/, {code: 'cannot-run'});
 	});
 
 	it('exits 2 naming the docker group when the socket is forbidden', async t => {
@@ -202,7 +237,58 @@ describe('the occ-doctor CLI', () => {
 			return;
 		}
 
-		const result = await cli(['check', '--json'], {uid: 65534, gid: 65534, env: {...process.env, HOME: '/tmp'}});
-		assertCouldNotRun(result, /permission denied on unix:\/\/.*docker group/);
+		// The checkout may sit in a 0700 directory that uid 65534 cannot enter: run a world-readable copy.
+		const copy = readableCopy();
+		try {
+			const result = await cli(['check', '--json'], {uid: 65534, gid: 65534, cwd: copy.dir, env: {...process.env, HOME: '/tmp'}});
+			assertCouldNotRun(result, /permission denied on unix:\/\/.*docker group/, {code: 'cannot-run'});
+		} finally {
+			copy.remove();
+		}
+	});
+});
+
+// Bad input never reaches the engine: each is one `occ-doctor:` line naming it and --help, exit 2 (docs/json.md, Errors).
+describe('bad input', () => {
+	const cases: Array<{args: string[]; line: RegExp; code: string}> = [
+		{args: ['--bogus'], line: /^occ-doctor: unknown flag --bogus: see occ-doctor --help$/, code: 'unknown-flag'},
+		{args: ['check', '--containr', 'x'], line: /^occ-doctor: unknown flag --containr: see occ-doctor --help$/, code: 'unknown-flag'},
+		{args: ['frob'], line: /^occ-doctor: unknown command "frob" \(commands: check, probe, backup, tui, demo\): see occ-doctor --help$/, code: 'unknown-command'},
+		{args: ['check', '--container'], line: /^occ-doctor: --container needs a value: see occ-doctor --help$/, code: 'missing-value'},
+		{args: ['check', '--container', '--plain'], line: /^occ-doctor: --container needs a value: see occ-doctor --help$/, code: 'missing-value'},
+		{args: ['check', '-c', ''], line: /^occ-doctor: -c needs a value: see occ-doctor --help$/, code: 'missing-value'},
+		{args: ['backup', '--out'], line: /^occ-doctor: --out needs a value: see occ-doctor --help$/, code: 'missing-value'},
+		{args: ['check', '--plain=yes'], line: /^occ-doctor: --plain takes no value \(got "yes"\): see occ-doctor --help$/, code: 'unexpected-value'},
+		{args: ['check', 'mybox'], line: /^occ-doctor: unexpected argument "mybox" after check: see occ-doctor --help$/, code: 'unexpected-argument'},
+	];
+
+	for (const {args, line, code} of cases) {
+		it(`${args.join(' ')}: one line, exit 2; with --json also the error object`, async () => {
+			const env = {...process.env, DOCKER_HOST: 'unix:///nonexistent'};
+			assertCouldNotRun(await cli(args, {env}), line);
+			assertCouldNotRun(await cli([...args.filter(a => a !== '--plain'), '--json'].filter((a, i, all) => !(a === '--json' && all.indexOf('--json') !== i)), {env}), line, {code});
+		});
+	}
+
+	it('--help is the help on stdout, exit 0', async () => {
+		const result = await cli(['check', '--help']);
+		assert.equal(result.code, 0);
+		assert.match(result.stdout, /^\n {2}Tells you whether/);
+		assert.match(result.stdout, /--container, -c NAME/);
+		assert.equal(result.stderr, '');
+	});
+
+	it('backup --verify on a garbage manifest quotes the parse error whole on one line, exit 1', async () => {
+		const bad = mkdtempSync(join(tmpdir(), 'occt-verify-'));
+		try {
+			writeFileSync(join(bad, 'manifest.json'), 'garbage "quoted\nmore');
+			const result = await cli(['backup', '--verify', bad, '--plain']);
+			assert.equal(result.code, 1, result.stderr);
+			const lines = result.stderr.trim().split('\n');
+			assert.equal(lines.length, 1, result.stderr);
+			assert.match(lines[0]!, /^occ-doctor: .*manifest\.json is damaged \(Unexpected token .*"garbage "quoted more" is not valid JSON\): the backup cannot be checked$/);
+		} finally {
+			rmSync(bad, {recursive: true, force: true});
+		}
 	});
 });

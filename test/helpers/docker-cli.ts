@@ -1,4 +1,7 @@
 import {execFile} from 'node:child_process';
+import {chmodSync, copyFileSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, realpathSync, rmSync, symlinkSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 
 export interface Run {
@@ -42,7 +45,46 @@ export async function compose(project: string, file: string, ...args: string[]):
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** The CLI from source (no build needed): `node --import tsx cli.tsx ...`. */
-export function cli(args: string[], options: {env?: NodeJS.ProcessEnv; uid?: number; gid?: number} = {}): Promise<Run> {
+/** The CLI from source (no build needed): `node --import tsx cli.tsx ...`; `cwd` runs another copy (readableCopy). */
+export function cli(args: string[], options: {env?: NodeJS.ProcessEnv; uid?: number; gid?: number; cwd?: string} = {}): Promise<Run> {
 	return run(process.execPath, ['--import', 'tsx', 'cli.tsx', ...args], {cwd: REPO_ROOT, ...options});
+}
+
+/** Hard links where the file system allows (same device), copies elsewhere; directories 0755, symlinks kept. */
+function linkTree(from: string, to: string): void {
+	mkdirSync(to, {recursive: true, mode: 0o755});
+	chmodSync(to, 0o755);
+	for (const entry of readdirSync(from, {withFileTypes: true})) {
+		const [source, target] = [join(from, entry.name), join(to, entry.name)];
+		if (entry.isDirectory()) {
+			linkTree(source, target);
+		} else if (entry.isSymbolicLink()) {
+			symlinkSync(readlinkSync(source), target);
+		} else {
+			try {
+				linkSync(source, target);
+			} catch {
+				copyFileSync(source, target);
+			}
+		}
+	}
+}
+
+/**
+ * The CLI's sources and node_modules under a world-readable temp dir, for a test that runs the CLI as another user:
+ * a checkout inside a 0700 directory (a clone under root's home, `mktemp -d`) is unreachable for that user.
+ */
+export function readableCopy(): {dir: string; remove: () => void} {
+	const dir = mkdtempSync(join(tmpdir(), 'occt-readable-'));
+	chmodSync(dir, 0o755);
+	for (const file of ['cli.tsx', 'package.json', 'tsconfig.json']) {
+		copyFileSync(join(REPO_ROOT, file), join(dir, file));
+		chmodSync(join(dir, file), 0o644);
+	}
+
+	linkTree(join(REPO_ROOT, 'source'), join(dir, 'source'));
+	// A worktree's node_modules may be a symlink into another checkout: link what it points at.
+	linkTree(realpathSync(join(REPO_ROOT, 'node_modules')), join(dir, 'node_modules'));
+
+	return {dir, remove: () => rmSync(dir, {recursive: true, force: true})};
 }

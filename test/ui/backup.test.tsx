@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {after, describe, it} from 'node:test';
 import chalk from 'chalk';
 import {cleanup} from 'ink-testing-library';
+import {exitCodeFor} from '../../source/core/analyze.js';
 import {runTui} from '../../source/ui/run.js';
 import {fakeBackup} from './fakes.js';
 import {FakeStdin, FakeStdout, KEY, press, renderApp, waitFor, waitForText} from './helpers.js';
@@ -103,6 +104,21 @@ describe('backup screen', () => {
 		}
 
 		assert.equal(progressText(20_000_000, 200_000_000, meter), '20.0 MB / 200.0 MB  10%  10.0 MB/s  ETA 18s');
+	});
+
+	it('`occ-doctor backup` in a terminal exits 0 after a verified backup, as --plain does, even when the check found errors', async () => {
+		const backup = fakeBackup();
+		assert.equal(exitCodeFor((await backup.services.check('x')).report), 1, 'the fixture has error findings');
+		const stdin = new FakeStdin();
+		const stdout = new FakeStdout();
+		const done = runTui({services: backup.services, launch: {screen: 'backup'}, signal: new AbortController().signal, stdin: stdin as any, stdout: stdout as any, stderr: {write: () => true} as any});
+		await waitFor(() => stdout.text, t => t.includes('locations selected'));
+		stdin.write('\r');
+		await waitFor(() => stdout.text, t => t.includes('Back up 2 locations'));
+		stdin.write('y');
+		await waitFor(() => stdout.text, t => t.includes('backup verified'));
+		stdin.write('q');
+		assert.equal(await done, 0);
 	});
 
 	it('Ctrl+C cancels a running backup: the service cleans up, the screen and the shell say no final-named file is left', async () => {

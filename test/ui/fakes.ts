@@ -93,7 +93,7 @@ export function fakeProbe(options: {hold?: boolean; dropRows?: boolean; withData
 			emit({type: 'step', step: 'preparing'});
 			emit({type: 'plan', plan});
 			if (!(await hooks.confirm(plan))) {
-				throw new DoctorError(`probe cancelled: nothing was written and ${plan.container.name} was not restarted`, 2);
+				throw new DoctorError(`probe cancelled: nothing was written and ${plan.container.name} was not restarted`, 'declined');
 			}
 
 			emit({type: 'step', step: 'writing'});
@@ -112,7 +112,7 @@ export function fakeProbe(options: {hold?: boolean; dropRows?: boolean; withData
 
 			if (run.signal.aborted) {
 				cleanup();
-				throw run.signal.reason instanceof DoctorError ? run.signal.reason : new DoctorError('interrupted', 130);
+				throw run.signal.reason instanceof DoctorError ? run.signal.reason : new DoctorError('interrupted', 'interrupted');
 			}
 
 			emit({type: 'step', step: 'waiting', detail: 'running'});
@@ -180,7 +180,7 @@ export function fakeBackup(options: {hold?: boolean} = {}): FakeBackup {
 				}
 
 				if (run.signal.aborted) {
-					throw new DoctorError('interrupted', 130);
+					throw new DoctorError('interrupted', 'interrupted');
 				}
 
 				emit({type: 'progress', location: u.name, bytes, total: u.estimate.bytes, files: 20, overall: {bytes: done + bytes, total}});

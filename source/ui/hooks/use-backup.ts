@@ -2,6 +2,7 @@ import {useCallback, useEffect, useReducer, useRef} from 'react';
 import type {Priority} from '../../core/types.js';
 import type {BackupResult} from '../../backup/backup.js';
 import {selectUnits} from '../../backup/plan.js';
+import {exitCode} from '../../errors.js';
 import type {BackupEvent, BackupUnit} from '../../backup/types.js';
 import type {BackupChoices, DoctorServices} from '../services.js';
 
@@ -197,6 +198,11 @@ export function backupReducer(state: BackupState, action: BackupAction): BackupS
 			return {...state, phase: action.cancelled ? 'cancelled' : 'failed', error: action.error};
 		}
 	}
+}
+
+/** `occ-doctor backup` in a terminal ends as the plain one does: 0 after a verified backup (or none asked for), 2 when it failed. */
+export function backupExitCode(state: BackupState): number {
+	return exitCode(state.phase === 'failed' ? 'cannot-run' : 'ok');
 }
 
 export const backupBusy = (state: BackupState) => state.phase === 'running';

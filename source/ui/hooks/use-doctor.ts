@@ -1,5 +1,6 @@
 import {useCallback, useEffect, useReducer, useRef} from 'react';
 import {exitCodeFor} from '../../core/analyze.js';
+import {exitCode} from '../../errors.js';
 import type {Candidate} from '../../docker/inspect.js';
 import type {ProbeResult} from '../../probe/types.js';
 import type {DoctorServices, Inspection} from '../services.js';
@@ -64,7 +65,7 @@ export function exitCodeOf(state: DoctorState): number {
 		return exitCodeFor(state.inspection.report);
 	}
 
-	return state.error ? 2 : 0;
+	return exitCode(state.error ? 'cannot-run' : 'ok');
 }
 
 function message(error: unknown): string {

@@ -199,7 +199,7 @@ export function useProbe(services: DoctorServices, launch: ProbeLaunch, onResult
 		const resolve = answer.current;
 		answer.current = null;
 		resolve?.(false);
-		controller.current.abort(new DoctorError('probe cancelled with Ctrl+C', 130));
+		controller.current.abort(new DoctorError('probe cancelled with Ctrl+C', 'interrupted'));
 	}, []);
 
 	const reset = useCallback(() => {
