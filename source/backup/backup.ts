@@ -168,6 +168,11 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 	const plan = await planBackup(options, engine);
 	engine = plan.engine;
 	const {facts, report, units} = plan;
+	// A remote engine's unknown sources do not stop it: the user asked for writes and restarts.
+	if (facts.archiveRisk && Object.values(facts.bindSourceExists).includes(false)) {
+		throw new DoctorError(`backup stopped before reading anything: ${facts.archiveRisk}: put it back first (occ-doctor check shows missing-host-path)`);
+	}
+
 	const dir = resolve(options.out ?? defaultBackupDir(facts.name));
 	const gzipLevel = options.gzipLevel ?? DEFAULT_GZIP_LEVEL;
 	const container = engine.docker.getContainer(facts.id);

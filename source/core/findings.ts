@@ -1,6 +1,7 @@
 import {coveringMount} from './model.js';
 import {normalisePath as normalise, OPENCODE_CLOUD_VOLUMES} from './profiles.js';
-import type {ContainerFacts, Finding, Location, Profile, Severity} from './types.js';
+import {posix} from 'node:path';
+import type {ContainerFacts, Finding, Location, MountFacts, Profile, Severity} from './types.js';
 
 const SEVERITY_ORDER: Record<Severity, number> = {error: 0, warning: 1, info: 2};
 
@@ -58,10 +59,70 @@ function singleFileFix(location: Location, facts: ContainerFacts): string {
 	return `bind-mount the directory instead: -v ${shellQuote((location.hostSource ?? '').replace(/\/[^/]*$/, '') || '/host/dir')}:${shellQuote(directory)}`;
 }
 
+/** A path that SQLite or an editor keeps as a file (so a directory there breaks it). */
+export function looksLikeFile(path: string, kind?: Location['kind']): boolean {
+	return kind === 'file' || kind === 'sqlite' || /-(wal|shm|journal)$|\.(db|sqlite3?|json|ya?ml|toml)$/.test(path);
+}
+
+function missingHostPath(location: Location, source: string): Finding {
+	const file = looksLikeFile(location.path, location.kind);
+	return {
+		code: 'missing-host-path',
+		severity: 'error',
+		path: location.path,
+		message: `the host path ${source} behind ${location.path} is missing: the engine creates it as an empty directory at the next start${file ? `, and ${location.path} then cannot be opened as a file${/-(wal|shm)$|\.db$/.test(location.path) ? ' (SQLite: "unable to open database file")' : ''}` : ''}`,
+		fix: file
+			? `put the file back before the next start: touch ${shellQuote(source)} (or restore it from a backup)`
+			: `put the directory back before the next start: mkdir -p ${shellQuote(source)} (or restore it from a backup)`,
+	};
+}
+
+/** Bind mounts whose destination is a SQLite database or its -wal/-shm, grouped by database. */
+function sqliteFileBinds(facts: ContainerFacts, locations: Location[]): Map<string, MountFacts[]> {
+	const databases = new Set(locations.filter(l => l.kind === 'sqlite').map(l => l.path));
+	const byDatabase = new Map<string, MountFacts[]>();
+	for (const mount of facts.mounts.filter(m => m.type === 'bind' && m.source)) {
+		const destination = normalise(mount.destination);
+		const sidecar = /^(.*)-(wal|shm)$/.exec(destination)?.[1];
+		const isDatabaseFile = databases.has(destination) && (facts.bindSourceIsFile[mount.source!] || facts.bindSourceExists[mount.source!] === false);
+		const database = sidecar ?? (isDatabaseFile ? destination : null);
+		if (database) {
+			byDatabase.set(database, [...(byDatabase.get(database) ?? []), mount]);
+		}
+	}
+
+	return byDatabase;
+}
+
+/**
+ * A database or its -wal/-shm bind-mounted as single files. SQLite deletes -wal and -shm when its last connection
+ * closes, on the host too; at the next start the engine recreates each missing bind source as a directory, and the
+ * database cannot be opened any more. One finding per database; it replaces single-file-mount and sidecar-split there.
+ */
+function sqliteFileMountFindings(facts: ContainerFacts, locations: Location[]): Finding[] {
+	const findings: Finding[] = [];
+	for (const [database, mounts] of sqliteFileBinds(facts, locations)) {
+		const directory = posix.dirname(database);
+		const main = mounts.find(m => normalise(m.destination) === database) ?? mounts[0]!;
+		const hostDirectory = posix.dirname(main.source!);
+		const names = mounts.map(m => posix.basename(normalise(m.destination))).join(', ');
+		findings.push({
+			code: 'sqlite-sidecar-file-mount',
+			severity: 'error',
+			path: database,
+			message: `${names} ${mounts.length === 1 ? 'is' : 'are'} bind-mounted as single files: SQLite deletes -wal and -shm when it closes the database, the engine then recreates them as directories at the next start, and ${posix.basename(database)} cannot be opened`,
+			fix: `mount the directory instead of the files: -v ${shellQuote(hostDirectory)}:${shellQuote(directory)} (and drop the ${mounts.length} file bind${mounts.length === 1 ? '' : 's'})`,
+		});
+	}
+
+	return findings;
+}
+
 /** Findings from the model alone. Pure: every fact comes from `facts` and `locations`. */
 export function findingsFor(facts: ContainerFacts, profile: Profile, locations: Location[]): Finding[] {
 	const findings: Finding[] = [];
 	const important = (l: Location) => l.priority === 'critical' || l.priority === 'high';
+	const sqliteFileMounts = new Set(sqliteFileMountFindings(facts, locations).flatMap(f => [f.path!, `${f.path!}-wal`, `${f.path!}-shm`]));
 
 	for (const location of locations) {
 		const wantsPersistence = location.expected === 'persistent';
@@ -89,7 +150,7 @@ export function findingsFor(facts: ContainerFacts, profile: Profile, locations: 
 			});
 		}
 
-		if (location.storage === 'bind-file' && location.mount?.destination === location.path) {
+		if (location.storage === 'bind-file' && location.mount?.destination === location.path && !sqliteFileMounts.has(location.path)) {
 			findings.push({
 				code: 'single-file-mount',
 				severity: location.kind === 'sqlite' ? 'error' : 'warning',
@@ -109,19 +170,15 @@ export function findingsFor(facts: ContainerFacts, profile: Profile, locations: 
 			});
 		}
 
-		if (location.mount?.type === 'bind' && location.mount.source && facts.bindSourceExists[location.mount.source] === false) {
-			findings.push({
-				code: 'missing-host-path',
-				severity: 'error',
-				path: location.path,
-				message: `the host path ${location.mount.source} behind ${location.path} no longer exists`,
-				fix: `restore ${location.mount.source} on the host from a backup, or recreate the bind with an existing directory`,
-			});
+		if (location.mount?.type === 'bind' && location.mount.destination === location.path && location.mount.source && facts.bindSourceExists[location.mount.source] === false) {
+			findings.push(missingHostPath(location, location.mount.source));
 		}
 	}
 
+	findings.push(...sqliteFileMountFindings(facts, locations));
+
 	// A database's -wal and -shm must sit on the same storage as the database, or commits are lost or torn.
-	for (const location of locations.filter(l => l.kind === 'sqlite')) {
+	for (const location of locations.filter(l => l.kind === 'sqlite' && !sqliteFileMounts.has(l.path))) {
 		const own = coveringMount(location.path, facts);
 		const sidecars = ['-wal', '-shm'].map(suffix => ({suffix, mount: coveringMount(location.path + suffix, facts)}));
 		const split = sidecars.filter(s => (s.mount?.destination ?? null) !== (own?.destination ?? null));

@@ -37,6 +37,17 @@ export function coveringMount(path: string, facts: Pick<ContainerFacts, 'mounts'
 	return best;
 }
 
+/** The host path behind a container path: its covering bind's or volume's source plus the rest. null on the layer or a tmpfs. */
+export function hostPathOf(path: string, facts: Pick<ContainerFacts, 'mounts' | 'tmpfs'>): string | null {
+	const mount = coveringMount(path, facts);
+	if (!mount?.source || (mount.type !== 'bind' && mount.type !== 'volume')) {
+		return null;
+	}
+
+	const destination = normalisePath(mount.destination);
+	return destination === path ? mount.source : mount.source.replace(/\/$/, '') + path.slice(destination === '/' ? 0 : destination.length);
+}
+
 export function storageClassOf(mount: MountFacts | null, facts: ContainerFacts): StorageClass {
 	if (!mount) {
 		return 'container-layer';

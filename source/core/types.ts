@@ -73,6 +73,13 @@ export interface ContainerFacts {
 	bindSourceExists: Record<string, boolean | null>;
 	/** For each bind source: is it a regular file? (`bind-file`) */
 	bindSourceIsFile: Record<string, boolean>;
+	/**
+	 * Why a call to the engine's archive API would change the host, or null when it is safe: the engine sets up every
+	 * mount of the container for each such call and creates a missing `-v` bind source as a directory.
+	 */
+	archiveRisk: string | null;
+	/** The container's writable layer on the host (overlay2's UpperDir): files made in the container, not the image's. */
+	layerDir: string | null;
 	/** True when the container's logs contain the opencode-cloud entrypoint's persistence warning. */
 	persistenceWarningInLogs: boolean;
 	restartPolicy: string;

@@ -25,7 +25,7 @@ export function factsFromInspect(
 	info: any,
 	image: any | null,
 	volumes: Record<string, VolumeFacts>,
-	host: {bindSourceExists: Record<string, boolean | null>; bindSourceIsFile: Record<string, boolean>; persistenceWarningInLogs: boolean},
+	host: {bindSourceExists: Record<string, boolean | null>; bindSourceIsFile: Record<string, boolean>; persistenceWarningInLogs: boolean; archiveRisk?: string | null},
 ): ContainerFacts {
 	const mounts: MountFacts[] = (info.Mounts ?? []).map((m: any) => ({
 		type: m.Type,
@@ -51,6 +51,8 @@ export function factsFromInspect(
 		volumes,
 		bindSourceExists: host.bindSourceExists,
 		bindSourceIsFile: host.bindSourceIsFile,
+		archiveRisk: host.archiveRisk ?? null,
+		layerDir: info.GraphDriver?.Name === 'overlay2' ? info.GraphDriver.Data?.UpperDir ?? null : null,
 		persistenceWarningInLogs: host.persistenceWarningInLogs,
 		restartPolicy: info.HostConfig?.RestartPolicy?.Name ?? '',
 		autoRemove: Boolean(info.HostConfig?.AutoRemove),
@@ -89,6 +91,52 @@ async function isFileInContainer(container: Docker.Container, path: string): Pro
 	}
 }
 
+/** The sources of `-v` binds (HostConfig.Binds): the engine creates these as directories when they are missing. */
+export function bindsCreatedIfMissing(info: any): Set<string> {
+	// "src:dst[:opts]"; a source never holds a colon on Linux engines.
+	return new Set(((info.HostConfig?.Binds ?? []) as string[]).map(b => b.split(':')[0]!).filter(s => s.startsWith('/')));
+}
+
+/**
+ * Why an archive API call on this container would change the host, or null. Measured on Engine 20.10: every HEAD or
+ * GET of /containers/{id}/archive, running or stopped, sets up all the container's mounts and creates a missing `-v`
+ * bind source as an empty root-owned directory. A missing `--mount` source makes the call fail with a wrong 404.
+ */
+export function archiveRiskOf(info: any, bindSourceExists: Record<string, boolean | null>): string | null {
+	const creates = bindsCreatedIfMissing(info);
+	const missing = Object.entries(bindSourceExists).find(([, exists]) => exists === false)?.[0];
+	if (missing) {
+		return `the bind source ${missing} is missing and reading through the engine would make it create ${missing} as a directory`;
+	}
+
+	const unknown = Object.entries(bindSourceExists).find(([source, exists]) => exists === null && creates.has(source))?.[0];
+	if (unknown) {
+		return `occ-doctor cannot see whether the bind source ${unknown} exists (remote engine, or no permission), and reading through the engine would create it as a directory if it is missing: run occ-doctor on the engine's host`;
+	}
+
+	// Measured: a container that never ran gets its mount points made in its layer by the first archive call.
+	if (neverStarted(info) && (info.Mounts ?? []).some((m: any) => m.Type === 'bind' || m.Type === 'volume')) {
+		return 'the container has never been started, and reading through the engine would create its mount points in its layer';
+	}
+
+	return null;
+}
+
+function neverStarted(info: any): boolean {
+	return !info.State?.Running && String(info.State?.StartedAt ?? '').startsWith('0001-');
+}
+
+/** Does a host path exist (and is it a file)? A stat: no read, no write. null when we cannot tell. */
+function hostPathFacts(path: string): {exists: boolean | null; isFile: boolean | null} {
+	try {
+		// stat, not lstat: the engine follows a symlinked source, and so must we.
+		const st = statSync(path);
+		return {exists: true, isFile: st.isFile()};
+	} catch (error) {
+		return {exists: (error as NodeJS.ErrnoException).code === 'ENOENT' ? false : null, isFile: null};
+	}
+}
+
 /** Gather every fact the model needs about one container. All engine I/O of `check` happens here. */
 export async function gatherFacts(engine: Engine, ref: string): Promise<ContainerFacts> {
 	const info = await inspectContainer(engine, ref);
@@ -114,30 +162,21 @@ export async function gatherFacts(engine: Engine, ref: string): Promise<Containe
 
 	const bindSourceExists: Record<string, boolean | null> = {};
 	const bindSourceIsFile: Record<string, boolean> = {};
-	for (const m of info.Mounts ?? []) {
-		if (m.Type !== 'bind' || !m.Source) {
-			continue;
-		}
+	const binds = ((info.Mounts ?? []) as any[]).filter(m => m.Type === 'bind' && m.Source);
+	for (const m of binds) {
+		const host = engine.target.local ? hostPathFacts(m.Source) : {exists: null, isFile: null};
+		bindSourceExists[m.Source] = host.exists;
+		bindSourceIsFile[m.Source] = Boolean(host.isFile);
+	}
 
-		let exists: boolean | null = null;
-		let isFile: boolean | null = null;
-		if (engine.target.local) {
-			try {
-				const st = statSync(m.Source);
-				exists = true;
-				isFile = st.isFile();
-			} catch (error) {
-				exists = (error as NodeJS.ErrnoException).code === 'ENOENT' ? false : null;
-			}
-		}
-
-		isFile ??= await isFileInContainer(container, m.Destination);
-		bindSourceExists[m.Source] = exists;
-		bindSourceIsFile[m.Source] = Boolean(isFile);
+	// Only once no bind source can be created by it does occ-doctor ask the engine about paths.
+	const archiveRisk = archiveRiskOf(info, bindSourceExists);
+	for (const m of archiveRisk ? [] : binds.filter(b => bindSourceExists[b.Source] === null)) {
+		bindSourceIsFile[m.Source] = Boolean(await isFileInContainer(container, m.Destination));
 	}
 
 	const persistenceWarningInLogs = await logsContain(container, PERSISTENCE_WARNING);
-	return factsFromInspect(info, image, volumes, {bindSourceExists, bindSourceIsFile, persistenceWarningInLogs});
+	return factsFromInspect(info, image, volumes, {bindSourceExists, bindSourceIsFile, persistenceWarningInLogs, archiveRisk});
 }
 
 export interface Candidate {

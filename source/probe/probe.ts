@@ -174,6 +174,12 @@ export async function prepareProbe(options: ProbeOptions, engine?: Engine): Prom
 	engine ??= await connect(options.host);
 	const check = await runCheck({host: options.host, container: options.container, paths: options.paths, profile: options.profile}, engine);
 	const {facts} = check;
+	// A remote engine's unknown sources do not stop it: the user asked for writes and restarts.
+	if (facts.archiveRisk && Object.values(facts.bindSourceExists).includes(false)) {
+		// Its reads and its restart would both make the engine create the missing source on the host.
+		throw new DoctorError(`probe stopped before touching anything: ${facts.archiveRisk}: put it back first (occ-doctor check shows missing-host-path)`, 'cannot-run');
+	}
+
 	const container = engine.docker.getContainer(facts.id);
 	let info: any;
 	try {

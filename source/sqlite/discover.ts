@@ -296,8 +296,8 @@ async function walkArchive(container: Docker.Container, root: WalkRoot, limits: 
 	signal?.throwIfAborted();
 }
 
-/** Walk each root (host readdir when possible, else the archive API) for SQLite headers and legacy storage. */
-export async function walk(container: Docker.Container, roots: WalkRoot[], limits: DiscoveryLimits = DEFAULT_LIMITS, signal?: AbortSignal): Promise<WalkResult> {
+/** Walk each root (host readdir when possible, else the archive API unless it is unsafe) for SQLite headers and legacy storage. */
+export async function walk(container: Docker.Container, roots: WalkRoot[], limits: DiscoveryLimits = DEFAULT_LIMITS, signal?: AbortSignal, archiveRisk: string | null = null): Promise<WalkResult> {
 	const skipped: string[] = [];
 	const out = new Collector();
 	for (const root of roots) {
@@ -311,7 +311,13 @@ export async function walk(container: Docker.Container, roots: WalkRoot[], limit
 			}
 		}
 
-		await (onHost ? walkHost(root, limits, out, skipped, signal) : walkArchive(container, root, limits, out, skipped, signal));
+		if (onHost) {
+			await walkHost(root, limits, out, skipped, signal);
+		} else if (archiveRisk) {
+			skipped.push(`${root.path} (not read: ${archiveRisk})`);
+		} else {
+			await walkArchive(container, root, limits, out, skipped, signal);
+		}
 	}
 
 	return {sqlite: [...new Set(out.sqlite)].sort(), storage: opencodeStorage(out.storage), skipped};

@@ -1,14 +1,14 @@
-import {existsSync} from 'node:fs';
+import {accessSync, constants, existsSync} from 'node:fs';
 import {mkdtemp, rm, stat} from 'node:fs/promises';
+import {coveringMount, hostPathOf} from '../core/model.js';
 import {tmpdir} from 'node:os';
 import {join, posix} from 'node:path';
 import type Docker from 'dockerode';
 import type {ContainerFacts, DatabaseReport, LegacyStorageReport, Location} from '../core/types.js';
-import {statInContainer} from '../docker/archive.js';
 import type {Engine} from '../docker/engine.js';
 import {countLocalDatabase, explainSqliteError, oneLine} from './count.js';
 import {DEFAULT_LIMITS, walk, walkRoots, type DiscoveryLimits} from './discover.js';
-import {snapshotDatabase, SnapshotError} from './snapshot.js';
+import {archiveSource, hostSource, snapshotDatabase, SnapshotError, type FileSource} from './snapshot.js';
 
 export {snapshotDatabase} from './snapshot.js';
 export {compareCounts, databaseFindings} from './findings.js';
@@ -34,11 +34,11 @@ function emptyReport(path: string): DatabaseReport {
 }
 
 /** Snapshot one database into `tempRoot`, count the copy, delete the copy. Never throws but for an abort. */
-export async function reportDatabase(container: Docker.Container, path: string, tempRoot: string, options: {signal?: AbortSignal; integrity?: boolean} = {}): Promise<DatabaseReport> {
+export async function reportDatabase(from: Docker.Container | FileSource, path: string, tempRoot: string, options: {signal?: AbortSignal; integrity?: boolean} = {}): Promise<DatabaseReport> {
 	const report = emptyReport(path);
 	const dir = await mkdtemp(join(tempRoot, 'db-'));
 	try {
-		const snap = await snapshotDatabase(container, path, dir, options.signal);
+		const snap = await snapshotDatabase(from, path, dir, options.signal);
 		report.sizeBytes = (await stat(snap.main)).size;
 		report.walBytes = snap.wal ? (await stat(snap.wal)).size : null;
 		// A copied hot journal must be rolled back, which a read-only connection cannot do; the copy is ours to write.
@@ -57,8 +57,70 @@ export async function reportDatabase(container: Docker.Container, path: string, 
 	return report;
 }
 
+/**
+ * Where check reads a database from. A local engine's host paths first: no engine call, so nothing it could create.
+ * The archive API only when no missing bind source makes it unsafe (facts.archiveRisk); else null and the reason.
+ */
+export function readerFor(engine: Engine, facts: ContainerFacts, path: string): {source: FileSource | null; reason: string | null} {
+	const onHost = engine.target.local ? hostFiles(facts, path) : null;
+	if (onHost) {
+		return {source: hostSource(p => onHost.get(p) ?? null), reason: null};
+	}
+
+	if (facts.archiveRisk) {
+		return {source: null, reason: `not read: ${facts.archiveRisk}`};
+	}
+
+	return {source: archiveSource(engine.docker.getContainer(facts.id)), reason: null};
+}
+
+/**
+ * The host paths of a database and its -wal/-journal, when we can read them all. The main file must be behind a mount;
+ * a sidecar may also be on the container's layer, where a file the container made sits in overlay2's UpperDir.
+ */
+function hostFiles(facts: ContainerFacts, path: string): Map<string, string> | null {
+	const main = hostPathOf(path, facts);
+	if (!main || !hostReadable(main)) {
+		return null;
+	}
+
+	const files = new Map([[path, main]]);
+	for (const sidecar of [`${path}-wal`, `${path}-journal`]) {
+		const mounted = hostPathOf(sidecar, facts);
+		if (mounted && hostReadable(mounted)) {
+			files.set(sidecar, mounted);
+		} else if (!mounted && coveringMount(sidecar, facts) === null && facts.layerDir && parentReadable(`${facts.layerDir}/.`)) {
+			// Absent from the layer (its directory too) means the container never made it.
+			files.set(sidecar, facts.layerDir + sidecar);
+		} else {
+			return null;
+		}
+	}
+
+	return files;
+}
+
+function hostReadable(path: string): boolean {
+	try {
+		accessSync(path, constants.R_OK);
+		return true;
+	} catch (error) {
+		// A missing file is readable in the sense that matters: the host says it is not there.
+		return (error as NodeJS.ErrnoException).code === 'ENOENT' && parentReadable(path);
+	}
+}
+
+function parentReadable(path: string): boolean {
+	try {
+		accessSync(posix.dirname(path), constants.R_OK | constants.X_OK);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
 /** The profile's database paths that exist (or that the user named), plus every file the walk found with a SQLite header. */
-async function databasePaths(container: Docker.Container, locations: Location[], found: string[], extra: string[], skipped: string[]): Promise<string[]> {
+async function databasePaths(engine: Engine, facts: ContainerFacts, locations: Location[], found: string[], extra: string[], skipped: string[]): Promise<string[]> {
 	const paths = new Set(found);
 	for (const location of locations.filter(l => l.kind === 'sqlite')) {
 		if (location.storage === 'tmpfs') {
@@ -66,8 +128,18 @@ async function databasePaths(container: Docker.Container, locations: Location[],
 			continue;
 		}
 
+		const {source, reason} = readerFor(engine, facts, location.path);
+		if (!source) {
+			skipped.push(`${location.path} (${reason})`);
+			continue;
+		}
+
 		try {
-			if ((await statInContainer(container, location.path))?.isFile) {
+			const st = await source.stat(location.path);
+			if (st?.isFile) {
+				paths.add(location.path);
+			} else if (st) {
+				// A directory where the database should be: the engine made one for a missing bind source. Say so.
 				paths.add(location.path);
 			}
 		} catch (error) {
@@ -84,14 +156,15 @@ async function databasePaths(container: Docker.Container, locations: Location[],
 
 /**
  * Find and count every SQLite database of a container (see docs/databases.md), and opencode's legacy JSON storage.
- * Reads only: each database is copied through the archive API into a private temp dir and counted there.
+ * Reads only: each database is copied (from the host path when the engine is local, else through the archive API)
+ * into a private temp dir and counted there. Nothing goes through the engine while a missing bind source makes it unsafe.
  */
 export async function countDatabases(engine: Engine, facts: ContainerFacts, locations: Location[], options: CountOptions = {}): Promise<{databases: DatabaseReport[]; legacyStorage: LegacyStorageReport[]; skipped: string[]}> {
 	const container = engine.docker.getContainer(facts.id);
 	const {roots, skipped} = walkRoots(locations, engine.target.local);
-	const found = await walk(container, roots, options.limits ?? DEFAULT_LIMITS, options.signal);
+	const found = await walk(container, roots, options.limits ?? DEFAULT_LIMITS, options.signal, facts.archiveRisk);
 	skipped.push(...found.skipped);
-	const paths = await databasePaths(container, locations, found.sqlite, options.extra ?? [], skipped);
+	const paths = await databasePaths(engine, facts, locations, found.sqlite, options.extra ?? [], skipped);
 	options.onEvent?.({type: 'discovered', databases: paths, skipped});
 	const legacyStorage = [...found.storage].map(([path, counts]) => ({path, counts}));
 	if (paths.length === 0) {
@@ -104,7 +177,8 @@ export async function countDatabases(engine: Engine, facts: ContainerFacts, loca
 	try {
 		for (const [index, path] of paths.entries()) {
 			options.onEvent?.({type: 'counting', path, index, total: paths.length});
-			const report = await reportDatabase(container, path, tempRoot, options);
+			const {source, reason} = readerFor(engine, facts, path);
+			const report = source ? await reportDatabase(source, path, tempRoot, options) : {...emptyReport(path), error: reason};
 			databases.push(report);
 			options.onEvent?.({type: 'counted', report});
 		}

@@ -1,7 +1,9 @@
-import {statfs, rm} from 'node:fs/promises';
+import {createReadStream, createWriteStream} from 'node:fs';
+import {rename, statfs, rm, stat as statHost} from 'node:fs/promises';
 import {basename, join} from 'node:path';
+import {pipeline} from 'node:stream/promises';
 import type Docker from 'dockerode';
-import {copyFileFromContainer, statInContainer, type PathStat} from '../docker/archive.js';
+import {copyFileFromContainer, statInContainer} from '../docker/archive.js';
 
 // A consistent copy of a live SQLite database through the archive API, without touching the live files.
 // Order matters: -wal first, then the main file. A checkpoint that runs after the -wal copy only moves pages we
@@ -18,15 +20,74 @@ export class SnapshotError extends Error {
 	}
 }
 
+/** Where a database's files are read from: the container through the archive API, or the host paths behind its mounts. */
+export interface FileSource {
+	stat(path: string): Promise<{size: number; mtime: string; isFile: boolean} | null>;
+	copy(path: string, destination: string, signal?: AbortSignal): Promise<number>;
+}
+
+export function archiveSource(container: Docker.Container): FileSource {
+	return {
+		stat: async path => statInContainer(container, path),
+		copy: async (path, destination, signal) => copyFileFromContainer(container, path, destination, signal),
+	};
+}
+
+/**
+ * The host files behind the container's mounts (a local engine): no engine call, so nothing the engine could create.
+ * `hostPath` maps a container path to its host path; a path it cannot map is an error, never a guess.
+ */
+export function hostSource(hostPath: (containerPath: string) => string | null): FileSource {
+	const resolve = (path: string) => {
+		const host = hostPath(path);
+		if (!host) {
+			throw new SnapshotError(`${path} has no host path to read`);
+		}
+
+		return host;
+	};
+
+	return {
+		async stat(path) {
+			try {
+				const st = await statHost(resolve(path));
+				return {size: st.size, mtime: `${st.mtimeMs}/${st.ctimeMs}`, isFile: st.isFile()};
+			} catch (error) {
+				if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') {
+					return null;
+				}
+
+				throw error;
+			}
+		},
+		async copy(path, destination, signal) {
+			const partial = `${destination}.partial`;
+			try {
+				await pipeline(createReadStream(resolve(path)), createWriteStream(partial, {mode: 0o600}), {signal});
+				await rename(partial, destination);
+				return (await statHost(destination)).size;
+			} catch (error) {
+				await rm(partial, {force: true});
+				if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+					// The archive source says 404 for a file that vanished; the retry loop below treats both alike.
+					throw Object.assign(new Error(`${path} vanished during the copy`), {statusCode: 404});
+				}
+
+				throw error;
+			}
+		},
+	};
+}
+
 type Fingerprint = string;
-function fingerprint(stat: PathStat | null): Fingerprint {
+function fingerprint(stat: {size: number; mtime: string} | null): Fingerprint {
 	return stat ? `${stat.size}@${stat.mtime}` : 'absent';
 }
 
-async function statFile(container: Docker.Container, path: string): Promise<PathStat | null> {
-	const stat = await statInContainer(container, path);
+async function statFile(source: FileSource, path: string): Promise<{size: number; mtime: string; isFile: boolean} | null> {
+	const stat = await source.stat(path);
 	if (stat && !stat.isFile) {
-		throw new SnapshotError(`${path} is not a regular file`);
+		throw new SnapshotError(`${path} is not a regular file but a directory: the engine makes one when a bind source is missing, and SQLite cannot open the database then`);
 	}
 
 	return stat;
@@ -58,7 +119,8 @@ function delay(ms: number, signal?: AbortSignal): Promise<void> {
  * Returns local paths: open `main` and SQLite picks up `wal` beside it. Throws a one-line SnapshotError when the
  * database is missing, bigger than the free space in `destDir`, or kept changing on every attempt.
  */
-export async function snapshotDatabase(container: Docker.Container, dbPath: string, destDir: string, signal?: AbortSignal): Promise<{main: string; wal: string | null; attempts: number}> {
+export async function snapshotDatabase(from: Docker.Container | FileSource, dbPath: string, destDir: string, signal?: AbortSignal): Promise<{main: string; wal: string | null; attempts: number}> {
+	const source = 'getArchive' in from ? archiveSource(from) : from;
 	const name = basename(dbPath);
 	const main = join(destDir, name);
 	const walLocal = `${main}-wal`;
@@ -69,7 +131,7 @@ export async function snapshotDatabase(container: Docker.Container, dbPath: stri
 
 	for (let attempt = 1; attempt <= SNAPSHOT_ATTEMPTS; attempt++) {
 		signal?.throwIfAborted();
-		const before = await Promise.all([statFile(container, dbPath), statFile(container, `${dbPath}-wal`), statFile(container, `${dbPath}-journal`)]);
+		const before = await Promise.all([statFile(source, dbPath), statFile(source, `${dbPath}-wal`), statFile(source, `${dbPath}-journal`)]);
 		const [mainStat, walStat, journalStat] = before;
 		if (!mainStat) {
 			throw new SnapshotError(`${dbPath} does not exist in the container`);
@@ -85,14 +147,14 @@ export async function snapshotDatabase(container: Docker.Container, dbPath: stri
 		try {
 			// A hot journal (a rollback-mode writer mid-commit, or one that crashed) is needed to roll the copy back.
 			if (journalStat) {
-				await copyFileFromContainer(container, `${dbPath}-journal`, journalLocal, signal);
+				await source.copy(`${dbPath}-journal`, journalLocal, signal);
 			}
 
 			if (walStat) {
-				await copyFileFromContainer(container, `${dbPath}-wal`, walLocal, signal);
+				await source.copy(`${dbPath}-wal`, walLocal, signal);
 			}
 
-			await copyFileFromContainer(container, dbPath, main, signal);
+			await source.copy(dbPath, main, signal);
 		} catch (error) {
 			await removeCopies();
 			// A -wal or -journal that vanished mid-copy means a checkpoint or commit finished: try again.
@@ -103,7 +165,7 @@ export async function snapshotDatabase(container: Docker.Container, dbPath: stri
 			throw error;
 		}
 
-		const after = await Promise.all([statFile(container, dbPath), statFile(container, `${dbPath}-wal`), statFile(container, `${dbPath}-journal`)]);
+		const after = await Promise.all([statFile(source, dbPath), statFile(source, `${dbPath}-wal`), statFile(source, `${dbPath}-journal`)]);
 		if (before.every((s, i) => fingerprint(s) === fingerprint(after[i]!))) {
 			return {main, wal: walStat ? walLocal : null, attempts: attempt};
 		}

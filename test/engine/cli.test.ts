@@ -7,6 +7,7 @@ import {after, describe, it, type TestContext} from 'node:test';
 import {engineTarget, type Engine} from '../../source/docker/engine.js';
 import {cleanup, engineOrSkip, image, RUN_ID, TEST_LABEL, uniqueName, skipOrFail, LABEL_FLAGS} from '../helpers/engine.js';
 import {cli, docker, readableCopy, type Run} from '../helpers/docker-cli.js';
+import {assertUnchanged} from '../helpers/host-snapshot.js';
 
 const CONTRACT_KEYS = ['schemaVersion', 'container', 'profile', 'locations', 'findings'];
 const LATER_KEYS = ['databases', 'legacyStorage'];
@@ -77,7 +78,7 @@ describe('the occ-doctor CLI', () => {
 		}
 
 		const name = await container('-v', `${await volume()}:/srv/data`);
-		const result = await cli(['check', '--container', name]);
+		const result = await assertUnchanged(engine!.docker, name, async () => cli(['check', '--container', name]));
 		assert.equal(result.code, 0, result.stderr);
 		assert.match(result.stdout, /\/srv\/data/);
 		assert.equal(result.stderr, '');
@@ -90,7 +91,7 @@ describe('the occ-doctor CLI', () => {
 		}
 
 		const name = await container('--label', 'managed-by=opencode-cloud');
-		const result = await cli(['check', '--container', name, '--plain']);
+		const result = await assertUnchanged(engine!.docker, name, async () => cli(['check', '--container', name, '--plain']));
 		assert.equal(result.code, 1, result.stderr);
 		assert.match(result.stdout, /not-persistent|container's own layer/);
 		assert.ok(!result.stdout.includes(ESC));
@@ -103,7 +104,7 @@ describe('the occ-doctor CLI', () => {
 		}
 
 		const name = await container('-v', `${await volume()}:/srv/data`, '-v', '/srv/anon');
-		const result = await cli(['check', '--json', '--container', name]);
+		const result = await assertUnchanged(engine!.docker, name, async () => cli(['check', '--json', '--container', name]));
 		assert.equal(result.code, 0, result.stderr);
 		const json = JSON.parse(result.stdout) as Record<string, any>;
 		const extra = Object.keys(json).filter(k => !CONTRACT_KEYS.includes(k));
@@ -136,7 +137,7 @@ describe('the occ-doctor CLI', () => {
 		}
 
 		const name = await container('-v', `${await volume()}:/srv/data`);
-		const result = await cli(['check', '--json', '--container', name, '--path', '/srv/notes', '-p', '/srv/data/sub']);
+		const result = await assertUnchanged(engine!.docker, name, async () => cli(['check', '--json', '--container', name, '--path', '/srv/notes', '-p', '/srv/data/sub']));
 		const json = JSON.parse(result.stdout) as {locations: Array<{path: string; storage: string; label: string}>};
 		const byPath = new Map(json.locations.map(l => [l.path, l]));
 		assert.equal(byPath.get('/srv/notes')?.storage, 'container-layer');
@@ -155,12 +156,12 @@ describe('the occ-doctor CLI', () => {
 		writeFileSync(jsonFile, JSON.stringify({name: 'mine', locations: [{path: '/srv/data/db.sqlite', label: 'my database', priority: 'critical', kind: 'sqlite'}]}));
 		const yamlFile = join(dir, 'mine.yaml');
 		writeFileSync(yamlFile, 'name: mine-yaml\nlocations:\n  - path: /srv/state\n    label: my state\n    priority: critical\n');
-		const fromJson = await cli(['check', '--json', '--container', name, '--profile', jsonFile]);
+		const fromJson = await assertUnchanged(engine!.docker, name, async () => cli(['check', '--json', '--container', name, '--profile', jsonFile]));
 		const a = JSON.parse(fromJson.stdout);
 		assert.equal(a.profile.name, 'mine');
 		assert.equal(a.locations.find((l: any) => l.path === '/srv/data/db.sqlite')?.label, 'my database');
 		assert.equal(fromJson.code, 0, fromJson.stderr);
-		const fromYaml = await cli(['check', '--json', '--container', name, '--profile', yamlFile]);
+		const fromYaml = await assertUnchanged(engine!.docker, name, async () => cli(['check', '--json', '--container', name, '--profile', yamlFile]));
 		const b = JSON.parse(fromYaml.stdout);
 		assert.equal(b.profile.name, 'mine-yaml');
 		assert.equal(b.locations.find((l: any) => l.path === '/srv/state')?.storage, 'container-layer');

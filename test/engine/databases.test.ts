@@ -7,12 +7,12 @@ import {after, describe, it} from 'node:test';
 import Database from 'better-sqlite3';
 import type Docker from 'dockerode';
 import tar from 'tar-stream';
-import {runCheck} from '../../source/check/check.js';
 import {readFileFromContainer} from '../../source/docker/archive.js';
 import {countLocalDatabase} from '../../source/sqlite/count.js';
 import {SQLITE_HEADER} from '../../source/sqlite/discover.js';
 import {snapshotDatabase} from '../../source/sqlite/snapshot.js';
 import {cleanup, engineOrSkip, image, LABELS, uniqueName} from '../helpers/engine.js';
+import {checkUnchanged} from '../helpers/host-snapshot.js';
 
 const host = mkdtempSync(join(tmpdir(), 'occt-db-'));
 after(() => rmSync(host, {recursive: true, force: true}));
@@ -151,7 +151,7 @@ describe('databases (real engine)', () => {
 			const before = await hashes();
 			assert.ok(!before.includes('missing'), `every live file is in place: ${before.join(' ')}`);
 
-			const {report} = await runCheck({container: container.id, profile: 'opencode', paths: ['/srv/api', '/root/workspace']}, engine);
+			const {report} = await checkUnchanged(engine, {container: container.id, profile: 'opencode', paths: ['/srv/api', '/root/workspace']});
 			assert.deepEqual(await hashes(), before, 'live files are byte-identical after check');
 
 			const byPath = new Map((report.databases ?? []).map(d => [d.path, d]));
@@ -209,9 +209,9 @@ describe('databases (real engine)', () => {
 		const {docker} = engine;
 		try {
 			const container = await docker.createContainer({Image: await image(docker), name: uniqueName('nodb'), Labels: LABELS, HostConfig: {NetworkMode: 'none'}});
-			const skipped = await runCheck({container: container.id, databases: false}, engine);
+			const skipped = await checkUnchanged(engine, {container: container.id, databases: false});
 			assert.equal(skipped.report.databases, undefined);
-			const {report} = await runCheck({container: container.id, db: ['/nope/x.db']}, engine);
+			const {report} = await checkUnchanged(engine, {container: container.id, db: ['/nope/x.db']});
 			assert.equal(report.databases?.length, 1);
 			assert.match(report.databases![0]!.error ?? '', /does not exist/);
 		} finally {

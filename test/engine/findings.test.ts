@@ -7,12 +7,12 @@ import {after, describe, it, type TestContext} from 'node:test';
 import {exitCodeFor} from '../../source/core/analyze.js';
 import {OPENCODE_CLOUD_VOLUMES} from '../../source/core/profiles.js';
 import type {Finding, Report} from '../../source/core/types.js';
-import {runCheck} from '../../source/check/check.js';
 import type {Engine} from '../../source/docker/engine.js';
 import {IDLE_CMD} from '../../source/docker/fixture-image.js';
 import {PERSISTENCE_WARNING} from '../../source/docker/inspect.js';
 import {cleanup, engineOrSkip, image, RUN_ID, TEST_LABEL, uniqueName, LABEL_FLAGS} from '../helpers/engine.js';
 import {docker} from '../helpers/docker-cli.js';
+import {checkUnchanged} from '../helpers/host-snapshot.js';
 
 let engine: Engine | undefined;
 let img = '';
@@ -43,11 +43,11 @@ async function check(flags: string[], command: string[] = []): Promise<{name: st
 		anonymous.add(volume);
 	}
 
-	const {report} = await runCheck({container: name}, engine);
+	const {report} = await checkUnchanged(engine!, {container: name});
 	return {name, report};
 }
 
-const MODEL_CODES = ['not-persistent', 'anonymous-volume', 'single-file-mount', 'sqlite-sidecar-split', 'read-only-data', 'bind-dropped-on-occ-update', 'missing-host-path', 'entrypoint-warning'];
+const MODEL_CODES = ['not-persistent', 'anonymous-volume', 'single-file-mount', 'sqlite-sidecar-split', 'sqlite-sidecar-file-mount', 'read-only-data', 'bind-dropped-on-occ-update', 'missing-host-path', 'entrypoint-warning'];
 const at = (report: Report, code: string, path: string | null): Finding | undefined => report.findings.find(f => f.code === code && f.path === path);
 
 function assertWellFormed(findings: Finding[]): void {
@@ -84,7 +84,7 @@ describe('findings on real containers', () => {
 		assertWellFormed(report.findings);
 	});
 
-	it('single-file-mount and sqlite-sidecar-split: opencode.db bind-mounted on its own', async t => {
+	it('sqlite-sidecar-file-mount: opencode.db bind-mounted on its own', async t => {
 		if (!await ready(t)) {
 			return;
 		}
@@ -95,9 +95,8 @@ describe('findings on real containers', () => {
 		assert.equal(report.profile.name, 'opencode');
 		const db = '/root/.local/share/opencode/opencode.db';
 		assert.equal(report.locations.find(l => l.path === db)?.storage, 'bind-file');
-		assert.equal(at(report, 'sqlite-sidecar-split', db)?.severity, 'error');
-		assert.equal(at(report, 'single-file-mount', db)?.severity, 'error');
-		assert.match(at(report, 'single-file-mount', db)?.fix ?? '', new RegExp(`-v ${dir}:/root/.local/share/opencode`));
+		assert.equal(at(report, 'sqlite-sidecar-file-mount', db)?.severity, 'error');
+		assert.match(at(report, 'sqlite-sidecar-file-mount', db)?.fix ?? '', new RegExp(`-v ${dir}:/root/.local/share/opencode`));
 		assertWellFormed(report.findings);
 	});
 
@@ -138,7 +137,7 @@ describe('findings on real containers', () => {
 		const name = uniqueName('find');
 		await docker('create', '--name', name, '--network', 'none', ...LABEL_FLAGS, '-v', `${join(dir, 'gone')}:/srv/data`, img);
 		rmSync(join(dir, 'gone'), {recursive: true});
-		const {report} = await runCheck({container: name}, engine);
+		const {report} = await checkUnchanged(engine!, {container: name});
 		const finding = at(report, 'missing-host-path', '/srv/data');
 		assert.equal(finding?.severity, 'error');
 		assert.match(finding?.message ?? '', new RegExp(`${dir}/gone`));

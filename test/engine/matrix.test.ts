@@ -7,11 +7,11 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, describe, it, type TestContext} from 'node:test';
 import type Docker from 'dockerode';
-import {runCheck} from '../../source/check/check.js';
 import type {Scenario, Survival} from '../../source/core/types.js';
 import type {Engine} from '../../source/docker/engine.js';
 import {cleanup, engineOrSkip, image, LABELS, RUN_ID, TEST_LABEL, uniqueName} from '../helpers/engine.js';
 import {cli, compose, docker, run} from '../helpers/docker-cli.js';
+import {assertUnchanged, checkUnchanged} from '../helpers/host-snapshot.js';
 
 const MEASURED: Scenario[] = ['restart', 'stop-start', 'recreate', 'compose-recreate', 'compose-down-up', 'compose-down-v'];
 
@@ -270,7 +270,7 @@ describe('what survives what, measured on a real engine', () => {
 		];
 		const setup = runSetup(uniqueName('run'), flags, targets);
 		await docker('run', '-d', '--name', setup.name, '--network', 'none', ...Object.entries(LABELS).flatMap(([k, v]) => ['--label', `${k}=${v}`]), ...flags, img);
-		const {report} = await runCheck({container: setup.name, paths: ['/layer']}, engine);
+		const {report} = await checkUnchanged(engine!, {container: setup.name, paths: ['/layer']});
 		const storage = Object.fromEntries(report.locations.map(l => [l.path, l.storage]));
 		assert.deepEqual(targets.map(t => storage[t.path]), [
 			'named-volume', 'anonymous-volume', 'anonymous-volume', 'bind', 'bind-file',
@@ -290,7 +290,7 @@ describe('what survives what, measured on a real engine', () => {
 		const targets: Target[] = [{path: '/named'}, {path: '/anon'}, {path: '/imgvol'}, {path: '/layer'}];
 		const setup = runSetup(uniqueName('rm'), ['--rm', '-v', `${named}:/named`, '-v', '/anon'], targets);
 		await docker('run', '-d', '--name', setup.name, '--network', 'none', ...Object.entries(LABELS).flatMap(([k, v]) => ['--label', `${k}=${v}`]), '--rm', '-v', `${named}:/named`, '-v', '/anon', img);
-		const {report} = await runCheck({container: setup.name, paths: ['/layer']}, engine);
+		const {report} = await checkUnchanged(engine!, {container: setup.name, paths: ['/layer']});
 		const predicted = predictedRows(report.locations, targets);
 		const observed = await measure(t, setup);
 		assert.deepEqual(observed, predicted);
@@ -354,7 +354,7 @@ describe('what survives what, measured on a real engine', () => {
 		};
 
 		const id = await current();
-		const result = await cli(['check', '--json', '--container', id, '--path', '/layer']);
+		const result = await assertUnchanged(engine!.docker, id, async () => cli(['check', '--json', '--container', id, '--path', '/layer']));
 		assert.ok(result.code === 0 || result.code === 1, `check --json ran: ${result.stderr}`);
 		const json = JSON.parse(result.stdout) as {container: {compose: unknown}; locations: Array<{path: string; storage: string; survives: Record<string, Survival | null>}>};
 		assert.deepEqual(json.container.compose, {project, service: 'app'});

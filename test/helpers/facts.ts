@@ -28,6 +28,8 @@ export function makeFacts(partial: Partial<ContainerFacts> & {mounts?: MountFact
 		volumes: {},
 		bindSourceExists: {},
 		bindSourceIsFile: {},
+		archiveRisk: null,
+		layerDir: null,
 		persistenceWarningInLogs: false,
 		restartPolicy: '',
 		autoRemove: false,

@@ -4,6 +4,7 @@ import {analyze, exitCodeFor} from '../../source/core/analyze.js';
 import {buildLocations, coveringMount} from '../../source/core/model.js';
 import {GENERIC_PROFILE, detectProfile, findProfile, resolvePath} from '../../source/core/profiles.js';
 import {bind, makeFacts, recordedFacts, vol} from '../helpers/facts.js';
+import {archiveRiskOf} from '../../source/docker/inspect.js';
 
 const ANON = 'a'.repeat(64);
 
@@ -84,12 +85,45 @@ describe('findings', () => {
 		assert.equal(exitCodeFor(report), 1);
 	});
 
-	it('finds a database whose -wal and -shm land elsewhere, and a single-file mount', () => {
+	it('a database bind-mounted as a single file is one sqlite-sidecar-file-mount error, telling to mount the directory', () => {
 		const facts = makeFacts({mounts: [bind('/h/opencode.db', '/root/.local/share/opencode/opencode.db')], bindSourceIsFile: {'/h/opencode.db': true}});
 		const report = analyze(facts, findProfile('opencode')!, 'test');
-		const codes = new Set(report.findings.map(f => f.code));
-		assert.ok(codes.has('sqlite-sidecar-split'));
-		assert.ok(codes.has('single-file-mount'));
+		const found = report.findings.filter(f => f.path === '/root/.local/share/opencode/opencode.db');
+		assert.deepEqual(found.map(f => f.code), ['sqlite-sidecar-file-mount']);
+		assert.match(found[0]!.fix, /-v \/h:\/root\/.local\/share\/opencode /);
+	});
+
+	it('a database on its own mount with -wal and -shm elsewhere is sqlite-sidecar-split', () => {
+		const facts = makeFacts({mounts: [vol('db', '/root/.local/share/opencode/opencode.db')]});
+		const report = analyze(facts, findProfile('opencode')!, 'test');
+		assert.ok(report.findings.some(f => f.code === 'sqlite-sidecar-split'));
+	});
+
+	it('opencode 1.2\'s file binds with -wal and -shm gone on the host: the sidecar finding and each missing source with its harm', () => {
+		const data = '/root/.local/share/opencode';
+		const facts = makeFacts({
+			mounts: [bind('/h/opencode.db', `${data}/opencode.db`), bind('/h/opencode.db-wal', `${data}/opencode.db-wal`), bind('/h/opencode.db-shm', `${data}/opencode.db-shm`)],
+			bindSourceIsFile: {'/h/opencode.db': true},
+			bindSourceExists: {'/h/opencode.db': true, '/h/opencode.db-wal': false, '/h/opencode.db-shm': false},
+		});
+		const report = analyze(facts, findProfile('opencode')!, 'test');
+		const sidecar = report.findings.filter(f => f.code === 'sqlite-sidecar-file-mount');
+		assert.equal(sidecar.length, 1);
+		assert.match(sidecar[0]!.message, /opencode\.db, opencode\.db-wal, opencode\.db-shm are bind-mounted as single files: SQLite deletes -wal and -shm/);
+		const missing = report.findings.filter(f => f.code === 'missing-host-path');
+		assert.deepEqual(missing.map(f => f.path).sort(), [`${data}/opencode.db-shm`, `${data}/opencode.db-wal`]);
+		assert.match(missing[0]!.message, /creates it as an empty directory at the next start.*unable to open database file/);
+		assert.match(missing[0]!.fix, /^put the file back before the next start: touch \/h\/opencode\.db-(wal|shm)/);
+		assert.ok(!report.findings.some(f => f.code === 'single-file-mount' || f.code === 'sqlite-sidecar-split'));
+	});
+
+	it('reading through the engine is unsafe while a -v bind source is missing, or unknown on a remote engine', () => {
+		const info = {HostConfig: {Binds: ['/h/a:/a', '/h/b:/b:ro']}};
+		assert.equal(archiveRiskOf(info, {'/h/a': true, '/h/b': true}), null);
+		assert.match(archiveRiskOf(info, {'/h/a': true, '/h/b': false}) ?? '', /\/h\/b is missing/);
+		assert.match(archiveRiskOf(info, {'/h/a': null, '/h/b': true}) ?? '', /cannot see whether the bind source \/h\/a exists/);
+		// --mount binds are never created by the engine: an unknown source there is no risk.
+		assert.equal(archiveRiskOf({HostConfig: {Binds: null}}, {'/h/c': null}), null);
 	});
 
 	it('warns that occ update drops bind mounts, and reports the entrypoint warning and a missing host path', () => {

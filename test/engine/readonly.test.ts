@@ -1,0 +1,91 @@
+// check changes nothing, even where a read through the engine would: opencode 1.2's single-file binds with the host's
+// database closed (SQLite deleted -wal and -shm on the host, so two bind sources are missing). Seed 002 has the layout.
+import assert from 'node:assert/strict';
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {after, describe, it, type TestContext} from 'node:test';
+import Database from 'better-sqlite3';
+import type {Engine} from '../../source/docker/engine.js';
+import {cleanup, engineOrSkip, image, LABEL_FLAGS, uniqueName} from '../helpers/engine.js';
+import {docker} from '../helpers/docker-cli.js';
+import {checkUnchanged, snapshotTree} from '../helpers/host-snapshot.js';
+
+const DATA = '/root/.local/share/opencode';
+const dirs: string[] = [];
+let engine: Engine | undefined;
+
+async function ready(t: TestContext): Promise<Engine | undefined> {
+	engine ??= await engineOrSkip(t);
+	return engine;
+}
+
+/**
+ * opencode 1.2's host side: opencode.db in WAL mode with 3 sessions, and a container made with the three file binds
+ * while the host's opencode had the database open. Then the host closes it, and SQLite deletes -wal and -shm.
+ */
+async function singleFileLayout(engine: Engine, start: boolean): Promise<{name: string; dir: string}> {
+	const dir = mkdtempSync(join(tmpdir(), 'occt-ro-'));
+	dirs.push(dir);
+	writeFileSync(join(dir, 'auth.json'), '{"provider": {"type": "api"}}');
+	mkdirSync(join(dir, 'storage'));
+	const db = new Database(join(dir, 'opencode.db'));
+	db.pragma('journal_mode = WAL');
+	db.exec('CREATE TABLE session (id TEXT PRIMARY KEY); INSERT INTO session VALUES (\'ses_a\'), (\'ses_b\'), (\'ses_c\');');
+	const name = uniqueName('ro');
+	const binds = ['opencode.db', 'opencode.db-wal', 'opencode.db-shm', 'auth.json', 'storage'].flatMap(f => ['-v', `${join(dir, f)}:${DATA}/${f}`]);
+	await docker(start ? 'run' : 'create', ...(start ? ['-d'] : []), '--name', name, '--network', 'none', ...LABEL_FLAGS, ...binds, await image(engine.docker));
+	db.close();
+	return {name, dir};
+}
+
+describe('check is read-only', () => {
+	after(async () => {
+		if (engine) {
+			await cleanup(engine.docker);
+		}
+
+		for (const dir of dirs) {
+			rmSync(dir, {recursive: true, force: true});
+		}
+	});
+
+	for (const start of [false, true]) {
+		it(`opencode 1.2's single-file binds, host database closed, container ${start ? 'running' : 'stopped'}: host unchanged, sidecar mounts and missing sources reported, database counted`, async t => {
+			const engine = await ready(t);
+			if (!engine) {
+				return;
+			}
+
+			const {name, dir} = await singleFileLayout(engine, start);
+			assert.equal(snapshotTree(join(dir, 'opencode.db-wal')), 'missing', 'SQLite deleted -wal on close');
+			const {report} = await checkUnchanged(engine, {container: name});
+			assert.equal(snapshotTree(join(dir, 'opencode.db-wal')), 'missing', 'check did not make -wal a directory');
+			assert.equal(snapshotTree(join(dir, 'opencode.db-shm')), 'missing');
+
+			const codes = report.findings.map(f => `${f.code} ${f.path}`);
+			assert.ok(codes.includes(`sqlite-sidecar-file-mount ${DATA}/opencode.db`), codes.join(', '));
+			assert.ok(codes.includes(`missing-host-path ${DATA}/opencode.db-wal`), codes.join(', '));
+			assert.ok(codes.includes(`missing-host-path ${DATA}/opencode.db-shm`), codes.join(', '));
+			const db = report.databases?.find(d => d.path === `${DATA}/opencode.db`);
+			assert.ok(db, `opencode.db is in the report: ${JSON.stringify(report.databases)} skipped ${JSON.stringify(report.databasesSkipped)}`);
+			assert.equal(db.error, null);
+			assert.equal(db.tables.session, 3);
+		});
+	}
+
+	it('a -wal that the engine already made a directory: the database is reported unreadable, with the reason', async t => {
+		const engine = await ready(t);
+		if (!engine) {
+			return;
+		}
+
+		const {name, dir} = await singleFileLayout(engine, false);
+		mkdirSync(join(dir, 'opencode.db-wal'));
+		mkdirSync(join(dir, 'opencode.db-shm'));
+		const {report} = await checkUnchanged(engine, {container: name});
+		const db = report.databases?.find(d => d.path === `${DATA}/opencode.db`);
+		assert.match(db?.error ?? '', /opencode\.db-wal is not a regular file but a directory/);
+		assert.ok(report.findings.some(f => f.code === 'database-unreadable' && f.path === `${DATA}/opencode.db`));
+	});
+});
