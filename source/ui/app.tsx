@@ -1,18 +1,21 @@
 import {Box, useApp} from 'ink';
 import {Spinner} from '@inkjs/ui';
 import {useCallback, useEffect, useRef, useState, type ReactElement} from 'react';
-import {Bar, legendLine, tabsLine, titleLine} from './components/chrome.js';
+import {Bar, legendLines, tabsLine, titleLine} from './components/chrome.js';
 import {helpLines} from './components/help.js';
+import {fieldSegments} from './components/text-field.js';
 import {Lines, seg, type Line} from './components/line.js';
 import {detailLines, LocationDetails} from './components/location-details.js';
 import {backupBusy, backupExitCode, useBackup, type BackupLaunch, type BackupState} from './hooks/use-backup.js';
 import {exitCodeOf, useDoctor} from './hooks/use-doctor.js';
 import {useKeys} from './hooks/use-keys.js';
+import {APP_BINDINGS} from './keys/bindings.js';
+import {keyTable, legendEntries, type Binding, type FieldSlice, type KeyContext} from './keys/table.js';
 import {probeBusy, useProbe, type ProbeLaunch, type ProbeState} from './hooks/use-probe.js';
 import {useTerminalSize, type Size} from './hooks/use-terminal-size.js';
 import {useTick} from './hooks/use-tick.js';
 import {useView} from './hooks/use-view.js';
-import {availableScreens, SCREENS, type ScreenData, type ScreenDef} from './screens/index.js';
+import {SCREENS, type ScreenData, type ScreenDef} from './screens/index.js';
 import {filterCandidates, Picker} from './screens/picker.js';
 import {cleanupSummary} from './screens/probe.js';
 import type {DoctorServices} from './services.js';
@@ -36,6 +39,8 @@ export interface AppProps {
 	/** False under NO_COLOR. */
 	color?: boolean;
 	screens?: ScreenDef[];
+	/** The app's own key bindings (the screens add theirs); tests add one to see it in the legend and the help. */
+	bindings?: Binding[];
 	launch?: Launch;
 	/** SIGINT/SIGTERM from outside: handled as Ctrl+C (a running probe or backup cleans up before the app leaves). */
 	signal?: AbortSignal;
@@ -65,7 +70,7 @@ function leavingMessage(probe: ProbeState, backup: BackupState): string | undefi
 	return undefined;
 }
 
-export function App({services, container, size, color = true, screens = SCREENS, launch = NO_LAUNCH, signal}: AppProps) {
+export function App({services, container, size, color = true, screens = SCREENS, bindings = APP_BINDINGS, launch = NO_LAUNCH, signal}: AppProps) {
 	const {exit} = useApp();
 	const {columns, rows} = useTerminalSize(size);
 	const {state, check, reinspect, pickAgain, probed} = useDoctor(services, container);
@@ -79,7 +84,6 @@ export function App({services, container, size, color = true, screens = SCREENS,
 
 	// One line short of the terminal: Ink clears the whole screen on every frame once output reaches its height.
 	const width = Math.max(20, columns);
-	const bodyHeight = Math.max(3, rows - 1 - 3);
 	const ref = state.ref;
 	const data: ScreenData | null = state.inspection ? {
 		inspection: state.inspection,
@@ -88,16 +92,15 @@ export function App({services, container, size, color = true, screens = SCREENS,
 		...(services.probe ? {probe: {state: probe.state, noRestart: Boolean(launch.probe?.noRestart), start: () => ref && probe.start(ref), respond: probe.respond}} : {}),
 		...(services.backup && services.backupChoices ? {backup: {state: backup.state, dispatch: backup.dispatch, load: () => ref && backup.load(ref), start: () => ref && backup.start(ref, backup.state)}} : {}),
 	} : null;
-	const tabs = availableScreens(data, screens);
-	const screen = tabs.find(s => s.id === view.screen) ?? tabs[0];
+	const screen = screens.find(s => s.id === view.screen) ?? screens[0];
+	const empty = screen && data ? screen.empty(data) : null;
 	const picking = state.phase === 'picking';
 	const pickerRows = filterCandidates(state.candidates, view.filter);
-	const screenRows = screen?.rows && data ? screen.rows(data, view.filter) : [];
+	const screenRows = screen?.rows && data && empty === null ? screen.rows(data, view.filter) : [];
 	const cursorKey = picking ? 'picker' : screen?.id ?? 'overview';
 	const rowCount = picking ? pickerRows.length : state.phase === 'ready' ? screenRows.length : 0;
 	const cursor = Math.max(0, Math.min(view.cursor[cursorKey] ?? 0, rowCount - 1));
 	const report = state.inspection?.report ?? null;
-	const detail = view.detail && report ? detailLines(report, state.inspection!.facts, view.detail.path, width) : null;
 
 	// Another container: the last one's probe and backup no longer apply.
 	useEffect(() => {
@@ -154,22 +157,33 @@ export function App({services, container, size, color = true, screens = SCREENS,
 		return () => signal.removeEventListener('abort', onAbort);
 	}, [signal]);
 
-	const screenKeys = screen && data ? (typeof screen.keys === 'function' ? screen.keys(data) : screen.keys ?? []) : [];
-	const capturing = Boolean(screen?.capturing && data && screen.capturing(data));
-	useKeys({
+	const filterField: FieldSlice = {
+		field: {value: view.filter, cursor: view.filterCursor},
+		edit: edit => dispatch({type: 'filter-edit', edit}),
+		done: keep => dispatch({type: keep ? 'filter-done' : 'filter-clear'}),
+		escape: 'clear',
+	};
+	const ready = state.phase === 'ready' && !view.detail && !view.help;
+	const table = keyTable(screens, bindings);
+	const keys: KeyContext = {
 		view,
 		dispatch,
 		phase: state.phase,
-		tabs: tabs.map(t => t.id),
+		screens,
+		screen,
+		data,
+		row: picking ? pickerRows[cursor] : screenRows[cursor],
 		rowCount,
 		cursorKey,
-		columnCount: screen?.columns && data ? screen.columns(data) : 0,
-		pageSize: Math.max(1, bodyHeight - 4),
-		detailMax: detail ? detail.length - bodyHeight : 0,
+		columnCount: screen?.columns && data && empty === null ? screen.columns(data) : 0,
+		pageSize: 1,
+		detailMax: 0,
+		helpMax: 0,
 		canPickAgain: state.candidates.length > 1 && (state.phase === 'ready' || state.phase === 'failed'),
 		busy,
-		capturing,
-		screenKey: screen?.onKey && data && !leaving ? (input, key) => screen.onKey!(input, key, data, screenRows[cursor]) : undefined,
+		running: probe.state.phase === 'running' || backup.state.phase === 'running',
+		field: view.filtering ? filterField : ready && screen?.field && data && empty === null ? screen.field(data) : null,
+		leaving,
 		enter() {
 			if (picking) {
 				const picked = pickerRows[cursor];
@@ -203,13 +217,25 @@ export function App({services, container, size, color = true, screens = SCREENS,
 			}
 		},
 		interrupt,
-	});
+	};
+
+	// The legend wraps (at most 3 lines); the body gets what is left.
+	const legend = footer(keys, table, width);
+	const bodyHeight = Math.max(3, rows - 1 - 2 - legend.length);
+	const detail = view.detail && report ? detailLines(report, state.inspection!.facts, view.detail.path, width) : null;
+	const help = view.help ? helpLines(table, screens, width) : null;
+	keys.pageSize = Math.max(1, bodyHeight - 4);
+	keys.detailMax = detail ? detail.length - bodyHeight : 0;
+	keys.helpMax = help ? help.length - bodyHeight : 0;
+	useKeys(table, keys);
 
 	let body: ReactElement;
 	let tabLine: Line = [];
-	if (view.help) {
-		body = <Lines lines={helpLines(tabs.length > 0 ? tabs : screens)} width={width} height={bodyHeight}/>;
-		tabLine = [seg(' Help ', {inverse: true, bold: true})];
+	if (help) {
+		const shown = help.slice(view.helpScroll, view.helpScroll + bodyHeight);
+		body = <Lines lines={shown} width={width} height={bodyHeight}/>;
+		const more = help.length > bodyHeight ? ` lines ${view.helpScroll + 1}–${view.helpScroll + shown.length} of ${help.length}` : '';
+		tabLine = [seg(' Help ', {inverse: true, bold: true}), seg(more, {dim: true})];
 	} else if (state.phase === 'finding' || state.phase === 'checking') {
 		const what = state.phase === 'finding' ? `Looking for coding-agent containers on ${services.engineLabel}…` : `Inspecting ${state.candidates.find(c => c.id === state.ref)?.name ?? state.ref}…`;
 		body = <Box height={bodyHeight}><Spinner label={what}/></Box>;
@@ -222,6 +248,8 @@ export function App({services, container, size, color = true, screens = SCREENS,
 		body = <Picker candidates={state.candidates} rows={pickerRows} cursor={cursor} engineLabel={services.engineLabel} width={width} height={bodyHeight}/>;
 	} else if (detail && report) {
 		body = <LocationDetails report={report} facts={state.inspection!.facts} path={view.detail!.path} scroll={view.detail!.scroll} width={width} height={bodyHeight}/>;
+	} else if (screen && data && empty !== null) {
+		body = <Lines lines={wrapLines(`Nothing to show: ${empty}.`, width).map(t => [seg(t, {dim: true})])} width={width} height={bodyHeight}/>;
 	} else if (screen && data) {
 		const Screen = screen.component;
 		body = <Screen data={data} rows={screenRows} cursor={cursor} view={view} width={width} height={bodyHeight}/>;
@@ -230,71 +258,30 @@ export function App({services, container, size, color = true, screens = SCREENS,
 	}
 
 	if (state.phase === 'ready' && !view.help) {
-		const active = Math.max(0, tabs.indexOf(screen!));
-		tabLine = tabsLine(tabs, active, width);
+		const active = Math.max(0, screens.indexOf(screen!));
+		tabLine = tabsLine(screens, active, width, data ? screens.map(s => s.empty(data) !== null) : []);
 		if (detail) {
 			tabLine.push(seg(`› ${view.detail!.path}`, {bold: true}));
 		}
 	}
 
-	const legend = footer({view, phase: state.phase, inDetail: Boolean(detail), hasRows: Boolean(screen?.rows) && screenRows.length > 0, opens: Boolean(screen?.opens), screenKeys: state.phase === 'ready' ? screenKeys : [], capturing, busy, tabCount: tabs.length, width});
 	return (
 		<ThemeContext.Provider value={{color}}>
 			<Box flexDirection="column" width={width} height={rows - 1} overflow="hidden">
 				<Bar line={titleLine(report, services.engineLabel, state.busy, width)} width={width}/>
 				<Bar line={tabLine} width={width}/>
 				<Box flexDirection="column" height={bodyHeight} overflow="hidden">{body}</Box>
-				<Bar line={legend} width={width}/>
+				{legend.map((line, i) => <Bar key={i} line={line} width={width}/>)}
 			</Box>
 		</ThemeContext.Provider>
 	);
 }
 
-interface FooterState {
-	view: ReturnType<typeof useView>[0];
-	phase: string;
-	inDetail: boolean;
-	hasRows: boolean;
-	opens: boolean;
-	screenKeys: Array<[string, string]>;
-	capturing: boolean;
-	busy: boolean;
-	tabCount: number;
-	width: number;
-}
-
-function footer({view, phase, inDetail, hasRows, opens, screenKeys, capturing, busy, tabCount, width}: FooterState): Line {
-	if (view.filtering) {
-		return [seg('/', {bold: true}), seg(` ${view.filter}`), seg('▏'), seg('   enter keep · esc clear', {dim: true})];
-	}
-
-	if (view.help) {
-		return legendLine([['any key', 'close'], ['q', 'quit']], width);
-	}
-
-	if (capturing) {
-		return legendLine(screenKeys, width);
-	}
-
-	const note: Line | undefined = view.filter ? [seg(`filter: ${view.filter}`, {bold: true}), seg(' (esc clears)', {dim: true})] : undefined;
-	const keys: Array<[string, string]> = [];
-	if (!inDetail) {
-		keys.push(...screenKeys);
-	}
-
-	if (phase === 'ready' && !inDetail) {
-		keys.push([`tab/1-${tabCount}`, 'screens']);
-	}
-
-	if (inDetail) {
-		keys.push(['↑↓', 'scroll'], ['esc', 'back']);
-	} else if (hasRows || phase === 'picking') {
-		keys.push(['↑↓', 'move'], ...(opens || phase === 'picking' ? [['⏎', phase === 'picking' ? 'pick' : 'details'] as [string, string]] : []), ['/', 'filter']);
-	}
-
-	if (!busy) {
-		keys.push(['r', 're-inspect']);
-	}
-
-	return legendLine(keys, width, note, [['?', 'help'], ['q', 'quit']]);
+/** The bottom lines: the keys that apply now, from the key table; the filter being typed, or the one kept, first. */
+function footer(c: KeyContext, table: Binding[], width: number): Line[] {
+	const {keys, tail} = legendEntries(table, c);
+	const note: Line | undefined = c.view.filtering
+		? [seg('/ ', {bold: true}), ...fieldSegments(c.field!.field, Math.max(10, Math.floor(width / 2))), seg('  ')]
+		: c.view.filter && !c.view.help ? [seg(`filter: ${c.view.filter}`, {bold: true}), seg(' (esc clears)  ', {dim: true})] : undefined;
+	return legendLines(keys, width, note, tail).slice(-3);
 }

@@ -15,17 +15,19 @@ const widest = (frame: string) => Math.max(...lines(frame).map(l => [...l.replac
 const wrote = (probe: ReturnType<typeof fakeProbe>) => probe.emitted.some(e => e.type === 'step' && e.step === 'writing');
 
 describe('probe screen', () => {
-	it('is a tab only when there is a probe service, and explains itself before anything runs', async () => {
+	it('keeps its number 6 without a probe service and says why, and explains itself before anything runs', async () => {
 		const without = renderApp();
 		await waitForText(without.lastFrame, 'Fix this first');
-		assert.doesNotMatch(without.lastFrame()!, /Probe/);
+		assert.match(without.lastFrame()!, /6 Probe/);
+		await press(without, '6');
+		await waitForText(without.lastFrame, 'Nothing to show: no engine service');
 		without.unmount();
 
 		const probe = fakeProbe();
 		const app = renderApp({services: probe.services});
 		await waitForText(app.lastFrame, 'Fix this first');
-		assert.match(app.lastFrame()!, /5 Probe/);
-		await press(app, '5');
+		assert.match(app.lastFrame()!, /6 Probe/);
+		await press(app, '6');
 		const frame = await waitForText(app.lastFrame, 'prepare the probe');
 		assert.match(frame, /observed: sentinels read back after a real restart/, 'says where its numbers come from');
 		assert.equal(probe.runs.length, 0, 'nothing started by opening the screen');
@@ -36,7 +38,7 @@ describe('probe screen', () => {
 		const probe = fakeProbe();
 		const app = renderApp({services: probe.services});
 		await waitForText(app.lastFrame, 'Fix this first');
-		await press(app, '5', KEY.enter);
+		await press(app, '6', KEY.enter);
 		const frame = await waitForText(app.lastFrame, 'This RESTARTS');
 		assert.match(frame, /Plan for opencode-cloud-sandbox \(run r1\) · nothing has changed yet/);
 		assert.match(frame, /• restart opencode-cloud-sandbox \(docker restart, stop timeout 10 s\)/);

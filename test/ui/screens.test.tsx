@@ -21,7 +21,7 @@ describe('overview', () => {
 		assert.match(frame, /› copy it into a named volume first: docker run --rm --entrypoint cp -v/);
 		assert.match(frame, /› then recreate \S+ with -v\s+opencode-workspace:\/home\/opencoder\/workspace/);
 		assert.match(frame, /predicted from mounts/);
-		assert.match(lines(frame).at(-1)!, /tab\/1-4 screens.*q quit/);
+		assert.match(lines(frame).at(-1)!, /tab\/1-7 screens.*q quit/);
 		app.unmount();
 	});
 });
@@ -37,8 +37,12 @@ describe('navigation', () => {
 		await press(app, KEY.tab);
 		await waitForText(app.lastFrame, 'Errors (3)');
 		await press(app, KEY.tab);
+		await waitForText(app.lastFrame, 'Nothing to show: no SQLite database');
+		await press(app, KEY.tab, KEY.tab, KEY.tab);
 		await waitForText(app.lastFrame, 'Fix this first');
 		await press(app, KEY.shiftTab);
+		await waitForText(app.lastFrame, 'Nothing to show: no engine service');
+		await press(app, KEY.shiftTab, KEY.shiftTab, KEY.shiftTab);
 		await waitForText(app.lastFrame, 'Errors (3)');
 		app.unmount();
 	});
@@ -179,16 +183,26 @@ describe('filter', () => {
 });
 
 describe('help overlay', () => {
-	it('? opens the keys and any key closes it', async () => {
+	it('? opens the keys as a screen that scrolls; other keys leave it open; esc or ? closes it', async () => {
 		const app = renderApp();
 		await waitForText(app.lastFrame, 'Fix this first');
 		await press(app, '?');
-		const frame = await waitForText(app.lastFrame, 'press any key to close');
-		for (const key of ['switch screens', 'filter rows', 're-inspect', 'quit', '1 Overview']) {
+		let frame = await waitForText(app.lastFrame, 'esc/? close');
+		for (const key of ['switch screens', 'filter the rows', 're-inspect', 'quit']) {
 			assert.ok(frame.includes(key), key);
 		}
 
-		await press(app, 'x');
+		assert.doesNotMatch(frame, /1 Overview   2 Locations/, 'the screens list is below the first page at 80×24');
+		await press(app, 'x', 'G');
+		frame = await waitForText(app.lastFrame, /1 Overview\s+2 Locations\s+3 Matrix\s+4 Findings\s+5 Databases\s+6 Probe\s+7 Backup/);
+		assert.match(frame, /Survival: ✓ kept/);
+		await press(app, 'g');
+		await waitForText(app.lastFrame, 'Everywhere');
+		await press(app, KEY.escape);
+		await waitForText(app.lastFrame, 'Fix this first');
+		await press(app, '?');
+		await waitForText(app.lastFrame, 'esc/? close');
+		await press(app, '?');
 		await waitForText(app.lastFrame, 'Fix this first');
 		app.unmount();
 	});

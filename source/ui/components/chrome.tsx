@@ -3,6 +3,7 @@ import type {Report} from '../../core/types.js';
 import {SEVERITY_MARK} from '../../report/labels.js';
 import {counts} from '../../report/summary.js';
 import {plural} from '../text.js';
+import stringWidth from 'string-width';
 import {fitLine, LineView, seg, type Line} from './line.js';
 
 export function titleLine(report: Report | null, engineLabel: string, busy: boolean, width: number): Line {
@@ -33,38 +34,37 @@ export function titleLine(report: Report | null, engineLabel: string, busy: bool
 	return [...fitted, seg(' '.repeat(Math.max(1, width - rightWidth - leftWidth))), ...right];
 }
 
-/** The tabs; when they do not fit, the gaps go, then the titles shorten to their first letters. */
-export function tabsLine(tabs: Array<{title: string}>, active: number, width = Number.POSITIVE_INFINITY): Line {
+/** The tabs, each with its fixed number; when they do not fit, the gaps go, then the titles shorten to their first letters. Empty screens are dim. */
+export function tabsLine(tabs: Array<{title: string; number: number}>, active: number, width = Number.POSITIVE_INFINITY, empty: boolean[] = []): Line {
 	const full = tabs.reduce((n, t) => n + t.title.length + 4, 0);
 	const gap = full + tabs.length <= width ? ' ' : '';
 	const shorten = full > width;
 	// Shortened, the active tab keeps its whole title.
 	const room = shorten ? Math.max(3, Math.floor((width - tabs[active]!.title.length - 4) / Math.max(1, tabs.length - 1)) - 3) : 0;
 	return tabs.flatMap((t, i) => [
-		seg(` ${i + 1} ${shorten && i !== active ? t.title.slice(0, room) : t.title} `, {inverse: i === active, bold: i === active, dim: i !== active}),
+		seg(` ${t.number} ${shorten && i !== active ? t.title.slice(0, room) : t.title} `, {inverse: i === active, bold: i === active, dim: i !== active || Boolean(empty[i])}),
 		seg(gap),
 	]);
 }
 
-/** The key legend: as many entries as fit, the most useful first; the `tail` (help, quit) always shows. */
-export function legendLine(keys: Array<[string, string]>, width: number, note?: Line, tail: Array<[string, string]> = []): Line {
-	const size = ([key, action]: [string, string]) => key.length + action.length + 3;
-	const line: Line = [];
-	let used = (note ? note.reduce((n, s) => n + [...s.text].length, 0) : 0) + tail.reduce((n, k) => n + size(k), 0);
-	for (const entry of keys) {
-		if (used + size(entry) > width) {
-			break;
+const entryWidth = ([key, action]: [string, string]) => stringWidth(key) + stringWidth(action) + 3;
+const entry = ([key, action]: [string, string]): Line => [seg(key, {bold: true}), seg(` ${action}  `, {dim: true})];
+
+/** The key legend, wrapped onto as many lines as it needs; the `note` (a filter) first, the `tail` (help, quit) last. */
+export function legendLines(keys: Array<[string, string]>, width: number, note?: Line, tail: Array<[string, string]> = []): Line[] {
+	const lines: Line[] = [note ? [...note] : []];
+	let used = note ? note.reduce((n, s) => n + stringWidth(s.text), 0) : 0;
+	for (const item of [...keys, ...tail]) {
+		if (used > 0 && used + entryWidth(item) > width) {
+			lines.push([]);
+			used = 0;
 		}
 
-		line.push(seg(entry[0], {bold: true}), seg(` ${entry[1]}  `, {dim: true}));
-		used += size(entry);
+		lines.at(-1)!.push(...entry(item));
+		used += entryWidth(item);
 	}
 
-	for (const [key, action] of tail) {
-		line.push(seg(key, {bold: true}), seg(` ${action}  `, {dim: true}));
-	}
-
-	return note ? [...line, ...note] : line;
+	return lines;
 }
 
 export function Bar({line, width}: {line: Line; width: number}) {

@@ -5,6 +5,7 @@ import {selectUnits} from '../../backup/plan.js';
 import {exitCode} from '../../errors.js';
 import type {BackupEvent, BackupUnit} from '../../backup/types.js';
 import type {BackupChoices, DoctorServices} from '../services.js';
+import {editField, field, type FieldEdit, type TextField} from '../components/text-field.js';
 
 export type BackupPhase = 'idle' | 'planning' | 'selecting' | 'confirming' | 'running' | 'done' | 'failed' | 'cancelled';
 
@@ -31,7 +32,7 @@ export interface BackupState {
 	selected: string[];
 	dir: string;
 	/** The directory being typed; null when not editing. */
-	draft: string | null;
+	draft: TextField | null;
 	stop: boolean;
 	progress: Record<string, UnitProgress>;
 	overall: {bytes: number; total: number | null; samples: Sample[]};
@@ -51,8 +52,7 @@ export type BackupAction =
 	| {type: 'toggle-all'}
 	| {type: 'toggle-stop'}
 	| {type: 'edit-dir'}
-	| {type: 'draft'; text: string}
-	| {type: 'draft-erase'}
+	| {type: 'draft'; edit: FieldEdit}
 	| {type: 'draft-done'; keep: boolean}
 	| {type: 'confirm'}
 	| {type: 'back'}
@@ -154,19 +154,15 @@ export function backupReducer(state: BackupState, action: BackupAction): BackupS
 		}
 
 		case 'edit-dir': {
-			return state.phase === 'selecting' ? {...state, draft: state.dir} : state;
+			return state.phase === 'selecting' ? {...state, draft: field(state.dir)} : state;
 		}
 
 		case 'draft': {
-			return state.draft === null ? state : {...state, draft: state.draft + action.text};
-		}
-
-		case 'draft-erase': {
-			return state.draft === null ? state : {...state, draft: [...state.draft].slice(0, -1).join('')};
+			return state.draft === null ? state : {...state, draft: editField(state.draft, action.edit)};
 		}
 
 		case 'draft-done': {
-			const kept = action.keep && state.draft?.trim() ? state.draft.trim() : state.dir;
+			const kept = action.keep && state.draft?.value.trim() ? state.draft.value.trim() : state.dir;
 			return {...state, dir: kept, draft: null};
 		}
 

@@ -1,158 +1,82 @@
 import {useInput, type Key} from 'ink';
-import {useCallback, useRef, type Dispatch} from 'react';
-import type {ViewAction, ViewState} from './use-view.js';
-import type {Phase} from './use-doctor.js';
+import {useCallback, useEffect, useReducer, useRef} from 'react';
+import {splitKeys, type KeyPress} from '../keys/press.js';
+import {bindingFor, type Binding, type KeyContext} from '../keys/table.js';
 
-/** What the keys can reach: the view's dispatch and the few things only the app knows. */
-export interface KeyTargets {
-	view: ViewState;
-	dispatch: Dispatch<ViewAction>;
-	phase: Phase;
-	/** Tabs in order (ids). */
-	tabs: string[];
-	/** Rows of the current list (the picker's while picking), after the filter. */
-	rowCount: number;
-	/** The current list's cursor key in ViewState.cursor. */
-	cursorKey: string;
-	columnCount: number;
-	pageSize: number;
-	detailMax: number;
-	canPickAgain: boolean;
-	/** Enter on the current row: pick a container or open a location. */
-	enter(): void;
-	reinspect(): void;
-	pickAgain(): void;
-	quit(): void;
-	/** Ctrl+C: cancel what runs (it cleans up first), then leave. */
-	interrupt(): void;
-	/** The current screen's own keys, asked first; true when it took the key. */
-	screenKey?(input: string, key: Key): boolean;
-	/** The screen takes every key (text entry). */
-	capturing?: boolean;
-	/** A probe or backup runs: re-inspect and the container list wait. */
-	busy?: boolean;
+/** Run one press through the key table; true when a binding took it. */
+export function handleKey(table: Binding[], c: KeyContext, press: KeyPress): boolean {
+	const binding = bindingFor(table, c, press);
+	binding?.run(c, press);
+	return binding !== undefined;
 }
 
-/** Keyboard first: every screen is reachable by keys alone. Ctrl+C is ours (exitOnCtrlC off) so a running probe or backup cleans up first. */
-export function handleKey(input: string, key: Key, t: KeyTargets): void {
-	const {view, dispatch} = t;
-	if (key.ctrl && input === 'c') {
-		t.interrupt();
-		return;
-	}
+/**
+ * Keyboard first: every screen is reachable by keys alone. Keys that arrive together are queued and run one per
+ * render, so each lands on the state the last one made (`2j` moves on screen 2). In a text field, typed and pasted
+ * text and the edits between go in at once, up to enter or esc. Ctrl+C is ours (exitOnCtrlC off) and jumps the queue.
+ */
+export function useKeys(table: Binding[], context: KeyContext): void {
+	// The latest context, read when a key is run: a key must never see the state from before the last one.
+	const latest = useRef({table, context});
+	latest.current = {table, context};
+	const queue = useRef<KeyPress[]>([]);
+	const [turn, next] = useReducer((n: number) => n + 1, 0);
 
-	if (t.capturing && !view.help) {
-		t.screenKey?.(input, key);
-		return;
-	}
-
-	if (view.filtering) {
-		if (key.escape) {
-			dispatch({type: 'filter-clear'});
-		} else if (key.return) {
-			dispatch({type: 'filter-done'});
-		} else if (key.backspace || key.delete) {
-			dispatch({type: 'filter-erase'});
-		} else if (key.upArrow || key.downArrow) {
-			dispatch({type: 'move', delta: key.upArrow ? -1 : 1, count: t.rowCount, key: t.cursorKey});
-		} else if (input && !key.ctrl && !key.meta && !key.tab && /^[^\u0000-\u001F\u007F]+$/.test(input)) {
-			dispatch({type: 'filter-type', text: input});
+	const runOne = useCallback(() => {
+		const press = queue.current.shift();
+		if (!press) {
+			return;
 		}
 
-		return;
-	}
+		const {table, context} = latest.current;
+		if (context.field) {
+			// Edits are relative to the field's state, so a run of them goes in one turn; enter and esc end the field.
+			let next: KeyPress | undefined = press;
+			while (next) {
+				if (next.text === '') {
+					handleKey(table, context, next);
+				} else {
+					let text = next.text;
+					while (queue.current[0]?.text) {
+						text += queue.current.shift()!.text;
+					}
 
-	if (view.help) {
-		if (input === 'q') {
-			t.quit();
+					handleKey(table, context, {name: 'text', text});
+				}
+
+				next = next.name === 'enter' || next.name === 'esc' ? undefined : queue.current.shift();
+			}
 		} else {
-			dispatch({type: 'help', open: false});
+			handleKey(table, context, press);
 		}
 
-		return;
-	}
+		// Render even when the key changed nothing, so the next one runs.
+		next();
+	}, []);
 
-	if (input === 'q') {
-		t.quit();
-		return;
-	}
-
-	if (t.phase === 'ready' && !view.detail && t.screenKey?.(input, key)) {
-		return;
-	}
-
-	if (input === '?') {
-		dispatch({type: 'help', open: true});
-		return;
-	}
-
-	if (input === 'r') {
-		if (!t.busy) {
-			t.reinspect();
+	useInput(useCallback((input: string, key: Key) => {
+		const presses = splitKeys(input, key);
+		if (presses.some(p => p.name === 'ctrl+c')) {
+			queue.current = [];
+			handleKey(latest.current.table, latest.current.context, {name: 'ctrl+c', text: ''});
+			return;
 		}
 
-		return;
-	}
-
-	const moveBy = (delta: number) => {
-		if (view.detail) {
-			dispatch({type: 'scroll-detail', delta, max: t.detailMax});
-		} else {
-			dispatch({type: 'move', delta, count: t.rowCount, key: t.cursorKey});
+		const idle = queue.current.length === 0;
+		queue.current.push(...presses);
+		if (idle) {
+			runOne();
 		}
-	};
+	}, [runOne]));
 
-	if (key.upArrow || input === 'k') {
-		moveBy(-1);
-	} else if (key.downArrow || input === 'j') {
-		moveBy(1);
-	} else if (key.pageUp) {
-		moveBy(-t.pageSize);
-	} else if (key.pageDown) {
-		moveBy(t.pageSize);
-	} else if (input === 'g' || key.home) {
-		moveBy(-Number.MAX_SAFE_INTEGER / 2);
-	} else if (input === 'G' || key.end) {
-		moveBy(Number.MAX_SAFE_INTEGER / 2);
-	} else if (key.escape) {
-		if (view.detail) {
-			dispatch({type: 'close'});
-		} else if (view.filter) {
-			dispatch({type: 'filter-clear'});
-		} else if (t.canPickAgain && !t.busy) {
-			t.pickAgain();
+	// The next key runs after the last one's render is committed; on a later tick, so a long paste is not one
+	// ever deeper chain of nested updates.
+	useEffect(() => {
+		if (turn === 0 || queue.current.length === 0) {
+			return;
 		}
-	} else if (input === '/') {
-		if (t.rowCount > 0 || view.filter) {
-			dispatch({type: 'filter-start'});
-		}
-	} else if (key.return) {
-		if (!view.detail) {
-			t.enter();
-		}
-	} else if (t.phase === 'ready') {
-		handleScreenKey(input, key, t);
-	}
-}
 
-function handleScreenKey(input: string, key: Key, t: KeyTargets): void {
-	const {view, dispatch, tabs} = t;
-	const index = Math.max(0, tabs.indexOf(view.screen));
-	if (key.tab) {
-		const next = (index + (key.shift ? -1 : 1) + tabs.length) % tabs.length;
-		dispatch({type: 'screen', id: tabs[next]!});
-	} else if (/^[1-9]$/.test(input) && Number(input) <= tabs.length) {
-		dispatch({type: 'screen', id: tabs[Number(input) - 1]!});
-	} else if ((key.leftArrow || input === 'h') && !view.detail) {
-		dispatch({type: 'column', delta: -1, count: t.columnCount});
-	} else if ((key.rightArrow || input === 'l') && !view.detail) {
-		dispatch({type: 'column', delta: 1, count: t.columnCount});
-	}
-}
-
-export function useKeys(targets: KeyTargets): void {
-	// The latest targets, read when a key arrives: a key pressed before React re-subscribes must not see an old state.
-	const latest = useRef(targets);
-	latest.current = targets;
-	useInput(useCallback((input: string, key: Key) => handleKey(input, key, latest.current), []));
+		const later = setImmediate(runOne);
+		return () => clearImmediate(later);
+	}, [turn, runOne]);
 }

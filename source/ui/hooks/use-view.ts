@@ -1,4 +1,5 @@
 import {useReducer} from 'react';
+import {editField, type FieldEdit} from '../components/text-field.js';
 
 /** Where the user is: which screen, which row, which matrix column, an open detail, the filter, the help overlay. */
 export interface ViewState {
@@ -9,8 +10,12 @@ export interface ViewState {
 	/** An open location's details, and how far they are scrolled. */
 	detail: {path: string; scroll: number} | null;
 	filter: string;
+	/** Where the cursor is in the filter while typing it (code points). */
+	filterCursor: number;
 	filtering: boolean;
 	help: boolean;
+	/** How far the help is scrolled. */
+	helpScroll: number;
 }
 
 export type ViewAction =
@@ -22,14 +27,14 @@ export type ViewAction =
 	| {type: 'scroll-detail'; delta: number; max: number}
 	| {type: 'close'}
 	| {type: 'filter-start'}
-	| {type: 'filter-type'; text: string}
-	| {type: 'filter-erase'}
+	| {type: 'filter-edit'; edit: FieldEdit}
 	| {type: 'filter-done'}
 	| {type: 'filter-clear'}
-	| {type: 'help'; open: boolean};
+	| {type: 'help'; open: boolean}
+	| {type: 'scroll-help'; delta: number; max: number};
 
 export function initialView(screen: string): ViewState {
-	return {screen, cursor: {}, column: 0, detail: null, filter: '', filtering: false, help: false};
+	return {screen, cursor: {}, column: 0, detail: null, filter: '', filterCursor: 0, filtering: false, help: false, helpScroll: 0};
 }
 
 const clamp = (n: number, low: number, high: number) => Math.max(low, Math.min(high, n));
@@ -38,7 +43,7 @@ export function viewReducer(state: ViewState, action: ViewAction): ViewState {
 	switch (action.type) {
 		case 'screen': {
 			// A new screen starts unfiltered: a filter typed for one list would hide rows of another silently.
-			return state.screen === action.id && !state.detail ? state : {...state, screen: action.id, detail: null, filter: '', filtering: false, help: false};
+			return state.screen === action.id && !state.detail ? state : {...state, screen: action.id, detail: null, filter: '', filterCursor: 0, filtering: false, help: false, helpScroll: 0};
 		}
 
 		case 'move': {
@@ -69,15 +74,13 @@ export function viewReducer(state: ViewState, action: ViewAction): ViewState {
 		}
 
 		case 'filter-start': {
-			return {...state, filtering: true, detail: null};
+			return {...state, filtering: true, detail: null, filterCursor: [...state.filter].length};
 		}
 
-		case 'filter-type': {
-			return {...state, filter: state.filter + action.text, cursor: {...state.cursor, [state.screen]: 0}};
-		}
-
-		case 'filter-erase': {
-			return {...state, filter: [...state.filter].slice(0, -1).join('')};
+		case 'filter-edit': {
+			const edited = editField({value: state.filter, cursor: state.filterCursor}, action.edit);
+			const changed = edited.value !== state.filter;
+			return {...state, filter: edited.value, filterCursor: edited.cursor, cursor: changed ? {...state.cursor, [state.screen]: 0} : state.cursor};
 		}
 
 		case 'filter-done': {
@@ -89,7 +92,11 @@ export function viewReducer(state: ViewState, action: ViewAction): ViewState {
 		}
 
 		case 'help': {
-			return {...state, help: action.open};
+			return {...state, help: action.open, helpScroll: 0};
+		}
+
+		case 'scroll-help': {
+			return {...state, helpScroll: clamp(state.helpScroll + action.delta, 0, Math.max(0, action.max))};
 		}
 	}
 }

@@ -2,10 +2,12 @@
 import type {BackupUnit} from '../../backup/types.js';
 import {formatBytes, progressText, RateMeter} from '../../backup/progress.js';
 import {Lines, seg, type Line} from '../components/line.js';
+import {fieldSegments} from '../components/text-field.js';
 import {cellText, headerLine, layoutColumns, rowLine, type Cell, type ColumnSpec} from '../components/table.js';
 import type {BackupState, Sample, UnitProgress} from '../hooks/use-backup.js';
 import {pad, plural, scrollStart, truncateStart, wrapLines} from '../text.js';
-import {matches, type ScreenData, type ScreenDef, type ScreenProps} from './screen.js';
+import type {Binding, KeyContext} from '../keys/table.js';
+import {matches, NO_ENGINE_SERVICE, type BackupSlice, type ScreenData, type ScreenDef, type ScreenProps} from './screen.js';
 import {SPINNER} from './probe.js';
 
 const PRIORITY_COLOR: Record<string, string | undefined> = {critical: 'magenta', high: 'cyan'};
@@ -46,7 +48,7 @@ function selectionLines(data: ScreenData, rows: BackupUnit[], cursor: number, wi
 		[seg(`${chosen.length} of ${plural(state.units.length, 'location')} selected`, {bold: true}), seg(chosen.length > 0 ? ` · ${sum === null ? 'size partly unknown' : `~${formatBytes(sum)}`}` : ' · space selects', {dim: true})],
 		state.draft === null
 			? [seg('out   ', {dim: true}), seg(truncateStart(state.dir, width - 20), {bold: true}), seg('  o change', {dim: true})]
-			: [seg('out   ', {dim: true}), seg(state.draft, {bold: true, inverse: false}), seg('▏'), seg('  ⏎ keep · esc cancel', {dim: true})],
+			: [seg('out   ', {dim: true}), ...fieldSegments(state.draft, width - 28), seg('  ⏎ keep · esc cancel', {dim: true})],
 		state.stop
 			? [seg('stop  ', {dim: true}), seg(`! on: ${data.inspection.report.container.name} is stopped during the backup, started again after`, {color: 'yellow', bold: true})]
 			: [seg('stop  ', {dim: true}), seg('off: keeps running; databases copied as snapshots'), seg('  s change', {dim: true})],
@@ -228,105 +230,39 @@ function Backup({data, rows, cursor, width, height}: ScreenProps<BackupUnit>) {
 	return <Lines lines={runLines(data, width, height)} width={width} height={height}/>;
 }
 
+function backupKey(keys: string[], label: string, legend: string, description: string, phases: BackupState['phase'] | Array<BackupState['phase']>, run: (backup: BackupSlice, c: KeyContext) => void): Binding {
+	const when = [phases].flat();
+	return {scope: 'backup', keys, label, legend, description, when: c => Boolean(c.data?.backup && when.includes(c.data.backup.state.phase)), run: c => run(c.data!.backup!, c)};
+}
+
 export const backupScreen: ScreenDef<BackupUnit> = {
 	id: 'backup',
+	number: 7,
 	title: 'Backup',
-	available: data => Boolean(data.backup) && data.inspection.report.locations.some(l => l.mount?.type === 'volume' || l.mount?.type === 'bind'),
+	empty: data => (!data.backup ? NO_ENGINE_SERVICE : data.inspection.report.locations.some(l => l.mount?.type === 'volume' || l.mount?.type === 'bind') ? null : 'no volume or bind mount to back up: the data lives in the container\'s layer (see Findings)'),
 	rows: (data, filter) => (data.backup?.state.phase === 'selecting' ? filterUnits(data.backup.state, filter) : []),
-	keys(data) {
-		const state = data.backup?.state;
-		switch (state?.phase) {
-			case 'selecting': {
-				return state.draft === null ? [['space', 'select'], ['a', 'all'], ['o', 'out dir'], ['s', 'stop'], ['⏎', 'review & start']] : [['⏎', 'keep'], ['esc', 'cancel']];
-			}
-
-			case 'confirming': {
-				return [['y/⏎', 'start'], ['n/esc', 'back']];
-			}
-
-			case 'running': {
-				return [['ctrl+c', 'cancel']];
-			}
-
-			case 'done':
-			case 'failed':
-			case 'cancelled': {
-				return [['⏎', 'new backup']];
-			}
-
-			default: {
-				return [];
-			}
-		}
-	},
-	capturing: data => data.backup?.state.draft !== null && data.backup?.state.draft !== undefined,
-	onKey(input, key, data, row) {
+	field(data) {
 		const backup = data.backup;
-		if (!backup) {
-			return false;
+		if (!backup || backup.state.draft === null) {
+			return null;
 		}
 
-		const {state, dispatch} = backup;
-		if (state.draft !== null) {
-			if (key.return) {
-				dispatch({type: 'draft-done', keep: true});
-			} else if (key.escape) {
-				dispatch({type: 'draft-done', keep: false});
-			} else if (key.backspace || key.delete) {
-				dispatch({type: 'draft-erase'});
-			} else if (input && !key.ctrl && !key.meta && !key.tab && /^[^\u0000-\u001F\u007F]+$/.test(input)) {
-				dispatch({type: 'draft', text: input});
-			}
-
-			return true;
-		}
-
-		switch (state.phase) {
-			case 'selecting': {
-				if (input === ' ' && row) {
-					dispatch({type: 'toggle', name: row.name});
-				} else if (input === 'a') {
-					dispatch({type: 'toggle-all'});
-				} else if (input === 'o') {
-					dispatch({type: 'edit-dir'});
-				} else if (input === 's') {
-					dispatch({type: 'toggle-stop'});
-				} else if (key.return) {
-					dispatch({type: 'confirm'});
-				} else {
-					return false;
-				}
-
-				return true;
-			}
-
-			case 'confirming': {
-				if (input === 'y' || input === 'Y' || key.return) {
-					backup.start();
-				} else if (input === 'n' || input === 'N' || key.escape) {
-					dispatch({type: 'back'});
-				} else {
-					return false;
-				}
-
-				return true;
-			}
-
-			case 'done':
-			case 'failed':
-			case 'cancelled': {
-				if (key.return) {
-					backup.load();
-					return true;
-				}
-
-				return false;
-			}
-
-			default: {
-				return false;
-			}
-		}
+		return {field: backup.state.draft, edit: edit => backup.dispatch({type: 'draft', edit}), done: keep => backup.dispatch({type: 'draft-done', keep}), escape: 'cancel'};
 	},
+	bindings: [
+		backupKey(['space'], 'space', 'select', 'select or unselect the location under the cursor', 'selecting', (b, c) => {
+			const row = c.row as BackupUnit | undefined;
+			if (row) {
+				b.dispatch({type: 'toggle', name: row.name});
+			}
+		}),
+		backupKey(['a'], 'a', 'all', 'select all locations, or none', 'selecting', b => b.dispatch({type: 'toggle-all'})),
+		backupKey(['o'], 'o', 'out dir', 'edit the output directory', 'selecting', b => b.dispatch({type: 'edit-dir'})),
+		backupKey(['s'], 's', 'stop', 'turn --stop on or off: stop the container during the backup, start it after', 'selecting', b => b.dispatch({type: 'toggle-stop'})),
+		backupKey(['enter'], '⏎', 'review & start', 'show what will happen, then ask', 'selecting', b => b.dispatch({type: 'confirm'})),
+		backupKey(['y', 'Y', 'enter'], 'y/⏎', 'start', 'start the backup after reading what will happen', 'confirming', b => b.start()),
+		backupKey(['n', 'N', 'esc'], 'n/esc', 'back', 'back to the choices: nothing is written', 'confirming', b => b.dispatch({type: 'back'})),
+		backupKey(['enter'], '⏎', 'new backup', 'after a backup: back to the choices for a new one', ['done', 'failed', 'cancelled'], b => b.load()),
+	],
 	component: Backup,
 };

@@ -168,8 +168,9 @@ function Databases({data, rows, cursor, width, height}: ScreenProps<DatabaseRow>
 
 export const databasesScreen: ScreenDef<DatabaseRow> = {
 	id: 'databases',
+	number: 5,
 	title: 'Databases',
-	available: data => (data.inspection.report.databases?.length ?? 0) + (data.inspection.report.legacyStorage?.length ?? 0) > 0,
+	empty: data => ((data.inspection.report.databases?.length ?? 0) + (data.inspection.report.legacyStorage?.length ?? 0) > 0 ? null : 'no SQLite database or legacy storage/ directory was found in the data locations'),
 	rows: (data, filter) => databaseRows(data.inspection.report, filter),
 	component: Databases,
 };

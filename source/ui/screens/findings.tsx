@@ -51,8 +51,9 @@ function Findings({data, rows, cursor, width, height}: ScreenProps<Finding>) {
 
 export const findingsScreen: ScreenDef<Finding> = {
 	id: 'findings',
+	number: 4,
 	title: 'Findings',
-	available: () => true,
+	empty: () => null,
 	rows: (data, filter) => filterFindings(data.inspection.report, filter),
 	opens: row => row.path,
 	component: Findings,

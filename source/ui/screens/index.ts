@@ -1,5 +1,7 @@
-// The screen registry: the order here is the order of the tabs and of the number keys.
-// A screen is added here once, with available() saying when it has something to show (no placeholder tabs).
+// The screen registry. A screen's number is fixed: its tab and number key stay the same whether or not it has
+// something to show (an empty screen says why), so the tab bar, the help and docs/tui.md always agree.
+// Adding a screen: write screens/<id>.tsx exporting a ScreenDef with the next free number, list it here, and add its
+// row to the table in docs/tui.md (test/unit/screens-registry.test.ts checks both).
 import {backupScreen} from './backup.js';
 import {databasesScreen} from './databases.js';
 import {findingsScreen} from './findings.js';
@@ -7,12 +9,12 @@ import {locationsScreen} from './locations.js';
 import {matrixScreen} from './matrix.js';
 import {overviewScreen} from './overview.js';
 import {probeScreen} from './probe.js';
-import type {ScreenData, ScreenDef} from './screen.js';
+import type {ScreenDef} from './screen.js';
 
-export const SCREENS: ScreenDef[] = [overviewScreen, locationsScreen, matrixScreen, findingsScreen, databasesScreen, probeScreen, backupScreen];
+/** Numbers promised to screens still to come: the number keys only reach 9. */
+export const RESERVED_NUMBERS: Record<string, number> = {restore: 8, stack: 9};
 
-export function availableScreens(data: ScreenData | null, screens: ScreenDef[] = SCREENS): ScreenDef[] {
-	return data ? screens.filter(s => s.available(data)) : [];
-}
+export const SCREENS: ScreenDef[] = [overviewScreen, locationsScreen, matrixScreen, findingsScreen, databasesScreen, probeScreen, backupScreen]
+	.sort((a, b) => a.number - b.number);
 
 export type {BackupSlice, ProbeSlice, ScreenData, ScreenDef, ScreenProps} from './screen.js';

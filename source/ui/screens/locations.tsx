@@ -4,7 +4,7 @@ import {worstSeverityByPath} from '../../report/summary.js';
 import {Lines, seg, type Line} from '../components/line.js';
 import {cellText, headerLine, layoutColumns, rowLine, type Cell, type ColumnSpec} from '../components/table.js';
 import {scrollStart} from '../text.js';
-import {matches, sourceNote, type ScreenData, type ScreenDef, type ScreenProps} from './screen.js';
+import {matches, NO_LOCATIONS, sourceNote, type ScreenData, type ScreenDef, type ScreenProps} from './screen.js';
 
 const PRIORITY_COLOR: Record<string, string | undefined> = {critical: 'magenta', high: 'cyan'};
 
@@ -58,8 +58,9 @@ function Locations({data, rows, cursor, width, height}: ScreenProps<Location>) {
 
 export const locationsScreen: ScreenDef<Location> = {
 	id: 'locations',
+	number: 2,
 	title: 'Locations',
-	available: (data: ScreenData) => data.inspection.report.locations.length > 0,
+	empty: (data: ScreenData) => (data.inspection.report.locations.length > 0 ? null : NO_LOCATIONS),
 	rows: (data, filter) => filterLocations(data.inspection.report, filter),
 	opens: row => row.path,
 	component: Locations,

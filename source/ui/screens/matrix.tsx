@@ -4,7 +4,7 @@ import {scenarioVisible} from '../../report/summary.js';
 import {Lines, seg, type Line} from '../components/line.js';
 import {center, pad, padStart, scrollStart} from '../text.js';
 import {filterLocations} from './locations.js';
-import {sourceNote, type ScreenData, type ScreenDef, type ScreenProps} from './screen.js';
+import {NO_LOCATIONS, sourceNote, type ScreenData, type ScreenDef, type ScreenProps} from './screen.js';
 
 export const OBSERVED_MARK = '●';
 const SURVIVAL_WORD: Record<Survival, string> = {kept: 'kept', orphaned: 'orphaned', lost: 'lost'};
@@ -164,11 +164,14 @@ function Matrix({data, rows, cursor, view, width, height}: ScreenProps<Location>
 
 export const matrixScreen: ScreenDef<Location> = {
 	id: 'matrix',
+	number: 3,
 	title: 'Matrix',
-	available: (data: ScreenData) => data.inspection.report.locations.length > 0 && visibleScenarios(data.inspection.report).length > 0,
+	empty: (data: ScreenData) => (data.inspection.report.locations.length === 0 ? NO_LOCATIONS : visibleScenarios(data.inspection.report).length === 0 ? 'no scenario applies to this container' : null),
 	rows: (data, filter) => filterLocations(data.inspection.report, filter),
 	opens: row => row.path,
 	columns: data => visibleScenarios(data.inspection.report).length,
-	keys: [['←→', 'scenario']],
+	bindings: [
+		{scope: 'matrix', keys: ['left', 'h', 'right', 'l'], label: '←→', legend: 'scenario', description: 'move between scenarios (h l; the heads scroll when they do not fit)', run: (c, p) => c.dispatch({type: 'column', delta: p.name === 'left' || p.name === 'h' ? -1 : 1, count: c.columnCount})},
+	],
 	component: Matrix,
 };

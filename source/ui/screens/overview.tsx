@@ -86,7 +86,8 @@ function Overview({data, width, height}: ScreenProps<unknown>) {
 
 export const overviewScreen: ScreenDef<unknown> = {
 	id: 'overview',
+	number: 1,
 	title: 'Overview',
-	available: () => true,
+	empty: () => null,
 	component: Overview,
 };

@@ -7,7 +7,7 @@ import {Lines, seg, type Line} from '../components/line.js';
 import {headerLine, layoutColumns, rowLine, cellText, type Cell, type ColumnSpec} from '../components/table.js';
 import type {ProbeState, SentinelState} from '../hooks/use-probe.js';
 import {plural, wrapLines} from '../text.js';
-import type {ScreenData, ScreenDef, ScreenProps} from './screen.js';
+import {NO_ENGINE_SERVICE, NO_LOCATIONS, type ScreenData, type ScreenDef, type ScreenProps} from './screen.js';
 
 export const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const spin = (tick = 0) => SPINNER[tick % SPINNER.length]!;
@@ -311,47 +311,23 @@ function Probe({data, width, height}: ScreenProps<unknown>) {
 
 export const probeScreen: ScreenDef<unknown> = {
 	id: 'probe',
+	number: 6,
 	title: 'Probe',
-	available: data => Boolean(data.probe) && data.inspection.report.locations.length > 0,
-	keys(data) {
-		const phase = data.probe?.state.phase;
-		if (phase === 'confirming') {
-			return [['y/⏎', 'start'], ['n/esc', 'cancel']];
-		}
-
-		if (phase === 'running') {
-			return data.probe?.state.cancelling ? [] : [['ctrl+c', 'cancel and clean up']];
-		}
-
-		return [['⏎', phase === 'idle' ? 'prepare probe' : 'probe again']];
-	},
-	onKey(input, key, data) {
-		const probe = data.probe;
-		if (!probe) {
-			return false;
-		}
-
-		const {phase} = probe.state;
-		if (phase === 'confirming') {
-			if (input === 'y' || input === 'Y' || key.return) {
-				probe.respond(true);
-				return true;
-			}
-
-			if (input === 'n' || input === 'N' || key.escape) {
-				probe.respond(false);
-				return true;
-			}
-
-			return false;
-		}
-
-		if (key.return && phase !== 'running') {
-			probe.start();
-			return true;
-		}
-
-		return false;
-	},
+	empty: data => (!data.probe ? NO_ENGINE_SERVICE : data.inspection.report.locations.length === 0 ? NO_LOCATIONS : null),
+	bindings: [
+		{
+			scope: 'probe', keys: ['y', 'Y', 'enter'], label: 'y/⏎', legend: 'start', description: 'start the probe after reading its plan',
+			when: c => c.data?.probe?.state.phase === 'confirming', run: c => c.data?.probe?.respond(true),
+		},
+		{
+			scope: 'probe', keys: ['n', 'N', 'esc'], label: 'n/esc', legend: 'cancel', description: 'cancel at the plan: nothing is written',
+			when: c => c.data?.probe?.state.phase === 'confirming', run: c => c.data?.probe?.respond(false),
+		},
+		{
+			scope: 'probe', keys: ['enter'], label: '⏎', legend: c => (c.data?.probe?.state.phase === 'idle' ? 'prepare probe' : 'probe again'),
+			description: 'prepare the probe (reads only), then show its plan; after a probe, probe again',
+			when: c => Boolean(c.data?.probe) && !['running', 'confirming'].includes(c.data!.probe!.state.phase), run: c => c.data?.probe?.start(),
+		},
+	],
 	component: Probe,
 };

@@ -1,10 +1,10 @@
-import type {Key} from 'ink';
 import type {FC} from 'react';
 import type {Report} from '../../core/types.js';
 import type {BackupAction, BackupState} from '../hooks/use-backup.js';
 import type {ProbeState} from '../hooks/use-probe.js';
 import type {Inspection} from '../services.js';
 import type {ViewState} from '../hooks/use-view.js';
+import type {Binding, FieldSlice} from '../keys/table.js';
 
 /** The probe as screens see it: its folded state and what the keys may do. Absent when there is no probe service. */
 export interface ProbeSlice {
@@ -41,25 +41,29 @@ export interface ScreenProps<Row> {
 	height: number;
 }
 
-/** One entry of the screen registry. A screen appears (with its number key) only when available() says it has something to show. */
+/** One entry of the screen registry (screens/index.ts). Every screen always has its tab and its number. */
 export interface ScreenDef<Row = any> {
 	id: string;
+	/** Its tab's number and key, fixed: a screen with nothing to show keeps it (and says why). */
+	number: number;
 	title: string;
-	available(data: ScreenData): boolean;
+	/** Why there is nothing to show (no databases found, no engine service), or null when there is. */
+	empty(data: ScreenData): string | null;
 	/** Selectable rows, filtered; screens without rows have nothing to move through or filter. */
 	rows?(data: ScreenData, filter: string): Row[];
 	/** The location whose details Enter opens on this row. */
 	opens?(row: Row): string | null;
 	/** How many columns ←/→ move through. */
 	columns?(data: ScreenData): number;
-	/** Extra keys for the bottom legend, e.g. ←→ on the matrix; a function when they depend on the screen's state. */
-	keys?: Array<[string, string]> | ((data: ScreenData) => Array<[string, string]>);
-	/** Keys the screen takes before the global ones (y/n on a confirmation, space on a list); true when it took the key. */
-	onKey?(input: string, key: Key, data: ScreenData, row: Row | undefined): boolean;
-	/** True when the screen takes every key (text entry): no global key applies but Ctrl+C. */
-	capturing?(data: ScreenData): boolean;
+	/** The screen's own keys, asked before the list's and the app's; they join the key table (legend and help). */
+	bindings?: Binding[];
+	/** A text field of the screen that has the keys now (the Backup screen's directory), or null. */
+	field?(data: ScreenData): FieldSlice | null;
 	component: FC<ScreenProps<Row>>;
 }
+
+export const NO_LOCATIONS = 'no data locations: the profile names none and the container has no mounts';
+export const NO_ENGINE_SERVICE = 'no engine service here: this view has only a report to show (the real engine and the demo have it)';
 
 /** Where the numbers come from: the probe's observations when present, else the prediction from mounts. */
 export function sourceNote(report: Report): string {
