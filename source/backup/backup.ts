@@ -141,7 +141,7 @@ export interface BackupPlan {
 
 /** Inspect the container and list what a backup would write, with size estimates. Reads only. */
 export async function planBackup(options: BackupOptions, engine?: Engine): Promise<BackupPlan> {
-	engine ??= await connect(options.host);
+	engine ??= await connect(options);
 	// No database counting here: each database is snapshotted and counted when its archive is written.
 	const {facts, report} = await runCheck({host: options.host, container: options.container, profile: options.profile, databases: false, signal: options.signal}, engine);
 	const all = planUnits(facts, report.locations);

@@ -91,6 +91,7 @@ export type BackupEmit = (event: BackupEvent) => void;
 
 export interface BackupOptions {
 	host?: string;
+	context?: string;
 	container?: string;
 	profile?: string;
 	/** Only these units: matched against name, label, container path or volume name. */

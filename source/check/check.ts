@@ -9,6 +9,8 @@ import {sortFindings} from '../core/findings.js';
 
 export interface CheckOptions {
 	host?: string;
+	/** --context: a docker context's name (see chooseEngine). */
+	context?: string;
 	container?: string;
 	paths?: string[];
 	profile?: string;
@@ -98,11 +100,13 @@ async function requireDatabases(engine: Engine, facts: ContainerFacts, paths: st
 
 /** Inspect one container and predict what survives what. Reads only. */
 export async function runCheck(options: CheckOptions, engine?: Engine): Promise<CheckResult> {
-	engine ??= await connect(options.host);
+	engine ??= await connect(options);
 	const ref = await pickContainer(engine, options.container);
 	const facts = await gatherFacts(engine, ref);
 	const {profile, detectedBy} = await profileFor(facts, options.profile);
-	const report = analyze(facts, profile, detectedBy, options.paths ?? []);
+	const {target} = engine;
+	const {schemaVersion, ...analysis} = analyze(facts, profile, detectedBy, options.paths ?? []);
+	const report: Report = {schemaVersion, engine: {context: target.context, host: target.label, transport: target.transport}, ...analysis};
 	if (options.databases !== false) {
 		await requireDatabases(engine, facts, options.db ?? []);
 		// better-sqlite3 and the tar parser load only when databases are counted.

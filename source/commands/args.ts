@@ -10,6 +10,7 @@ const OPTIONS = {
 	'no-databases': {type: 'boolean'},
 	profile: {type: 'string'},
 	host: {type: 'string'},
+	context: {type: 'string'},
 	json: {type: 'boolean'},
 	plain: {type: 'boolean'},
 	yes: {type: 'boolean', short: 'y'},

@@ -80,6 +80,7 @@ export const backupCommand: Command = async ctx => {
 	const report = plainReporter(line => ctx.stderr.write(line + '\n'));
 	const {dir, manifest} = await runBackup({
 		host: ctx.flags.host,
+		context: ctx.flags.context,
 		container: ctx.flags.container,
 		profile: ctx.flags.profile,
 		only: listFlag(ctx.flags.only),

@@ -3,6 +3,7 @@ export type Mode = 'tui' | 'plain' | 'json';
 
 export interface CommandFlags {
 	host?: string;
+	context?: string;
 	container?: string;
 	path: string[];
 	profile?: string;

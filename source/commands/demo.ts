@@ -15,7 +15,7 @@ import type {Command} from './context.js';
 export const demoCommand: Command = async ctx => {
 	const log = (line: string) => ctx.stderr.write(`demo: ${line}\n`);
 	const id = randomBytes(3).toString('hex');
-	const {engine, stop} = await demoEngine(ctx.flags.host, log);
+	const {engine, stop} = await demoEngine({host: ctx.flags.host, context: ctx.flags.context}, log);
 	try {
 		ctx.signal.throwIfAborted();
 		const demo = await createDemo(engine, id, ctx.signal, log);

@@ -19,7 +19,8 @@ export const HELP = `
     --no-databases            skip finding and counting databases
     --profile NAME|FILE       force a profile: opencode-cloud, opencode, agent-server, redis-aof,
                               management-api, generic, or a JSON/YAML file of your own
-    --host URL                the engine: unix:///path, tcp://host:port or ssh://user@host (default: DOCKER_HOST)
+    --host URL                the engine: unix:///path, tcp://host:port or ssh://[user@]host (default: DOCKER_HOST)
+    --context NAME            the engine of this docker context (default: DOCKER_CONTEXT, then docker's current context)
     --json                    machine-readable result on stdout (never starts the TUI)
     --plain                   plain text report (never starts the TUI)
     --yes, -y                 confirm disruptive steps without asking

@@ -28,7 +28,7 @@ export const probeCommand: Command = async ctx => {
 	};
 
 	if (ctx.flags.cleanup) {
-		const result = await runProbeCleanup({host: ctx.flags.host, container: ctx.flags.container, onEvent: progress});
+		const result = await runProbeCleanup({host: ctx.flags.host, context: ctx.flags.context, container: ctx.flags.container, onEvent: progress});
 		if (ctx.mode === 'json') {
 			ctx.stdout.write(JSON.stringify(result, null, 2) + '\n');
 		} else {
@@ -53,6 +53,7 @@ export const probeCommand: Command = async ctx => {
 
 	const result = await runProbe({
 		host: ctx.flags.host,
+		context: ctx.flags.context,
 		container: ctx.flags.container,
 		paths: ctx.flags.path,
 		profile: ctx.flags.profile,

@@ -158,8 +158,17 @@ export interface ContainerSummary {
 	compose: {project: string; service: string} | null;
 }
 
+/** Which engine was examined, and how it was reached (set by `check`, absent in pure analyses). */
+export interface EngineSummary {
+	/** The docker context that chose it; null when --host or DOCKER_HOST did (or nothing did: the default socket). */
+	context: string | null;
+	host: string;
+	transport: 'unix' | 'tcp' | 'tls' | 'ssh';
+}
+
 export interface Report {
 	schemaVersion: number;
+	engine?: EngineSummary;
 	container: ContainerSummary;
 	profile: {name: string; title: string; detectedBy: string};
 	locations: Location[];

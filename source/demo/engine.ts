@@ -1,4 +1,4 @@
-import {connect, DoctorError, type Engine} from '../docker/engine.js';
+import {connect, DoctorError, type Engine, type EngineChoice} from '../docker/engine.js';
 import {canStartPrivateEngine, startPrivateEngine} from '../docker/private-engine.js';
 
 export interface DemoEngine {
@@ -8,12 +8,12 @@ export interface DemoEngine {
 }
 
 /** The reachable engine; else, as root with dockerd installed, a private one; else one line saying what to install. */
-export async function demoEngine(host: string | undefined, log: (line: string) => void): Promise<DemoEngine> {
+export async function demoEngine(choice: EngineChoice, log: (line: string) => void): Promise<DemoEngine> {
 	try {
-		return {engine: await connect(host)};
+		return {engine: await connect(choice)};
 	} catch (error) {
 		// An engine the user named explicitly is the one they want: do not quietly start another.
-		if (!(error instanceof DoctorError) || host || process.env.DOCKER_HOST) {
+		if (!(error instanceof DoctorError) || choice.host || choice.context || process.env.DOCKER_HOST || process.env.DOCKER_CONTEXT) {
 			throw error;
 		}
 

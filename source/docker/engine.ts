@@ -1,72 +1,103 @@
 import {readFileSync} from 'node:fs';
+import {Agent as HttpsAgent} from 'node:https';
+import {join} from 'node:path';
 import Docker from 'dockerode';
+import {chooseEngine, dockerConfigDir, type EngineChoice, type TlsFiles} from './context.js';
 import {DoctorError} from './errors.js';
+import {SshTransport} from './ssh.js';
 
-// Kept here too: every caller imports it from the engine. cli.tsx takes it from errors.ts, which loads no dockerode.
-export {DoctorError};
+export {DoctorError} from './errors.js';
+export type {EngineChoice} from './context.js';
+
+/** How we talk to the engine. */
+export type Transport = 'unix' | 'tcp' | 'tls' | 'ssh';
 
 export interface EngineTarget {
-	/** What we tell the user, e.g. unix:///var/run/docker.sock */
+	/** The engine's address, e.g. unix:///var/run/docker.sock or ssh://box */
 	label: string;
+	/** The docker context it came from; null when --host or DOCKER_HOST named it (or nothing did). */
+	context: string | null;
+	transport: Transport;
 	options: Docker.DockerOptions;
 	/** True when the engine runs on this machine, so host paths of binds and volumes can be checked here. */
 	local: boolean;
+	/** For ssh://: the one SSH connection every request of this run goes through. */
+	ssh?: SshTransport;
 }
 
-/** Resolve `--host`, then DOCKER_HOST, then the default socket. unix://, tcp:// (TLS per DOCKER_TLS_VERIFY) and ssh:// are understood. */
-export function engineTarget(host?: string, env: NodeJS.ProcessEnv = process.env): EngineTarget {
-	const raw = host ?? env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+/** The oldest Engine API we speak (Docker 19.03). */
+export const MIN_API_VERSION = '1.40';
+
+/** Every option spelled out: docker-modem would otherwise fill the gaps from DOCKER_HOST, which a context overrides. */
+const BLANK: Docker.DockerOptions = {socketPath: undefined, host: undefined, port: undefined, protocol: undefined, ca: undefined, cert: undefined, key: undefined};
+
+/**
+ * Resolve the engine as the docker CLI does (`--context`, `--host`, DOCKER_HOST, DOCKER_CONTEXT, currentContext,
+ * the default socket). unix://, tcp:// (TLS from the context, or per DOCKER_TLS_VERIFY) and ssh:// are understood.
+ */
+export function engineTarget(choice?: string | EngineChoice, env: NodeJS.ProcessEnv = process.env): EngineTarget {
+	const chosen = chooseEngine(typeof choice === 'string' ? {host: choice} : choice, env);
+	const raw = chosen.host;
+	const context = chosen.context;
 	if (raw.startsWith('unix://') || raw.startsWith('/')) {
 		const socketPath = raw.replace(/^unix:\/\//, '');
-		return {label: `unix://${socketPath}`, options: {socketPath}, local: true};
+		return {label: `unix://${socketPath}`, context, transport: 'unix', options: {...BLANK, socketPath}, local: true};
 	}
 
 	let url: URL;
 	try {
 		url = new URL(raw);
 	} catch {
-		throw new DoctorError(`cannot read the engine address "${raw}": use unix:///path, tcp://host:port or ssh://user@host`);
+		throw new DoctorError(`cannot read the engine address "${raw}": use unix:///path, tcp://host:port or ssh://[user@]host`);
 	}
 
 	if (url.protocol === 'tcp:' || url.protocol === 'http:' || url.protocol === 'https:') {
-		const tls = url.protocol === 'https:' || Boolean(env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0');
+		const tls = chosen.tls ?? envTls(env);
+		const secure = url.protocol === 'https:' || Boolean(tls);
 		const local = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
 		return {
 			label: raw,
+			context,
+			transport: secure ? 'tls' : 'tcp',
 			options: {
+				...BLANK,
 				host: url.hostname,
-				port: url.port || (tls ? 2376 : 2375),
-				protocol: tls ? 'https' : 'http',
-				...(tls && env.DOCKER_CERT_PATH ? {
-					ca: readCert(env.DOCKER_CERT_PATH, 'ca.pem'),
-					cert: readCert(env.DOCKER_CERT_PATH, 'cert.pem'),
-					key: readCert(env.DOCKER_CERT_PATH, 'key.pem'),
-				} : {}),
+				port: url.port || (secure ? 2376 : 2375),
+				protocol: secure ? 'https' : 'http',
+				...(tls ? {ca: tls.ca, cert: tls.cert, key: tls.key} : {}),
+				...(tls?.skipVerify ? {agent: new HttpsAgent({rejectUnauthorized: false, ca: tls.ca, cert: tls.cert, key: tls.key})} : {}),
 			},
 			local,
 		};
 	}
 
 	if (url.protocol === 'ssh:') {
-		return {
-			label: raw,
-			options: {
-				protocol: 'ssh',
-				host: url.hostname,
-				port: url.port || 22,
-				username: url.username || undefined,
-				sshOptions: {agent: env.SSH_AUTH_SOCK},
-			} as Docker.DockerOptions,
-			local: false,
-		};
+		const ssh = new SshTransport(raw);
+		// Plain HTTP through our agent: each connection is a dial-stdio session on the one SSH connection.
+		return {label: raw, context, transport: 'ssh', options: {...BLANK, protocol: 'http', host: 'docker', port: 80, agent: ssh.agent} as Docker.DockerOptions, local: false, ssh};
 	}
 
 	throw new DoctorError(`unsupported engine address "${raw}": use unix://, tcp:// or ssh://`);
 }
 
+/** DOCKER_TLS_VERIFY with DOCKER_CERT_PATH (default: the docker config dir), as the docker CLI reads them. */
+function envTls(env: NodeJS.ProcessEnv): TlsFiles | undefined {
+	if (!env.DOCKER_TLS_VERIFY || env.DOCKER_TLS_VERIFY === '0') {
+		return undefined;
+	}
+
+	const dir = env.DOCKER_CERT_PATH || dockerConfigDir(env);
+	return {ca: readCert(dir, 'ca.pem'), cert: readCert(dir, 'cert.pem'), key: readCert(dir, 'key.pem'), skipVerify: false};
+}
+
+/** Say which engine: the address, and the context when one chose it. */
+export function describeEngine(target: EngineTarget): string {
+	return target.context && target.context !== 'default' ? `${target.label} (context ${target.context})` : target.label;
+}
+
 function readCert(dir: string, file: string): Buffer | undefined {
 	try {
-		return readFileSync(`${dir}/${file}`);
+		return readFileSync(join(dir, file));
 	} catch {
 		return undefined;
 	}
@@ -85,12 +116,16 @@ export function explainEngineError(error: unknown, target: EngineTarget): Doctor
 		return new DoctorError(`permission denied on ${where}: add your user to the docker group (sudo usermod -aG docker $USER, then log in again) or run with sudo`);
 	}
 
+	if (target.transport === 'ssh' && (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/i.test(err.message ?? ''))) {
+		return new DoctorError(`the SSH link to ${target.ssh?.host ?? where} dropped (${code || err.message}): check the network and run again (in the TUI, press r to reconnect)`);
+	}
+
 	if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT' || code === 'ENOTFOUND') {
 		return new DoctorError(`no Docker engine answers at ${where} (${code}): start it (sudo systemctl start docker) or point DOCKER_HOST / --host at a running engine`);
 	}
 
-	if (/All configured authentication methods failed|ssh/i.test(err.message ?? '') && target.options.protocol === 'ssh') {
-		return new DoctorError(`cannot reach the engine over ${where}: ${err.message}; check that \`ssh ${target.options.host}\` works with your agent (ssh-add)`);
+	if (target.ssh?.lost) {
+		return target.ssh.lost;
 	}
 
 	const message = err.json?.message ?? err.reason ?? err.message ?? String(error);
@@ -102,15 +137,34 @@ export interface Engine {
 	target: EngineTarget;
 }
 
-/** Connect and ping, so a missing or forbidden engine fails here with a clear line rather than later. */
-export async function connect(host?: string): Promise<Engine> {
-	const target = engineTarget(host);
+/** Is the engine's API at least `min`? Versions are MAJOR.MINOR. */
+export function apiAtLeast(version: string, min: string = MIN_API_VERSION): boolean {
+	const [a = 0, b = 0] = version.split('.').map(Number);
+	const [c = 0, d = 0] = min.split('.').map(Number);
+	return a > c || (a === c && b >= d);
+}
+
+/** Connect and ask the version, so a missing, forbidden or too old engine fails here with a clear line rather than later. */
+export async function connect(choice?: string | EngineChoice): Promise<Engine> {
+	const target = engineTarget(choice);
 	const docker = new Docker(target.options);
+	let version: {ApiVersion?: string; Version?: string};
 	try {
-		await docker.ping();
+		version = await docker.version() as {ApiVersion?: string; Version?: string};
 	} catch (error) {
+		target.ssh?.close();
 		throw explainEngineError(error, target);
 	}
 
+	if (version.ApiVersion && !apiAtLeast(version.ApiVersion)) {
+		target.ssh?.close();
+		throw new DoctorError(`the Docker engine at ${describeEngine(target)} speaks API ${version.ApiVersion} (Docker ${version.Version ?? '?'}), older than the ${MIN_API_VERSION} occ-doctor needs (API version too old): upgrade Docker there to 19.03 or later`);
+	}
+
 	return {docker, target};
+}
+
+/** End what the engine connection holds open (the SSH master). The process's exit does it too. */
+export function disconnect(engine: Engine): void {
+	engine.target.ssh?.close();
 }

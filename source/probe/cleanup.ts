@@ -276,8 +276,8 @@ async function restoreFromJournal(engine: Engine, journal: ProbeJournal, stateDi
  * volumes), and sentinels in the locations of the given container, or of every candidate and every container a twin
  * was made of.
  */
-export async function runProbeCleanup(options: {host?: string; container?: string; labels?: Record<string, string>; stateDir?: string; readyTimeoutMs?: number; onEvent?: ProbeListener}, engine?: Engine): Promise<CleanupResult> {
-	engine ??= await connect(options.host);
+export async function runProbeCleanup(options: {host?: string; context?: string; container?: string; labels?: Record<string, string>; stateDir?: string; readyTimeoutMs?: number; onEvent?: ProbeListener}, engine?: Engine): Promise<CleanupResult> {
+	engine ??= await connect(options);
 	const result: CleanupResult = {restored: [], helpersRemoved: [], sentinelsRemoved: [], left: []};
 	const subjects = new Set<string>(options.container ? [options.container] : []);
 	const stateDir = options.stateDir ?? defaultStateDir();

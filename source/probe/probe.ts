@@ -171,7 +171,7 @@ export interface PreparedProbe {
 
 /** Everything before the first write: the check, the container's user, the targets and the plan. Reads only. */
 export async function prepareProbe(options: ProbeOptions, engine?: Engine): Promise<PreparedProbe> {
-	engine ??= await connect(options.host);
+	engine ??= await connect(options);
 	const check = await runCheck({host: options.host, container: options.container, paths: options.paths, profile: options.profile}, engine);
 	const {facts} = check;
 	// A remote engine's unknown sources do not stop it: the user asked for writes and restarts.

@@ -12,6 +12,7 @@ export const SENTINEL_PREFIX = '.occ-doctor-probe-';
 
 export interface ProbeOptions {
 	host?: string;
+	context?: string;
 	container?: string;
 	paths?: string[];
 	profile?: string;

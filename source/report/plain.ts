@@ -72,6 +72,11 @@ export function renderPlain(report: Report): string {
 	const compose = container.compose ? ` · compose ${container.compose.project}/${container.compose.service}` : '';
 	lines.push(`occ-doctor check · ${container.name} (${container.image})${compose}`);
 	lines.push(`profile: ${profile.name} (${profile.detectedBy}) · survival predicted from mounts`);
+	if (report.engine) {
+		const {host, context, transport} = report.engine;
+		lines.push(`engine: ${host}${context ? ` · context ${context}` : ''} · ${transport}`);
+	}
+
 	lines.push('');
 	lines.push('Locations');
 	const worst = worstSeverityByPath(report.findings);

@@ -3,7 +3,7 @@ import type {BackupEmit, BackupResult, BackupUnit} from '../backup/index.js';
 import {defaultBackupDir, planBackup, runBackup} from '../backup/index.js';
 import {runCheck, type CheckOptions} from '../check/check.js';
 import type {ContainerFacts, Report} from '../core/types.js';
-import type {Engine} from '../docker/engine.js';
+import {describeEngine, type Engine} from '../docker/engine.js';
 import {findCandidates, type Candidate} from '../docker/inspect.js';
 import {runProbe, type ProbeHooks, type ProbeResult} from '../probe/index.js';
 
@@ -50,7 +50,7 @@ export interface DoctorServices {
 /** The real services over a connected engine: the same runCheck, runProbe and runBackup as the commands. */
 export function engineServices(engine: Engine, options: Omit<CheckOptions, 'container' | 'host'> = {}): DoctorServices {
 	return {
-		engineLabel: engine.target.label,
+		engineLabel: describeEngine(engine.target),
 		candidates: async () => findCandidates(engine),
 		async check(containerRef) {
 			const {report, facts} = await runCheck({...options, container: containerRef}, engine);

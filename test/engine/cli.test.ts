@@ -9,7 +9,7 @@ import {cleanup, engineOrSkip, image, RUN_ID, TEST_LABEL, uniqueName, skipOrFail
 import {cli, docker, readableCopy, type Run} from '../helpers/docker-cli.js';
 import {assertUnchanged} from '../helpers/host-snapshot.js';
 
-const CONTRACT_KEYS = ['schemaVersion', 'container', 'profile', 'locations', 'findings'];
+const CONTRACT_KEYS = ['schemaVersion', 'engine', 'container', 'profile', 'locations', 'findings'];
 const LATER_KEYS = ['databases', 'legacyStorage'];
 const LOCATION_KEYS = ['path', 'label', 'priority', 'expected', 'storage', 'readOnly', 'mount', 'survives'];
 const ESC = '\u001B';
@@ -111,6 +111,7 @@ describe('the occ-doctor CLI', () => {
 		assert.deepEqual(CONTRACT_KEYS.filter(k => !(k in json)), [], 'every contract key is there');
 		assert.deepEqual(extra.filter(k => !LATER_KEYS.includes(k)), [], 'no key outside the contract');
 		assert.equal(json.schemaVersion, 1);
+		assert.deepEqual(json.engine, {context: null, host: process.env.DOCKER_HOST, transport: 'unix'});
 		assert.equal(json.container.name, name);
 		assert.equal(json.container.compose, null);
 		for (const key of ['id', 'name', 'image', 'compose']) {

@@ -1,0 +1,281 @@
+// The engine over SSH, the way the docker CLI reaches it: the user's own `ssh` runs `docker system dial-stdio` on
+// the remote, so ~/.ssh/config, the agent and known_hosts work as they do for `ssh`. One login per run: a
+// ControlMaster in a private directory, and every HTTP connection is a session multiplexed on it.
+import {spawn, spawnSync, type ChildProcess} from 'node:child_process';
+import {existsSync, mkdtempSync, rmSync} from 'node:fs';
+import {Agent} from 'node:http';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {Duplex} from 'node:stream';
+import {DoctorError} from './errors.js';
+
+/** sshd allows 10 sessions per connection by default; stay under it with room for a hijacked exec. */
+export const MAX_SESSIONS = 8;
+/** A master nobody uses any more (occ-doctor killed outright) goes away by itself after this. */
+const IDLE_EXIT = '60s';
+/** A link that stops answering is noticed within 3 × 5 s, so no request hangs forever. */
+const KEEPALIVE = ['-o', 'ServerAliveInterval=5', '-o', 'ServerAliveCountMax=3', '-o', 'ConnectTimeout=20'];
+
+/** ssh's arguments for an ssh:// address: the host as written (an alias works), with -l and -p only when given. */
+export function sshDestination(address: string): {args: string[]; host: string} {
+	const url = new URL(address);
+	const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+	const args = [...(url.username ? ['-l', decodeURIComponent(url.username)] : []), ...(url.port ? ['-p', url.port] : []), '--', host];
+	return {args, host};
+}
+
+/** Why ssh or the remote docker failed, from ssh's stderr and exit code: one line with the stage and its fix. */
+export function explainSshFailure(stderr: string, code: number | null, host: string): DoctorError {
+	const text = stderr.trim();
+	const last = text.split('\n').filter(Boolean).pop() ?? `exit ${code}`;
+	const line = (stage: string, fix: string) => new DoctorError(`${stage}: ${fix}`);
+	if (/Could not resolve hostname/i.test(text)) {
+		return line(`cannot resolve the SSH host "${host}" (name resolution)`, 'check the name in the address or context, or its HostName in ~/.ssh/config');
+	}
+
+	const tcp = /connect to host \S+ port \d+: (.*)/i.exec(text);
+	if (tcp) {
+		return line(`cannot open a TCP connection to ${host} (${tcp[1]!.trim()})`, `check the host and its Port in ~/.ssh/config, and that sshd runs there (\`ssh ${host}\` must work)`);
+	}
+
+	if (/REMOTE HOST IDENTIFICATION HAS CHANGED/.test(text)) {
+		const remove = /ssh-keygen -f "[^"]*" -R "[^"]*"/.exec(text)?.[0] ?? `ssh-keygen -R ${host}`;
+		return line(`the host key of ${host} has changed since you last connected (host key refused)`, `if the change is expected, remove the old key with \`${remove}\`, then accept the new one with \`ssh ${host}\` once`);
+	}
+
+	if (/Host key verification failed|host key is known/i.test(text)) {
+		return line(`the host key of ${host} is not in your known_hosts (host key unknown)`, `check it and accept it once with \`ssh ${host}\`, then run occ-doctor again`);
+	}
+
+	if (/Permission denied \(|Too many authentication failures|no more authentication methods/i.test(text)) {
+		return line(`ssh could not log in to ${host} (authentication)`, `make \`ssh ${host} true\` work without a prompt: an IdentityFile for it in ~/.ssh/config or a key in your agent (ssh-add)`);
+	}
+
+	if (code === 127 || /docker: (command )?not found/i.test(text)) {
+		return line(`there is no \`docker\` on the PATH of ssh sessions on ${host} (remote docker CLI)`, 'install the docker CLI there, or put its directory on the PATH that non-interactive ssh sessions get');
+	}
+
+	if (/permission denied/i.test(text)) {
+		return line(`the remote user may not use the Docker socket on ${host} (remote permission)`, 'add that user to the docker group there (sudo usermod -aG docker USER, then log in again), or log in as a user who may');
+	}
+
+	if (/unknown command|is not a docker command|unknown flag|dial-stdio/i.test(text)) {
+		return line(`the docker CLI on ${host} has no \`docker system dial-stdio\` (remote docker too old)`, 'install Docker 18.09 or later there');
+	}
+
+	if (/Cannot connect to the Docker daemon|no such file or directory|connection refused/i.test(text)) {
+		return line(`the Docker engine on ${host} is not running (${last})`, `start it there (ssh ${host} sudo systemctl start docker)`);
+	}
+
+	if (/timed out|Timeout, server .* not responding/i.test(text)) {
+		return line(`the SSH link to ${host} timed out (${last})`, 'check the network, then run again');
+	}
+
+	return line(`ssh to ${host} failed (${last})`, `run \`ssh ${host} docker system dial-stdio </dev/null\` to see why`);
+}
+
+/** The stdio of one `ssh … docker system dial-stdio` as the socket an HTTP request runs over. */
+class StdioSocket extends Duplex {
+	private stderr = '';
+	private sawData = false;
+
+	constructor(private readonly child: ChildProcess, private readonly onFailure: (stderr: string, code: number | null, sawData: boolean) => Error | undefined) {
+		super({allowHalfOpen: false});
+		child.stdout!.on('data', (chunk: Buffer) => {
+			this.sawData = true;
+			if (!this.push(chunk)) {
+				child.stdout!.pause();
+			}
+		});
+		child.stderr!.on('data', (chunk: Buffer) => {
+			this.stderr += chunk.toString('utf8');
+		});
+		child.stdin!.on('error', () => {});
+		child.on('close', (code: number | null) => {
+			const error = code === 0 ? undefined : this.onFailure(this.stderr, code, this.sawData);
+			if (error) {
+				this.destroy(error);
+			} else {
+				this.push(null);
+			}
+		});
+	}
+
+	override _read(): void {
+		this.child.stdout!.resume();
+	}
+
+	override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+		this.child.stdin!.write(chunk, callback);
+	}
+
+	override _final(callback: (error?: Error | null) => void): void {
+		this.child.stdin!.end(callback);
+	}
+
+	override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+		if (this.child.exitCode === null) {
+			this.child.kill();
+		}
+
+		callback(error);
+	}
+
+	// What http.Agent calls on a net.Socket. An idle kept-alive connection must not keep the process alive.
+	setKeepAlive(): this {
+		return this;
+	}
+
+	setNoDelay(): this {
+		return this;
+	}
+
+	setTimeout(): this {
+		return this;
+	}
+
+	ref(): this {
+		this.child.ref();
+		for (const stream of [this.child.stdin, this.child.stdout, this.child.stderr] as Array<{ref?: () => void} | null>) {
+			stream?.ref?.();
+		}
+
+		return this;
+	}
+
+	unref(): this {
+		this.child.unref();
+		for (const stream of [this.child.stdin, this.child.stdout, this.child.stderr] as Array<{unref?: () => void} | null>) {
+			stream?.unref?.();
+		}
+
+		return this;
+	}
+}
+
+/** Every transport still open, closed when the process exits (Ctrl+C included: cli.tsx lets the process end). */
+const open = new Set<SshTransport>();
+process.on('exit', () => {
+	for (const transport of open) {
+		transport.close();
+	}
+});
+
+/** One ControlMaster to the host and an http.Agent whose connections are sessions on it. */
+export class SshTransport {
+	readonly host: string;
+	readonly agent: Agent;
+	/** Set when the link dropped after it had worked; the next request logs in again. */
+	lost: DoctorError | undefined;
+	private readonly args: string[];
+	private dir = '';
+	private master: Promise<void> | undefined;
+	private masterUp = false;
+	private logins = 0;
+
+	constructor(address: string, private readonly ssh = 'ssh') {
+		const {args, host} = sshDestination(address);
+		this.args = args;
+		this.host = host;
+		open.add(this);
+		const agent = new Agent({keepAlive: true, maxSockets: MAX_SESSIONS, maxFreeSockets: MAX_SESSIONS});
+		agent.createConnection = ((_options: unknown, done: (error: Error | null, socket?: Duplex) => void) => {
+			this.session().then(socket => done(null, socket), (error: Error) => done(error));
+		}) as unknown as Agent['createConnection'];
+		this.agent = agent;
+	}
+
+	private get controlPath(): string {
+		// A short private path (0700), made on first use: a ControlPath must fit in a unix socket address (104 bytes on macOS).
+		this.dir ||= mkdtempSync(join(existsSync('/tmp') ? '/tmp' : tmpdir(), 'occ-ssh-'));
+		return join(this.dir, 'c');
+	}
+
+	/** How many times this run logged in (1 unless the link dropped and was opened again). */
+	get loginCount(): number {
+		return this.logins;
+	}
+
+	/** Log in once; later calls share it. After a drop (the control socket is gone), log in again. */
+	ready(): Promise<void> {
+		if (!this.master || (this.masterUp && !existsSync(this.controlPath))) {
+			this.masterUp = false;
+			const master = this.startMaster();
+			this.master = master;
+			master.then(() => {
+				this.masterUp = true;
+			}, () => {
+				// A failed login: the next request (or `r` in the TUI) tries again.
+				if (this.master === master) {
+					this.master = undefined;
+				}
+			});
+		}
+
+		return this.master;
+	}
+
+	private startMaster(): Promise<void> {
+		return new Promise((resolve, reject) => {
+			// -f: ssh returns once it has logged in and the control socket listens; the master stays in the background.
+			const child = spawn(this.ssh, ['-o', 'BatchMode=yes', '-o', 'ControlMaster=yes', '-o', `ControlPath=${this.controlPath}`, '-o', `ControlPersist=${IDLE_EXIT}`, ...KEEPALIVE, '-N', '-f', ...this.args], {stdio: ['ignore', 'ignore', 'pipe']});
+			let stderr = '';
+			child.stderr.on('data', (chunk: Buffer) => {
+				stderr += chunk.toString('utf8');
+			});
+			child.on('error', error => {
+				reject(new DoctorError(`cannot run ssh (${error.message}): install the OpenSSH client (apt-get install openssh-client)`));
+			});
+			child.on('close', code => {
+				if (code === 0 && existsSync(this.controlPath)) {
+					this.logins++;
+					this.lost = undefined;
+					resolve();
+				} else {
+					reject(explainSshFailure(stderr, code, this.host));
+				}
+			});
+		});
+	}
+
+	/** One `docker system dial-stdio` session on the master: a fresh connection to the remote engine. */
+	private async session(): Promise<Duplex> {
+		await this.ready();
+		const child = spawn(this.ssh, ['-o', 'BatchMode=yes', '-o', 'ControlMaster=no', '-o', `ControlPath=${this.controlPath}`, ...KEEPALIVE, ...this.args, 'docker', 'system', 'dial-stdio'], {stdio: ['pipe', 'pipe', 'pipe']});
+		return new StdioSocket(child, (stderr, code, sawData) => {
+			if (code === null) {
+				return undefined; // We ended it (the agent closed an idle connection).
+			}
+
+			if (sawData || /mux_client|control socket|Broken pipe|closed by remote host|Connection reset|not responding/i.test(stderr)) {
+				this.lost = explainLost(this.host, stderr);
+				return this.lost;
+			}
+
+			return explainSshFailure(stderr, code, this.host);
+		});
+	}
+
+	/** End the master (and with it every session) and remove the private directory. Safe to call twice. */
+	close(): void {
+		if (!open.delete(this)) {
+			return;
+		}
+
+		this.agent.destroy();
+		if (!this.dir) {
+			return;
+		}
+
+		if (existsSync(this.controlPath)) {
+			spawnSync(this.ssh, ['-o', `ControlPath=${this.controlPath}`, '-O', 'exit', ...this.args], {stdio: 'ignore', timeout: 5000});
+		}
+
+		rmSync(this.dir, {recursive: true, force: true});
+	}
+}
+
+function explainLost(host: string, stderr: string): DoctorError {
+	const why = stderr.trim().split('\n').filter(Boolean).pop();
+	return new DoctorError(`the SSH link to ${host} dropped${why ? ` (${why})` : ''}: check the network and run again (in the TUI, press r to reconnect)`);
+}

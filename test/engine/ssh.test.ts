@@ -1,0 +1,185 @@
+// The engine over SSH against a real sshd on loopback: the user's ssh config and known_hosts, no agent, one login
+// per run counted in sshd's own log, docker contexts, and one line per failure stage.
+import assert from 'node:assert/strict';
+import {existsSync, mkdtempSync, readdirSync, rmSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {after, before, describe, it} from 'node:test';
+import type {Engine} from '../../source/docker/engine.js';
+import {cleanup, engineOrSkip, image, LABEL_FLAGS, uniqueName} from '../helpers/engine.js';
+import {cli, docker, run, type Run} from '../helpers/docker-cli.js';
+import {startSshd, type SshBox} from '../helpers/sshd.js';
+
+const ESC = '\u001B';
+let engine: Engine | undefined;
+let box: SshBox | undefined;
+let name = '';
+let volume = '';
+const dir = mkdtempSync(join(tmpdir(), 'occt-ssh-'));
+
+/** The client's environment: our ssh first on PATH, no agent, no DOCKER_HOST (the address comes from flags or a context). */
+function clientEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+	const env: NodeJS.ProcessEnv = {...box!.env, DOCKER_CONFIG: join(dir, 'empty-docker-config')};
+	delete env.DOCKER_HOST;
+	delete env.DOCKER_CONTEXT;
+	return {...env, ...extra};
+}
+
+function controlDirs(): Set<string> {
+	return new Set(readdirSync('/tmp').filter(n => n.startsWith('occ-ssh-')));
+}
+
+/** Run the CLI as a client of the sshd; count the logins it made, and check it left no SSH master behind. */
+async function overSsh(args: string[], extra: NodeJS.ProcessEnv = {}): Promise<Run & {logins: number}> {
+	const before = box!.logins();
+	const dirsBefore = controlDirs();
+	const result = await cli(args, {env: clientEnv(extra)});
+	const left = [...controlDirs()].filter(n => !dirsBefore.has(n));
+	assert.deepEqual(left, [], 'the control directory (and its master) is gone when occ-doctor exits');
+	return {...result, logins: box!.logins() - before};
+}
+
+function assertOneLine(result: Run, pattern: RegExp): void {
+	assert.equal(result.code, 2, result.stderr);
+	assert.equal(result.stdout, '');
+	const lines = result.stderr.trim().split('\n');
+	assert.equal(lines.length, 1, result.stderr);
+	assert.match(lines[0]!, /^occ-doctor: /);
+	assert.match(lines[0]!, pattern);
+	assert.ok(!result.stderr.includes(ESC));
+}
+
+describe('the engine over SSH (real sshd on loopback)', () => {
+	before(async t => {
+		engine = await engineOrSkip(t);
+		if (!engine) {
+			return;
+		}
+
+		const host = process.env.DOCKER_HOST ?? '';
+		assert.match(host, /^unix:\/\//, 'the SSH tests reach the test engine through its socket (DOCKER_HOST=unix://…)');
+		box = await startSshd(host);
+		const img = await image(engine.docker);
+		name = uniqueName('ssh');
+		volume = uniqueName('sshvol');
+		await docker('volume', 'create', ...LABEL_FLAGS, volume);
+		await docker('run', '-d', '--name', name, '--network', 'none', ...LABEL_FLAGS, '--label', 'managed-by=opencode-cloud', '-v', `${volume}:/home/opencoder/.local/share/opencode`, img, 'sleep', '3600');
+		await docker('exec', name, 'sh', '-c', 'echo remote-session > /home/opencoder/.local/share/opencode/notes.txt');
+		// A docker context whose host is the alias, made by the docker CLI itself.
+		const made = await run('docker', ['context', 'create', 'remote', '--docker', 'host=ssh://box'], {env: clientEnv({DOCKER_CONFIG: join(dir, 'docker-config')})});
+		assert.equal(made.code, 0, made.stderr);
+	});
+
+	after(async () => {
+		await box?.stop();
+		if (engine) {
+			await cleanup(engine.docker, [volume]);
+		}
+
+		rmSync(dir, {recursive: true, force: true});
+	});
+
+	it('checks over ssh://alias with the key from IdentityFile only, no agent, in ONE SSH connection', async () => {
+		const result = await overSsh(['check', '--host', 'ssh://box', '--container', name]);
+		assert.ok(result.code === 0 || result.code === 1, result.stderr);
+		assert.equal(result.stderr, '', 'no warnings (DEP0170 or other) on stderr');
+		assert.match(result.stdout, new RegExp(`occ-doctor check · ${name}`));
+		assert.match(result.stdout, /^engine: ssh:\/\/box · ssh$/m);
+		assert.match(result.stdout, /notes|opencode/);
+		assert.equal(result.logins, 1, box!.log().split('\n').slice(-30).join('\n'));
+	});
+
+	it('says in the JSON which engine, context and transport were used', async () => {
+		const result = await overSsh(['check', '--json', '--host', 'ssh://box', '--container', name]);
+		assert.equal(result.stderr, '');
+		const report = JSON.parse(result.stdout) as {engine: unknown; databases?: Array<{path: string}>};
+		assert.deepEqual(report.engine, {context: null, host: 'ssh://box', transport: 'ssh'});
+		assert.equal(result.logins, 1);
+	});
+
+	it('takes the engine from a docker context: --context, DOCKER_CONTEXT, then currentContext', async () => {
+		const config = {DOCKER_CONFIG: join(dir, 'docker-config')};
+		const byFlag = await overSsh(['check', '--json', '--context', 'remote', '--container', name], config);
+		assert.equal(byFlag.stderr, '');
+		assert.deepEqual(JSON.parse(byFlag.stdout).engine, {context: 'remote', host: 'ssh://box', transport: 'ssh'});
+		assert.equal(byFlag.logins, 1);
+
+		const byEnv = await overSsh(['check', '--json', '--container', name], {...config, DOCKER_CONTEXT: 'remote'});
+		assert.equal(JSON.parse(byEnv.stdout).engine.context, 'remote', byEnv.stderr);
+
+		const use = await run('docker', ['context', 'use', 'remote'], {env: clientEnv(config)});
+		assert.equal(use.code, 0, use.stderr);
+		const byCurrent = await overSsh(['check', '--container', name], config);
+		assert.match(byCurrent.stdout, /^engine: ssh:\/\/box · context remote · ssh$/m, byCurrent.stderr);
+		// DOCKER_HOST comes before the current context, as with the docker CLI.
+		const byHost = await cli(['check', '--json', '--container', name], {env: {...clientEnv(config), DOCKER_HOST: process.env.DOCKER_HOST}});
+		assert.deepEqual(JSON.parse(byHost.stdout).engine, {context: null, host: process.env.DOCKER_HOST, transport: 'unix'});
+		await run('docker', ['context', 'use', 'default'], {env: clientEnv(config)});
+	});
+
+	it('names the contexts there are when the one asked for is missing', async () => {
+		const result = await overSsh(['check', '--context', 'nope'], {DOCKER_CONFIG: join(dir, 'docker-config')});
+		assertOneLine(result, /no Docker context "nope".*the contexts there are default, remote/);
+		assert.equal(result.logins, 0);
+	});
+
+	it('backs up over ssh://alias and through the context, archive streams on the same one connection', async () => {
+		for (const [label, args, extra] of [
+			['alias', ['--host', 'ssh://box'], {}],
+			['context', ['--context', 'remote'], {DOCKER_CONFIG: join(dir, 'docker-config')}],
+		] as const) {
+			const out = join(dir, `backup-${label}`);
+			// eslint-disable-next-line no-await-in-loop
+			const result = await overSsh(['backup', ...args, '--container', name, '--out', out], extra);
+			assert.equal(result.code, 0, result.stderr);
+			assert.equal(result.logins, 1, `${label}: one SSH login for the whole backup`);
+			const archive = join(out, `${volume}.tar.gz`);
+			assert.ok(existsSync(archive), `${label}: ${readdirSync(out).join(', ')}`);
+			// eslint-disable-next-line no-await-in-loop
+			const listed = await run('tar', ['xzOf', archive, './notes.txt']);
+			assert.equal(listed.stdout, 'remote-session\n', listed.stderr);
+		}
+
+	});
+
+	it('refuses an unknown host key and a changed one, each with its own line and fix, exit 2', async () => {
+		const unknown = await overSsh(['check', '--host', 'ssh://box-unknown']);
+		assertOneLine(unknown, /host key of box-unknown is not in your known_hosts .*`ssh box-unknown`/);
+		const changed = await overSsh(['check', '--host', 'ssh://box-changed']);
+		assertOneLine(changed, /host key of box-changed has changed .*ssh-keygen -f ".*known_hosts_changed" -R "\[127\.0\.0\.1\]:\d+"/);
+		assert.equal(unknown.logins + changed.logins, 0);
+	});
+
+	it('gives each stage that can fail its own line', async () => {
+		const stages: Array<[string, RegExp]> = [
+			['box-nxdomain', /\(name resolution\): /],
+			['box-refused', /cannot open a TCP connection to box-refused \(Connection refused\)/],
+			['box-denied', /\(authentication\): make `ssh box-denied true` work/],
+			['box-nodocker', /no `docker` on the PATH .*\(remote docker CLI\)/],
+			['box-noperm', /may not use the Docker socket .*\(remote permission\): add that user to the docker group/],
+			['box-nodial', /no `docker system dial-stdio` \(remote docker too old\)/],
+			['box-down', /the Docker engine on box-down is not running .*: start it there/],
+		];
+		const lines = new Set<string>();
+		for (const [alias, pattern] of stages) {
+			// eslint-disable-next-line no-await-in-loop
+			const result = await overSsh(['check', '--host', `ssh://${alias}`]);
+			assertOneLine(result, pattern);
+			lines.add(result.stderr.replace(alias, 'HOST').split(':')[1]!);
+			// Only the engine being down says to start it.
+			assert.equal(/systemctl start docker/.test(result.stderr), alias === 'box-down', result.stderr);
+		}
+
+		assert.equal(lines.size, stages.length, 'each stage reads differently');
+	});
+
+	it('runs as `ssh host occ-doctor check` without -t: the plain report, no escape codes, no raw mode', async () => {
+		const repo = process.cwd();
+		const remote = `cd ${repo} && ${process.execPath} --import tsx cli.tsx --container ${name}`;
+		const result = await run('ssh', ['box', remote], {env: clientEnv()});
+		assert.ok(result.code === 0 || result.code === 1, result.stderr);
+		assert.match(result.stdout, new RegExp(`occ-doctor check · ${name}`));
+		assert.ok(!result.stdout.includes(ESC) && !result.stderr.includes(ESC));
+		assert.doesNotMatch(result.stderr, /raw mode/i);
+	});
+});
