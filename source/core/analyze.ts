@@ -1,6 +1,7 @@
 import {exitCode} from '../errors.js';
 import {findingsFor} from './findings.js';
 import {buildLocations, composeOf} from './model.js';
+import {comesBackOf} from './matrix.js';
 import {SCHEMA_VERSION} from './types.js';
 import type {ContainerFacts, Profile, Report} from './types.js';
 
@@ -13,6 +14,8 @@ export function analyze(facts: ContainerFacts, profile: Profile, detectedBy: str
 		profile: {name: profile.name, title: profile.title, detectedBy},
 		locations,
 		findings: findingsFor(facts, profile, locations),
+		restartPolicy: facts.restartPolicy || 'no',
+		comesBack: comesBackOf(facts),
 	};
 }
 

@@ -1,4 +1,5 @@
-import {coveringMount} from './model.js';
+import {composeOf, coveringMount} from './model.js';
+import {comesBackOf} from './matrix.js';
 import {normalisePath as normalise, OPENCODE_CLOUD_VOLUMES} from './profiles.js';
 import {posix} from 'node:path';
 import type {ContainerFacts, Finding, Location, MountFacts, Profile, Severity} from './types.js';
@@ -118,6 +119,29 @@ function sqliteFileMountFindings(facts: ContainerFacts, locations: Location[]): 
 	return findings;
 }
 
+/** A container without a policy that brings it back stays down after a host reboot or an engine restart. */
+function restartPolicyFinding(facts: ContainerFacts): Finding | null {
+	if (comesBackOf(facts)['host-reboot']) {
+		return null;
+	}
+
+	const policy = facts.restartPolicy && facts.restartPolicy !== 'no' ? `restart policy ${facts.restartPolicy}` : 'no restart policy';
+
+	const compose = composeOf(facts);
+	const fix = compose
+		? `add \`restart: unless-stopped\` under services.${compose.service || 'app'} in the compose file, then docker compose up -d`
+		: (facts.autoRemove
+			? `recreate ${facts.name} without --rm and with --restart unless-stopped (a --rm container cannot have a restart policy)`
+			: `docker update --restart unless-stopped ${shellQuote(facts.name)}`);
+	return {
+		code: 'no-restart-policy',
+		severity: 'warning',
+		path: null,
+		message: `${facts.name} has ${facts.autoRemove ? '--rm and ' : ''}${policy}: after a host reboot or an engine restart it ${facts.autoRemove ? 'is removed' : 'stays stopped'} until someone starts it`,
+		fix,
+	};
+}
+
 /** Findings from the model alone. Pure: every fact comes from `facts` and `locations`. */
 export function findingsFor(facts: ContainerFacts, profile: Profile, locations: Location[]): Finding[] {
 	const findings: Finding[] = [];
@@ -204,6 +228,11 @@ export function findingsFor(facts: ContainerFacts, profile: Profile, locations: 
 				fix: 'after `occ update container`, run `occ restart` so the CLI re-applies its mounts, or move the data to the opencode-* named volumes',
 			});
 		}
+	}
+
+	const restart = restartPolicyFinding(facts);
+	if (restart) {
+		findings.push(restart);
 	}
 
 	if (facts.persistenceWarningInLogs) {

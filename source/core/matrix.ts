@@ -132,3 +132,17 @@ export function survivalFor(location: Pick<Location, 'storage' | 'external' | 'm
 
 	return row;
 }
+
+/** Operations after which the engine, not the user, decides whether the container runs again. */
+export const COMES_BACK_SCENARIOS = ['host-reboot', 'engine-restart'] as const;
+export type ComesBackScenario = (typeof COMES_BACK_SCENARIOS)[number];
+
+/**
+ * Does the container start again by itself after a host reboot or an engine restart? Only a restart policy of
+ * `always` or `unless-stopped` brings it back (a container the user stopped by hand with `unless-stopped` stays down);
+ * `on-failure` and `no` leave it stopped, and a `--rm` container is removed. See docs/scenarios.md.
+ */
+export function comesBackOf(facts: Pick<ContainerFacts, 'restartPolicy' | 'autoRemove'>): Record<ComesBackScenario, boolean> {
+	const back = !facts.autoRemove && (facts.restartPolicy === 'always' || facts.restartPolicy === 'unless-stopped');
+	return {'host-reboot': back, 'engine-restart': back};
+}

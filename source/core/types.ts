@@ -178,6 +178,10 @@ export interface Report {
 	legacyStorage?: LegacyStorageReport[];
 	/** Data locations database discovery did not search (workspaces, caches), with the reason in brackets. */
 	databasesSkipped?: string[];
+	/** The container's restart policy (`no` when none is set). */
+	restartPolicy: string;
+	/** Whether the container starts again by itself after each of these (its restart policy decides). */
+	comesBack: {'host-reboot': boolean; 'engine-restart': boolean};
 }
 
 export interface DatabaseReport {

@@ -65,6 +65,13 @@ function databaseLines(report: Report): string[] {
 	return lines;
 }
 
+/** Whether the container runs again by itself: the data is kept either way, the service may not be. */
+export function comesBackLine(report: Pick<Report, 'comesBack' | 'restartPolicy'>): string {
+	return report.comesBack['host-reboot']
+		? `starts again by itself (restart policy ${report.restartPolicy})`
+		: `stays down until someone starts it (restart policy ${report.restartPolicy})`;
+}
+
 /** The doctor-style report: sections, one mark per location, the fix under each problem, one summary line. No colour, no escape codes. */
 export function renderPlain(report: Report): string {
 	const lines: string[] = [];
@@ -112,6 +119,7 @@ export function renderPlain(report: Report): string {
 	}
 
 	lines.push(...scenarios.map(s => `    ${pad(SCENARIO_SHORT[s], 4)} ${SCENARIO_TITLE[s]}`));
+	lines.push(`  after a host reboot or an engine restart the container ${comesBackLine(report)}`);
 
 	const errors = report.findings.filter(f => f.severity === 'error').length;
 	const warnings = report.findings.filter(f => f.severity === 'warning').length;

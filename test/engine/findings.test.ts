@@ -159,7 +159,7 @@ describe('findings on real containers', () => {
 			return;
 		}
 
-		const flags = ['--label', 'managed-by=opencode-cloud'];
+		const flags = ['--label', 'managed-by=opencode-cloud', '--restart', 'unless-stopped'];
 		for (const v of OPENCODE_CLOUD_VOLUMES) {
 			const name = `${v.volume}-${RUN_ID}`;
 			await docker('volume', 'create', '--label', `${TEST_LABEL}=${RUN_ID}`, name);
@@ -172,5 +172,26 @@ describe('findings on real containers', () => {
 		assert.deepEqual(report.findings.filter(f => f.severity !== 'info' || MODEL_CODES.includes(f.code)), []);
 		assert.ok(report.locations.every(l => l.storage === 'named-volume'), 'every location on a named volume');
 		assert.equal(exitCodeFor(report), 0);
+		assert.deepEqual(report.comesBack, {'host-reboot': true, 'engine-restart': true});
+	});
+
+	it('no-restart-policy: a container without one stays down after a reboot; the printed fix gives it one', async t => {
+		if (!await ready(t)) {
+			return;
+		}
+
+		const {name, report} = await check([]);
+		assert.equal(report.restartPolicy, 'no');
+		assert.deepEqual(report.comesBack, {'host-reboot': false, 'engine-restart': false});
+		const finding = at(report, 'no-restart-policy', null);
+		assert.equal(finding?.severity, 'warning');
+		assert.equal(finding?.fix, `docker update --restart unless-stopped ${name}`);
+		const [command, ...args] = finding!.fix.split(' ');
+		assert.equal(command, 'docker');
+		await docker(...args);
+		assert.equal(await docker('inspect', '-f', '{{.HostConfig.RestartPolicy.Name}}', name), 'unless-stopped');
+		const {report: after} = await checkUnchanged(engine!, {container: name});
+		assert.equal(at(after, 'no-restart-policy', null), undefined);
+		assert.deepEqual(after.comesBack, {'host-reboot': true, 'engine-restart': true});
 	});
 });

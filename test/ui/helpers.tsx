@@ -9,7 +9,7 @@ import {App, type AppProps} from '../../source/ui/app.js';
 import type {DoctorServices, Inspection} from '../../source/ui/services.js';
 import {recordedFacts} from '../helpers/facts.js';
 
-/** The real model on a recorded opencode-cloud inspect: 3 errors, 3 warnings, 9 locations. */
+/** The real model on a recorded opencode-cloud inspect: 3 errors, 4 warnings (one is no-restart-policy), 9 locations. */
 export function recordedInspection(mutate?: (report: Report) => void): Inspection {
 	const facts: ContainerFacts = recordedFacts('occ-anon-workspace');
 	const {profile, detectedBy} = detectProfile(facts);

@@ -17,7 +17,7 @@ describe('overview', () => {
 		const frame = await waitForText(app.lastFrame, 'Fix this first');
 		assert.match(frame, /opencode-cloud-sandbox/);
 		assert.match(frame, /verdict\s+✗ data at risk: 3 errors/);
-		assert.match(frame, /✗ 3 errors · ! 3 warnings · 9 locations/);
+		assert.match(frame, /✗ 3 errors · ! 4 warnings · 9 locations/);
 		assert.match(frame, /› copy it into a named volume first: docker run --rm --entrypoint cp -v/);
 		assert.match(frame, /› then recreate \S+ with -v\s+opencode-workspace:\/home\/opencoder\/workspace/);
 		assert.match(frame, /predicted from mounts/);
@@ -150,9 +150,9 @@ describe('findings', () => {
 		const app = renderApp({}, {columns: 100, rows: 40});
 		await waitForText(app.lastFrame, 'Fix this first');
 		await press(app, '4');
-		const frame = await waitForText(app.lastFrame, 'Warnings (3)');
-		assert.ok(frame.indexOf('Errors (3)') < frame.indexOf('Warnings (3)'));
-		assert.equal(frame.match(/fix: /g)?.length, 6);
+		const frame = await waitForText(app.lastFrame, 'Warnings (4)');
+		assert.ok(frame.indexOf('Errors (3)') < frame.indexOf('Warnings (4)'));
+		assert.equal(frame.match(/fix: /g)?.length, 7);
 		app.unmount();
 	});
 });

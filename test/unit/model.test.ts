@@ -158,4 +158,16 @@ describe('findings', () => {
 		assert.deepEqual(report.findings.filter(f => f.severity === 'error'), []);
 		assert.equal(exitCodeFor(report), 0);
 	});
+
+	it('comes back after a reboot or an engine restart only with restart policy always or unless-stopped', () => {
+		const cases: Array<[string, boolean, boolean]> = [['', false, false], ['no', false, false], ['on-failure', false, false], ['always', false, true], ['unless-stopped', false, true], ['unless-stopped', true, false]];
+		for (const [restartPolicy, autoRemove, back] of cases) {
+			const report = analyze(makeFacts({restartPolicy, autoRemove}), GENERIC_PROFILE, 'test');
+			assert.deepEqual(report.comesBack, {'host-reboot': back, 'engine-restart': back}, `${restartPolicy} --rm=${autoRemove}`);
+			assert.equal(report.findings.some(f => f.code === 'no-restart-policy'), !back, restartPolicy);
+		}
+
+		const compose = analyze(makeFacts({labels: {'com.docker.compose.project': 'p', 'com.docker.compose.service': 'web'}}), GENERIC_PROFILE, 'test');
+		assert.match(compose.findings.find(f => f.code === 'no-restart-policy')!.fix, /restart: unless-stopped. under services\.web/);
+	});
 });

@@ -133,6 +133,7 @@ export function matrixLines(report: Report, rows: Location[], width: number, hei
 			seg(value, {color: cell.value ? SURVIVAL_COLOR[cell.value] : undefined, bold: true}),
 			seg(cell.observed ? ' (observed by probe)' : ' (predicted)', {dim: true}),
 			seg(` — ${SCENARIO_TITLE[scenario]}`),
+			...(scenario === 'host-reboot' && report.comesBack ? [seg(` · the container ${report.comesBack['host-reboot'] ? 'starts again by itself' : 'stays down'}`, {dim: report.comesBack['host-reboot']})] : []),
 		];
 	})() : [seg('no location matches the filter', {dim: true})];
 
