@@ -44,6 +44,8 @@ export interface AppProps {
 	launch?: Launch;
 	/** SIGINT/SIGTERM from outside: handled as Ctrl+C (a running probe or backup cleans up before the app leaves). */
 	signal?: AbortSignal;
+	/** Ctrl+L: paint the whole screen again (runTui's frame writer); absent in screen tests. */
+	redraw?: () => void;
 }
 
 /** What the app resolves waitUntilExit() with: the exit code, and a line for the shell once the screen is gone. */
@@ -70,7 +72,7 @@ function leavingMessage(probe: ProbeState, backup: BackupState): string | undefi
 	return undefined;
 }
 
-export function App({services, container, size, color = true, screens = SCREENS, bindings = APP_BINDINGS, launch = NO_LAUNCH, signal}: AppProps) {
+export function App({services, container, size, color = true, screens = SCREENS, bindings = APP_BINDINGS, launch = NO_LAUNCH, signal, redraw = () => {}}: AppProps) {
 	const {exit} = useApp();
 	const {columns, rows} = useTerminalSize(size);
 	const {state, check, reinspect, pickAgain, probed} = useDoctor(services, container);
@@ -203,6 +205,7 @@ export function App({services, container, size, color = true, screens = SCREENS,
 			}
 		},
 		reinspect,
+		redraw,
 		pickAgain() {
 			dispatch({type: 'filter-clear'});
 			pickAgain();

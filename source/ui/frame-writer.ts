@@ -57,6 +57,14 @@ export class FrameWriter extends EventEmitter {
 		return (this.sink as {writableEnded?: boolean}).writableEnded ?? false;
 	}
 
+	/** Ctrl+L: clear the terminal and send every line of the current frame again. */
+	redraw(): void {
+		const lines = this.screen;
+		if (lines) {
+			this.sink.write(`${ESC}H${ESC}2J` + lines.map((line, i) => row(i, line)).join('') + park(lines.length));
+		}
+	}
+
 	/** Stop following the real stdout's resizes. */
 	dispose(): void {
 		this.sink.off?.('resize', this.onResize);

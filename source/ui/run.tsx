@@ -25,7 +25,7 @@ export async function runTui({services, container, launch, signal, stdout = proc
 	stdout.write(ENTER_ALT);
 	// Ink's frames go through the writer, which sends the terminal only the lines that changed (docs/tui.md, Terminals).
 	const writer = new FrameWriter(stdout);
-	const instance = render(<App services={services} container={container} launch={launch} signal={signal} color={colorFromEnv()}/>, {
+	const instance = render(<App services={services} container={container} launch={launch} signal={signal} color={colorFromEnv()} redraw={() => writer.redraw()}/>, {
 		stdout: writer as unknown as NodeJS.WriteStream,
 		stdin,
 		// Ctrl+C is the app's: a running probe or backup must clean up before Ink lets go of the terminal.

@@ -4,7 +4,7 @@ import {after, describe, it} from 'node:test';
 import chalk from 'chalk';
 import {cleanup} from 'ink-testing-library';
 import {runTui} from '../../source/ui/run.js';
-import {candidate, FakeStdin, FakeStdout, fakeServices, KEY, press, recordedInspection, renderApp, waitFor, waitForText} from './helpers.js';
+import {candidate, FakeStdin, FakeStdout, fakeServices, gate, KEY, press, recordedInspection, renderApp, waitFor, waitForText} from './helpers.js';
 
 after(() => cleanup());
 
@@ -79,6 +79,29 @@ describe('navigation', () => {
 		await press(app, 'r');
 		await waitFor(app.lastFrame, () => services.checked.length === 2);
 		await waitForText(app.lastFrame, 'Fix this first');
+		app.unmount();
+	});
+
+	it('starts no second look while one runs (r pressed again on a slow link)', async () => {
+		const services = fakeServices();
+		const slow = gate();
+		const check = services.check.bind(services);
+		services.check = async ref => {
+			if (services.checked.length >= 1) {
+				await slow.wait();
+			}
+
+			return check(ref);
+		};
+
+		const app = renderApp({services});
+		await waitForText(app.lastFrame, 'Fix this first');
+		await press(app, 'r');
+		await waitFor(app.lastFrame, () => services.checked.length === 1 || services.checked.length === 2);
+		await press(app, 'r', 'r');
+		slow.open();
+		await waitForText(app.lastFrame, 'Fix this first');
+		assert.equal(services.checked.length, 2, 'the first look and one re-inspect, not three');
 		app.unmount();
 	});
 });
@@ -263,6 +286,21 @@ describe('errors and exit', () => {
 			assert.ok(stdout.text.endsWith('\u001B[?1049l'), 'left the alternate screen last');
 		});
 	}
+
+	it('ctrl+l paints the whole screen again', async () => {
+		const stdin = new FakeStdin();
+		const stdout = new FakeStdout();
+		const done = runTui({services: fakeServices(), signal: new AbortController().signal, stdin: stdin as any, stdout: stdout as any});
+		await waitFor(() => stdout.text, t => t.includes('Fix this first'));
+		await new Promise(resolve => setTimeout(resolve, 100));
+		const before = stdout.text.length;
+		stdin.write('\u000C');
+		const sent = await waitFor(() => stdout.text.slice(before), t => t.includes('Fix this first'));
+		assert.ok(sent.startsWith('\u001B[H\u001B[2J'), 'cleared first');
+		assert.match(sent, /occ-doctor/, 'the title bar is sent again, though nothing changed');
+		stdin.write('q');
+		await done;
+	});
 
 	it('an aborted signal (SIGTERM) unmounts and returns 130', async () => {
 		const controller = new AbortController();

@@ -80,16 +80,32 @@ export function useDoctor(services: DoctorServices, container?: string) {
 		alive.current = false;
 	}, []);
 
+	// One look at the engine at a time: on a slow link, `r` pressed again while one runs starts nothing.
+	const looking = useRef(false);
+	const settle = () => {
+		looking.current = false;
+	};
+
 	const check = useCallback((ref: string) => {
+		if (looking.current) {
+			return;
+		}
+
+		looking.current = true;
 		dispatch({type: 'checking', ref});
-		services.check(ref).then(
+		services.check(ref).finally(settle).then(
 			inspection => alive.current && dispatch({type: 'checked', ref, inspection}),
 			error => alive.current && dispatch({type: 'failed', error: message(error)}),
 		);
 	}, [services]);
 
 	const find = useCallback(() => {
-		services.candidates().then(
+		if (looking.current) {
+			return;
+		}
+
+		looking.current = true;
+		services.candidates().finally(settle).then(
 			candidates => {
 				if (!alive.current) {
 					return;

@@ -25,6 +25,8 @@ export const APP_BINDINGS: Binding[] = [
 		description: 'quit; while a probe or backup runs, cancel it and wait for its cleanup first',
 		run: c => c.interrupt(),
 	},
+	// Line noise on a slow link, or another program's output over ours: paint everything again, as shells and less do.
+	{scope: 'always', keys: ['ctrl+l'], label: 'ctrl+l', description: 'redraw the whole screen', run: c => c.redraw()},
 
 	// The help: a screen of its own that scrolls.
 	{scope: 'help', keys: ['esc', '?'], label: 'esc/?', legend: 'close', description: 'close the help', run: c => c.dispatch({type: 'help', open: false})},

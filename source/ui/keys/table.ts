@@ -55,6 +55,8 @@ export interface KeyContext {
 	/** Enter on the current row: pick a container or open a location. */
 	enter(): void;
 	reinspect(): void;
+	/** Ctrl+L: paint the whole screen again. */
+	redraw(): void;
 	pickAgain(): void;
 	quit(): void;
 	/** Ctrl+C: cancel what runs (it cleans up first), then leave. */
