@@ -5,9 +5,11 @@
 import {build} from 'esbuild';
 import {readFile} from 'node:fs/promises';
 
-// Two top-level requires in our engine client that check never uses, made lazy. The text is matched exactly, so
-// a dependency update that changes it fails the build here rather than silently loading them again.
+// Two top-level requires in our engine client that check never uses, made lazy, and a debug line whose argument
+// (util.inspect of every request's options) was computed even with debugging off. The text is matched exactly, so
+// a dependency update that changes it fails the build here rather than silently undoing it.
 const LAZY = [
+	{file: /docker-modem[/\\]lib[/\\]modem\.js$/, from: "debug('Sending: %s', util.inspect(options, {", to: "debug.enabled && debug('Sending: %s', util.inspect(options, {"},
 	{file: /dockerode[/\\]lib[/\\]docker\.js$/, from: "withSession = require('./session'),", to: "withSession = function () { return require('dockerode/lib/session.js').apply(this, arguments); },"},
 	{file: /docker-modem[/\\]lib[/\\]modem\.js$/, from: "ssh = require('./ssh'),", to: "ssh = function (opt) { return require('./ssh')(opt); },"},
 ];
@@ -15,14 +17,19 @@ const LAZY = [
 const lazyRequires = {
 	name: 'lazy-requires',
 	setup(b) {
-		for (const {file, from, to} of LAZY) {
+		const files = [...new Set(LAZY.map(l => l.file))];
+		for (const file of files) {
 			b.onLoad({filter: file}, async args => {
-				const text = await readFile(args.path, 'utf8');
-				if (!text.includes(from)) {
-					throw new Error(`${args.path} no longer contains ${from}: update scripts/bundle.mjs`);
+				let text = await readFile(args.path, 'utf8');
+				for (const {from, to} of LAZY.filter(l => l.file === file)) {
+					if (!text.includes(from)) {
+						throw new Error(`${args.path} no longer contains ${from}: update scripts/bundle.mjs`);
+					}
+
+					text = text.replace(from, to);
 				}
 
-				return {contents: text.replace(from, to), loader: 'js'};
+				return {contents: text, loader: 'js'};
 			});
 		}
 	},

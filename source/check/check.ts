@@ -5,6 +5,7 @@ import type {ContainerFacts, Profile, Report} from '../core/types.js';
 import {connect, DoctorError, type Engine} from '../docker/engine.js';
 import {statInContainer} from '../docker/archive.js';
 import {findCandidates, gatherFacts, type Candidate} from '../docker/inspect.js';
+import {requestsMade} from '../docker/requests.js';
 import {sortFindings} from '../core/findings.js';
 
 export interface CheckOptions {
@@ -18,6 +19,8 @@ export interface CheckOptions {
 	db?: string[];
 	/** false skips database discovery and counting (--no-databases). */
 	databases?: boolean;
+	/** true runs quick_check on every database, false on none; unset, within the default budget (--integrity). */
+	integrity?: boolean;
 	signal?: AbortSignal;
 }
 
@@ -100,18 +103,31 @@ async function requireDatabases(engine: Engine, facts: ContainerFacts, paths: st
 
 /** Inspect one container and predict what survives what. Reads only. */
 export async function runCheck(options: CheckOptions, engine?: Engine): Promise<CheckResult> {
-	engine ??= await connect(options);
+	const phases: Record<string, number> = {};
+	let started = performance.now();
+	const lap = (name: string) => {
+		phases[name] = Math.round(performance.now() - started);
+		started = performance.now();
+	};
+
+	const requestsBefore = engine ? requestsMade(engine.docker) : 0;
+	if (!engine) {
+		engine = await connect(options);
+		lap('connect');
+	}
+
 	const ref = await pickContainer(engine, options.container);
 	const facts = await gatherFacts(engine, ref);
 	const {profile, detectedBy} = await profileFor(facts, options.profile);
 	const {target} = engine;
 	const {schemaVersion, ...analysis} = analyze(facts, profile, detectedBy, options.paths ?? []);
 	const report: Report = {schemaVersion, engine: {context: target.context, host: target.label, transport: target.transport}, ...analysis};
+	lap('inspect');
 	if (options.databases !== false) {
 		await requireDatabases(engine, facts, options.db ?? []);
 		// better-sqlite3 and the tar parser load only when databases are counted.
 		const {countDatabases, databaseFindings} = await import('../sqlite/index.js');
-		const {databases, legacyStorage, skipped} = await countDatabases(engine, facts, report.locations, {extra: options.db, signal: options.signal});
+		const {databases, legacyStorage, skipped} = await countDatabases(engine, facts, report.locations, {extra: options.db, signal: options.signal, integrity: options.integrity, phases});
 		report.databases = databases;
 		report.legacyStorage = legacyStorage;
 		const found = databaseFindings(databases, legacyStorage, facts.env);
@@ -122,5 +138,6 @@ export async function runCheck(options: CheckOptions, engine?: Engine): Promise<
 		report.findings = sortFindings([...report.findings, ...found]);
 	}
 
+	report.timings = {requests: requestsMade(engine.docker) - requestsBefore, phases};
 	return {engine, facts, profile, report};
 }

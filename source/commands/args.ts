@@ -8,6 +8,7 @@ const OPTIONS = {
 	path: {type: 'string', short: 'p', multiple: true},
 	db: {type: 'string', multiple: true},
 	'no-databases': {type: 'boolean'},
+	integrity: {type: 'boolean'},
 	profile: {type: 'string'},
 	host: {type: 'string'},
 	context: {type: 'string'},

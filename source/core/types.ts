@@ -182,6 +182,15 @@ export interface Report {
 	restartPolicy: string;
 	/** Whether the container starts again by itself after each of these (its restart policy decides). */
 	comesBack: {'host-reboot': boolean; 'engine-restart': boolean};
+	/** Where the time went (docs/json.md): engine requests made, and ms per phase. */
+	timings?: Timings;
+}
+
+export interface Timings {
+	/** HTTP requests to the engine, streams included, from the first ping on. */
+	requests: number;
+	/** ms per phase: connect, inspect, discover, copy, count, integrity (only those that ran). */
+	phases: Record<string, number>;
 }
 
 export interface DatabaseReport {
@@ -193,6 +202,8 @@ export interface DatabaseReport {
 	schemaVersion: {userVersion: number | null; migration: string | null} | null;
 	tables: Record<string, number>;
 	integrity: string | null;
+	/** Why quick_check did not run: the database is over the default budget (docs/databases.md). */
+	integritySkipped?: string;
 	error: string | null;
 }
 

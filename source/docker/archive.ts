@@ -1,6 +1,8 @@
 import {createWriteStream} from 'node:fs';
 import {rename, rm} from 'node:fs/promises';
-import {pipeline} from 'node:stream/promises';
+import {once} from 'node:events';
+import type {Writable} from 'node:stream';
+import {finished, pipeline} from 'node:stream/promises';
 import type Docker from 'dockerode';
 
 /** The tar parser, loaded by the first call that needs one (check without databases never does). */
@@ -93,41 +95,129 @@ export async function readFileFromContainer(container: Docker.Container, path: s
 	return found;
 }
 
+const BLOCK = 512;
+
+/** A tar header's numeric field: octal text, or GNU base-256 when the high bit is set (files over 8 GB). */
+function tarNumber(field: Buffer): number {
+	if ((field[0]! & 0x80) !== 0) {
+		return field.subarray(1).reduce((n, byte) => (n * 256) + byte, field[0]! & 0x7F);
+	}
+
+	const text = field.toString('latin1').replace(/\0.*$/s, '').trim();
+	return text ? Number.parseInt(text, 8) : 0;
+}
+
+/** The `size` record of a PAX extended header, which overrides the next header's size field. */
+function paxSize(body: Buffer): number | null {
+	const match = /(?:^|\n)\d+ size=(\d+)\n/.exec(body.toString('utf8'));
+	return match ? Number(match[1]) : null;
+}
+
+/**
+ * Write the first regular file of a tar stream to `file`, chunk by chunk as the engine sends it (no tar library,
+ * no copy: the socket's own buffers are handed on, and a file stream writes those queued meanwhile in one writev). Returns its size, or null
+ * when the stream holds no regular file. Throws when the stream ends inside the file.
+ */
+export async function writeFirstFile(stream: AsyncIterable<Buffer>, file: Writable, signal?: AbortSignal): Promise<number | null> {
+	let header = Buffer.alloc(0);
+	let skip = 0;
+	let remaining = -1;
+	let size = 0;
+	let pax: Buffer[] | null = null;
+	for await (const data of stream) {
+		signal?.throwIfAborted();
+		let chunk = data;
+		while (chunk.length > 0) {
+			if (remaining >= 0) {
+				// The file's body: write what belongs to it straight from this chunk.
+				const part = chunk.subarray(0, remaining);
+				if (!file.write(part)) {
+					await once(file, 'drain', {signal});
+				}
+
+				remaining -= part.length;
+				if (remaining === 0) {
+					return size;
+				}
+
+				chunk = chunk.subarray(part.length);
+			} else if (skip > 0) {
+				const part = chunk.subarray(0, skip);
+				pax?.push(part);
+				skip -= part.length;
+				chunk = chunk.subarray(part.length);
+			} else {
+				const need = BLOCK - header.length;
+				header = Buffer.concat([header, chunk.subarray(0, need)]);
+				chunk = chunk.subarray(need);
+				if (header.length < BLOCK) {
+					continue;
+				}
+
+				if (header.every(byte => byte === 0)) {
+					return null;
+				}
+
+				const type = String.fromCharCode(header[156]!);
+				const fieldSize = tarNumber(header.subarray(124, 136));
+				header = Buffer.alloc(0);
+				if (type === 'x' || type === 'g' || type === 'L' || type === 'K') {
+					// Extended headers and long names come before the entry they describe; only PAX's size matters here.
+					pax = type === 'x' ? [] : null;
+					skip = Math.ceil(fieldSize / BLOCK) * BLOCK;
+					continue;
+				}
+
+				const entrySize = (pax ? paxSize(Buffer.concat(pax)) : null) ?? fieldSize;
+				pax = null;
+				if (type === '0' || type === '\0') {
+					size = entrySize;
+					remaining = entrySize;
+					if (size === 0) {
+						return 0;
+					}
+
+					continue;
+				}
+
+				skip = Math.ceil(entrySize / BLOCK) * BLOCK;
+			}
+		}
+	}
+
+	if (remaining > 0) {
+		throw new Error(`the engine's stream ended ${remaining} bytes before the end of the file`);
+	}
+
+	return null;
+}
+
 /**
  * Copy one regular file out of the container to `destination`, via `destination.partial` and a rename,
  * so an interrupted copy never leaves a file under its final name. Returns the bytes written.
  */
 export async function copyFileFromContainer(container: Docker.Container, path: string, destination: string, signal?: AbortSignal): Promise<number> {
-	const stream = await getArchiveStream(container, path);
+	const stream = await getArchiveStream(container, path) as unknown as AsyncIterable<Buffer> & {destroy?: () => void};
 	const partial = `${destination}.partial`;
-	let bytes = 0;
-	const extract = (await loadTar()).extract();
-	let wrote = false;
-	extract.on('entry', (header, entry, next) => {
-		if (wrote || header.type !== 'file') {
-			entry.on('end', next);
-			entry.resume();
-			return;
-		}
-
-		wrote = true;
-		const out = createWriteStream(partial, {mode: 0o600});
-		entry.on('data', (c: unknown) => {
-			bytes += (c as Buffer).length;
-		});
-		pipeline(entry, out).then(() => next(), next);
-	});
+	const file = createWriteStream(partial, {mode: 0o600, highWaterMark: 1024 * 1024});
 	try {
-		await pipeline(stream, extract, {signal});
-		if (!wrote) {
+		const bytes = await writeFirstFile(stream, file, signal);
+		file.end();
+		await finished(file);
+		if (bytes === null) {
 			throw new Error(`${path} is not a regular file`);
 		}
 
 		await rename(partial, destination);
 		return bytes;
 	} catch (error) {
+		file.destroy();
+		await finished(file).catch(() => {});
 		await rm(partial, {force: true});
 		throw error;
+	} finally {
+		// Done with the file (or failed): the rest of the stream, if any, is not needed.
+		stream.destroy?.();
 	}
 }
 

@@ -5,6 +5,7 @@ import Docker from 'dockerode';
 import {chooseEngine, dockerConfigDir, type EngineChoice, type TlsFiles} from './context.js';
 import {DoctorError} from './errors.js';
 import {SshTransport} from './ssh.js';
+import {countRequests} from './requests.js';
 
 export {DoctorError} from './errors.js';
 export type {EngineChoice} from './context.js';
@@ -148,6 +149,7 @@ export function apiAtLeast(version: string, min: string = MIN_API_VERSION): bool
 export async function connect(choice?: string | EngineChoice): Promise<Engine> {
 	const target = engineTarget(choice);
 	const docker = new Docker(target.options);
+	countRequests(docker);
 	let version: {ApiVersion?: string; Version?: string};
 	try {
 		version = await docker.version() as {ApiVersion?: string; Version?: string};

@@ -63,7 +63,16 @@ function newestMigration(db: Database.Database, tableNames: Set<string>): string
  * Meant for our private copy: a read-only connection never checkpoints, so the copy's -wal is left as it was.
  * `integrity: false` skips PRAGMA quick_check, which reads every page and costs about as much as the counts.
  */
-export function countLocalDatabase(file: string, options: {integrity?: boolean; readonly?: boolean} = {}): LocalCount {
+export function countLocalDatabase(file: string, options: {integrity?: boolean; readonly?: boolean; phases?: Record<string, number>} = {}): LocalCount {
+	let started = performance.now();
+	const phase = (name: string) => {
+		if (options.phases) {
+			options.phases[name] = (options.phases[name] ?? 0) + Math.round(performance.now() - started);
+		}
+
+		started = performance.now();
+	};
+
 	const out: LocalCount = {journalMode: null, schemaVersion: null, tables: {}, integrity: null, error: null};
 	let db: Database.Database;
 	try {
@@ -93,9 +102,11 @@ export function countLocalDatabase(file: string, options: {integrity?: boolean; 
 			}
 		}
 
+		phase('count');
 		if (options.integrity !== false) {
 			const rows = db.prepare('PRAGMA quick_check(1)').all() as Array<Record<string, string>>;
 			out.integrity = rows.length > 0 ? String(Object.values(rows[0]!)[0]) : 'ok';
+			phase('integrity');
 		}
 
 		if (failures.length > 0) {

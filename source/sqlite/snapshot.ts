@@ -1,7 +1,5 @@
-import {createReadStream, createWriteStream} from 'node:fs';
-import {rename, statfs, rm, stat as statHost} from 'node:fs/promises';
+import {chmod, copyFile, rename, statfs, rm, stat as statHost} from 'node:fs/promises';
 import {basename, join} from 'node:path';
-import {pipeline} from 'node:stream/promises';
 import type Docker from 'dockerode';
 import {copyFileFromContainer, statInContainer} from '../docker/archive.js';
 
@@ -63,7 +61,10 @@ export function hostSource(hostPath: (containerPath: string) => string | null): 
 		async copy(path, destination, signal) {
 			const partial = `${destination}.partial`;
 			try {
-				await pipeline(createReadStream(resolve(path)), createWriteStream(partial, {mode: 0o600}), {signal});
+				signal?.throwIfAborted();
+				// The kernel copies it (copy_file_range, a reflink where the filesystem can): it only reads the source.
+				await copyFile(resolve(path), partial);
+				await chmod(partial, 0o600);
 				await rename(partial, destination);
 				return (await statHost(destination)).size;
 			} catch (error) {

@@ -10,7 +10,7 @@ import {cli, docker, readableCopy, type Run} from '../helpers/docker-cli.js';
 import {assertUnchanged} from '../helpers/host-snapshot.js';
 
 const CONTRACT_KEYS = ['schemaVersion', 'engine', 'container', 'profile', 'locations', 'findings'];
-const LATER_KEYS = ['databases', 'legacyStorage'];
+const LATER_KEYS = ['databases', 'legacyStorage', 'timings'];
 const LOCATION_KEYS = ['path', 'label', 'priority', 'expected', 'storage', 'readOnly', 'mount', 'survives'];
 const ESC = '\u001B';
 
