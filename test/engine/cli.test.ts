@@ -9,7 +9,7 @@ import {cleanup, engineOrSkip, image, RUN_ID, TEST_LABEL, uniqueName, skipOrFail
 import {cli, docker, readableCopy, type Run} from '../helpers/docker-cli.js';
 import {assertUnchanged} from '../helpers/host-snapshot.js';
 
-const CONTRACT_KEYS = ['schemaVersion', 'engine', 'container', 'profile', 'locations', 'findings'];
+const CONTRACT_KEYS = ['schemaVersion', 'engine', 'container', 'profile', 'locations', 'findings', 'restartPolicy', 'comesBack'];
 const LATER_KEYS = ['databases', 'legacyStorage', 'timings'];
 const LOCATION_KEYS = ['path', 'label', 'priority', 'expected', 'storage', 'readOnly', 'mount', 'survives'];
 const ESC = '\u001B';

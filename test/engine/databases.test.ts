@@ -200,7 +200,7 @@ describe('databases (real engine)', () => {
 		}
 	});
 
-	it('--no-databases skips discovery; --db adds a path by hand, a missing one gets an error', async t => {
+	it('--no-databases skips discovery; a --db the container lacks is refused as bad input', async t => {
 		const engine = await engineOrSkip(t);
 		if (!engine) {
 			return;
@@ -211,9 +211,13 @@ describe('databases (real engine)', () => {
 			const container = await docker.createContainer({Image: await image(docker), name: uniqueName('nodb'), Labels: LABELS, HostConfig: {NetworkMode: 'none'}});
 			const skipped = await checkUnchanged(engine, {container: container.id, databases: false});
 			assert.equal(skipped.report.databases, undefined);
-			const {report} = await checkUnchanged(engine, {container: container.id, db: ['/nope/x.db']});
-			assert.equal(report.databases?.length, 1);
-			assert.match(report.databases![0]!.error ?? '', /does not exist/);
+			// A --db the container does not have is bad input (exit 2), not a finding: nothing is counted or reported.
+			await assert.rejects(checkUnchanged(engine, {container: container.id, db: ['/nope/x.db']}), (error: Error & {kind?: string; code?: string}) => {
+				assert.equal(error.kind, 'usage');
+				assert.equal(error.code, 'missing-db');
+				assert.match(error.message, /--db \/nope\/x\.db: no such file/);
+				return true;
+			});
 		} finally {
 			await cleanup(docker);
 		}
