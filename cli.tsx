@@ -10,6 +10,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 	check: async () => (await import('./source/commands/check.js')).checkCommand,
 	probe: async () => (await import('./source/commands/probe.js')).probeCommand,
 	backup: async () => (await import('./source/commands/backup.js')).backupCommand,
+	restore: async () => (await import('./source/commands/restore.js')).restoreCommand,
 	tui: async () => (await import('./source/commands/tui.js')).tuiCommand,
 	demo: async () => (await import('./source/commands/demo.js')).demoCommand,
 };
@@ -46,7 +47,7 @@ async function run(parsed: ParsedArgs): Promise<number> {
 	process.on('SIGTERM', onSignal);
 	try {
 		const command = await COMMANDS[commandName]!();
-		return await command({mode, flags, signal: controller.signal, stdout: process.stdout, stderr: process.stderr, interactive});
+		return await command({mode, flags, args: parsed.args, signal: controller.signal, stdout: process.stdout, stderr: process.stderr, interactive});
 	} catch (error) {
 		return fail(error, mode === 'json', controller.signal.aborted);
 	} finally {

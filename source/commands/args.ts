@@ -22,14 +22,22 @@ const OPTIONS = {
 	out: {type: 'string'},
 	stop: {type: 'boolean'},
 	verify: {type: 'string'},
+	to: {type: 'string', multiple: true},
+	'dry-run': {type: 'boolean'},
+	rehearse: {type: 'boolean'},
+	force: {type: 'boolean'},
 	help: {type: 'boolean', short: 'h'},
 	version: {type: 'boolean'},
 } as const;
+
+const TAKES_ARGUMENT = new Set(['restore']);
 
 export interface ParsedArgs {
 	/** The command named on the line; undefined when none was. */
 	command?: string;
 	flags: CommandFlags;
+	/** Words after the command: `restore DIR`. */
+	args: string[];
 	help: boolean;
 	version: boolean;
 }
@@ -83,17 +91,19 @@ export function parseCommandLine(argv: string[], commands: readonly string[]): P
 		throw usage(`unknown command "${command}" (commands: ${commands.join(', ')})`, 'unknown-command');
 	}
 
-	if (extra.length > 0) {
-		throw usage(`unexpected argument "${extra[0]}" after ${command}`, 'unexpected-argument');
+	// Only restore takes a word after it: the backup directory.
+	if (extra.length > (command && TAKES_ARGUMENT.has(command) ? 1 : 0)) {
+		throw usage(`unexpected argument "${extra.at(-1)}" after ${command}`, 'unexpected-argument');
 	}
 
-	return {command, flags: toFlags(values), help: values.help === true, version: values.version === true};
+	return {command, flags: toFlags(values), args: extra, help: values.help === true, version: values.version === true};
 }
 
 function toFlags(values: Record<string, string | string[] | boolean>): CommandFlags {
-	const {'no-databases': noDatabases, 'no-restart': noRestart, help, version, ...rest} = values;
+	const {'no-databases': noDatabases, 'no-restart': noRestart, 'dry-run': dryRun, help, version, ...rest} = values;
 	return {
 		...rest,
+		dryRun: dryRun === true,
 		path: (values.path as string[] | undefined) ?? [],
 		db: (values.db as string[] | undefined) ?? [],
 		json: values.json === true,

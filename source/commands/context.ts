@@ -16,6 +16,8 @@ export interface CommandFlags {
 export interface CommandContext {
 	mode: Mode;
 	flags: CommandFlags;
+	/** Words after the command: `restore DIR`. */
+	args?: string[];
 	/** Aborted on Ctrl+C or SIGTERM: long tasks stop, clean up and return. */
 	signal: AbortSignal;
 	stdout: NodeJS.WritableStream;

@@ -8,6 +8,7 @@ export const HELP = `
   Commands
     check      how every data path is stored and what survives what (default without a terminal)
     backup     one verified .tar.gz per volume and bind mount, a manifest, SQLite snapshots; progress on stderr
+    restore    put a backup back: preview, safety copy, replace, verify, roll back on failure; or rehearse it
     probe      write a sentinel into every data path, restart, read back, and read through a recreate twin
     tui        the interactive screens (default in a terminal)
     demo       a throwaway opencode-cloud-like sandbox with one real problem, shown in the TUI, removed on exit
@@ -32,6 +33,11 @@ export const HELP = `
     --out DIR                 backup: where to write (default ./occ-doctor-backup-<container>-<UTC time>)
     --stop                    backup: stop the container meanwhile and start it again (asks, or --yes)
     --verify DIR              backup: check an existing backup (gzip, tar, sha256); exit 1 on any mismatch
+    --rehearse                restore (and backup): restore into scratch volumes, verify, count rows, remove them
+    --dry-run                 restore: preview files added/changed/removed and rows now → backup; change nothing
+    --to NAME=VOLUME|/DIR     restore: this archive into a (new) named volume or host directory (repeatable)
+    --force                   restore: replace a target that is not empty and not the container's own mount
+                              (restore DIR takes --only to pick archives, --cleanup to finish one that died)
     --help, -h                this help
     --version                 the version
 

@@ -1,0 +1,81 @@
+import {createInterface} from 'node:readline/promises';
+import {connect} from '../docker/engine.js';
+import {DoctorError} from '../docker/errors.js';
+import {cleanupRestores, planRestore, restoreReporter, restoreSummary, runRestore, type RestoreOptions, type RestorePlan, type RestoreResult} from '../restore/index.js';
+import {listFlag} from './backup.js';
+import type {Command, CommandContext} from './context.js';
+
+/** Confirm a restore in place: --yes, or the container's name typed at the prompt. */
+async function confirm(ctx: CommandContext, plan: RestorePlan): Promise<void> {
+	if (ctx.flags.yes) {
+		return;
+	}
+
+	if (!ctx.interactive) {
+		throw new DoctorError(`restore replaces the data of ${plan.container.name}: pass --yes to confirm, or --dry-run to preview`);
+	}
+
+	const rl = createInterface({input: process.stdin, output: ctx.stderr});
+	try {
+		const answer = await rl.question(`This stops ${plan.container.name} and replaces ${plan.items.length} target(s) (a safety copy is made first). Type the container's name to go on: `, {signal: ctx.signal});
+		if (answer.trim() !== plan.container.name) {
+			throw new DoctorError('restore cancelled: nothing was changed', 'declined');
+		}
+	} finally {
+		rl.close();
+	}
+}
+
+function exitCodeOf(result: RestoreResult): number {
+	return result.outcome === 'rolled-back' || result.outcome === 'damaged' ? 1 : 0;
+}
+
+async function cleanupCommand(ctx: CommandContext): Promise<number> {
+	const engine = await connect(ctx.flags.host);
+	const {done, problems} = await cleanupRestores(engine);
+	if (ctx.mode === 'json') {
+		ctx.stdout.write(JSON.stringify({done, problems}, null, 2) + '\n');
+	} else {
+		ctx.stdout.write([...done.map(d => `✓ ${d}`), ...problems.map(p => `✗ ${p}`), done.length + problems.length === 0 ? 'nothing to finish: no interrupted restore on this engine' : ''].filter(Boolean).join('\n') + '\n');
+	}
+
+	return problems.length === 0 ? 0 : 1;
+}
+
+/** `occ-doctor restore DIR`: preview, rehearse, or restore in place with a safety copy and rollback. */
+export const restoreCommand: Command = async ctx => {
+	if (ctx.flags.cleanup) {
+		return cleanupCommand(ctx);
+	}
+
+	const dir = ctx.args?.[0];
+	if (!dir) {
+		throw new DoctorError('restore needs the backup to restore: occ-doctor restore DIR (`ls -d occ-doctor-backup-*` lists them)');
+	}
+
+	const options: RestoreOptions = {
+		host: ctx.flags.host,
+		dir,
+		container: ctx.flags.container,
+		only: listFlag(ctx.flags.only),
+		to: listFlag(ctx.flags.to),
+		dryRun: Boolean(ctx.flags.dryRun),
+		rehearse: Boolean(ctx.flags.rehearse),
+		force: Boolean(ctx.flags.force),
+		signal: ctx.signal,
+	};
+	const engine = await connect(options.host);
+	const report = restoreReporter(line => ctx.stderr.write(line + '\n'));
+	const plan = await planRestore(options, engine, report);
+	if (!options.dryRun && !options.rehearse) {
+		await confirm(ctx, plan);
+	}
+
+	const result = await runRestore(plan, options, report);
+	ctx.stdout.write((ctx.mode === 'json' ? JSON.stringify(result, null, 2) : restoreSummary(result)) + '\n');
+	if (result.error) {
+		ctx.stderr.write(`occ-doctor: ${result.error}\n`);
+	}
+
+	return exitCodeOf(result);
+};

@@ -1,0 +1,225 @@
+// Plan a restore, reading only: which archives, into which targets, every archive checked end to end (gzip, tar,
+// sha256, tar-slip), each target measured (empty? room?). Any refusal here is exit 2 with nothing changed.
+import {randomBytes} from 'node:crypto';
+import {join, resolve} from 'node:path';
+import type Docker from 'dockerode';
+import {readIndex, type IndexEntry} from '../backup/file-index.js';
+import type {ArchiveRecord, Manifest} from '../backup/types.js';
+import {readManifest} from '../backup/verify.js';
+import {normalisePath} from '../core/profiles.js';
+import {DoctorError, explainEngineError, type Engine} from '../docker/engine.js';
+import {compareTrees, describeDiff} from './compare.js';
+import {describeTarget, helperImage, measureTarget, type Target, type TargetState} from './engine-side.js';
+import {scanArchive} from './scan.js';
+import type {ArchiveOutcome, RestoreEmit, RestoreOptions} from './types.js';
+
+export interface PlanItem {
+	record: ArchiveRecord;
+	/** The .tar.gz on this machine. */
+	file: string;
+	/** Every entry, from the v2 sidecar or (v1) from the archive itself. */
+	index: IndexEntry[];
+	target: Target;
+	/** The target is the container's mount at the archive's path now. */
+	current: boolean;
+	exists: boolean;
+	state: TargetState | null;
+	/** A rehearsal reports damage instead of refusing. */
+	damage: string | null;
+	outcome: ArchiveOutcome;
+}
+
+export interface RestorePlan {
+	engine: Engine;
+	dir: string;
+	manifest: Manifest;
+	container: {id: string; name: string; info: any};
+	image: string;
+	runId: string;
+	items: PlanItem[];
+	/** Archives that cannot be restored this way (a single-file bind), reported as skipped. */
+	skipped: ArchiveOutcome[];
+}
+
+/** Disk blocks: each entry takes at least one. */
+const BLOCK = 4096;
+
+export function archiveName(record: ArchiveRecord): string {
+	return record.file.replace(/\.tar\.gz$/, '');
+}
+
+function matches(record: ArchiveRecord, name: string): boolean {
+	const wanted = name.trim().toLowerCase();
+	return [archiveName(record), record.label, record.containerPath, record.source.name ?? ''].some(v => v.toLowerCase() === wanted);
+}
+
+/** `--to NAME=VOLUME` and `--to NAME=/host/dir`. */
+export function parseTo(values: string[]): Array<{name: string; target: Target}> {
+	return values.map(value => {
+		const at = value.indexOf('=');
+		const name = value.slice(0, at).trim();
+		const where = value.slice(at + 1).trim();
+		if (at <= 0 || !where) {
+			throw new DoctorError(`cannot read --to ${value}: use --to NAME=VOLUME or --to NAME=/host/dir`);
+		}
+
+		return {name, target: where.startsWith('/') ? {kind: 'bind', name: normalisePath(where)} : {kind: 'volume', name: where}};
+	});
+}
+
+/** Disk space the archive's entries need: content rounded up to blocks, a block per other entry. */
+export function neededBytes(index: IndexEntry[]): number {
+	return index.reduce((sum, e) => sum + (e.type === 'file' ? Math.ceil(e.size / BLOCK) * BLOCK : BLOCK), 0);
+}
+
+function mountAt(info: any, path: string): {Type: string; Name?: string; Source: string} | undefined {
+	return (info.Mounts ?? []).find((m: any) => normalisePath(m.Destination) === normalisePath(path) && (m.Type === 'volume' || m.Type === 'bind'));
+}
+
+function currentTarget(info: any, path: string): Target | null {
+	const mount = mountAt(info, path);
+	if (!mount) {
+		return null;
+	}
+
+	return mount.Type === 'volume' ? {kind: 'volume', name: mount.Name!} : {kind: 'bind', name: mount.Source};
+}
+
+async function inspectContainer(engine: Engine, ref: string): Promise<any> {
+	try {
+		return await engine.docker.getContainer(ref).inspect();
+	} catch (error) {
+		if ((error as {statusCode?: number}).statusCode === 404) {
+			throw new DoctorError(`no container ${ref} on ${engine.target.label}: pass --container with the container to restore into (\`docker ps -a\` lists them)`);
+		}
+
+		throw explainEngineError(error, engine.target);
+	}
+}
+
+async function volumeExists(docker: Docker, name: string): Promise<boolean> {
+	try {
+		await docker.getVolume(name).inspect();
+		return true;
+	} catch (error) {
+		if ((error as {statusCode?: number}).statusCode === 404) {
+			return false;
+		}
+
+		throw error;
+	}
+}
+
+/** The archive, checked: damage and unsafe entries refuse (damage is only reported when rehearsing). */
+async function checkArchive(dir: string, record: ArchiveRecord, options: RestoreOptions, emit: RestoreEmit): Promise<{index: IndexEntry[]; damage: string | null}> {
+	emit({type: 'phase', phase: 'checking', archive: archiveName(record)});
+	const file = join(dir, record.file);
+	const scan = await scanArchive(file, {sha256: record.sha256, entries: record.entries}, options.signal, bytes => {
+		emit({type: 'progress', archive: archiveName(record), phase: 'checking', bytes, total: record.compressedBytes});
+	});
+	if (scan.unsafe) {
+		throw new DoctorError(`${scan.unsafe}: refused, nothing was changed; restore it by hand only if you trust it`);
+	}
+
+	let damage = scan.damage;
+	if (!damage && record.index) {
+		try {
+			const sidecar = await readIndex(join(dir, record.index));
+			const diff = compareTrees(sidecar.entries, scan.entries);
+			if (diff.added.length + diff.changed.length + diff.removed.length > 0) {
+				damage = `${record.index} does not match ${record.file}: ${describeDiff(diff)}`;
+			}
+		} catch (error) {
+			damage = `${record.index}: ${(error as Error).message.split('\n')[0]}`;
+		}
+	}
+
+	emit({type: 'verify', archive: archiveName(record), ok: damage === null, error: damage});
+	if (damage && !options.rehearse) {
+		throw new DoctorError(`${damage}: nothing was changed; check the backup with occ-doctor backup --verify ${dir}`);
+	}
+
+	return {index: scan.entries, damage};
+}
+
+function outcomeOf(record: ArchiveRecord, target: string, status: ArchiveOutcome['status'], note: string | null = null): ArchiveOutcome {
+	return {file: record.file, label: record.label, containerPath: record.containerPath, target, status, note, verify: null, databases: []};
+}
+
+/** Refuse a target that is neither empty nor the container's own, or has too little room. */
+function checkTarget(item: PlanItem, options: RestoreOptions): void {
+	const {state, target} = item;
+	if (!state) {
+		return;
+	}
+
+	if (!state.empty && !item.current && !options.force) {
+		throw new DoctorError(`${describeTarget(target)} is not empty and is not ${item.record.containerPath} of the container: pass --force to replace its contents, or --to an empty volume`);
+	}
+
+	const need = neededBytes(item.index);
+	const room = state.availableBytes + state.usedBytes;
+	if (need > room) {
+		throw new DoctorError(`not enough room in ${describeTarget(target)} for ${item.record.file}: it needs ${Math.ceil(need / 1e6)} MB, the disk has ${Math.floor(room / 1e6)} MB once emptied; nothing was changed, free some space on the engine's disk`);
+	}
+}
+
+export async function planRestore(options: RestoreOptions, engine: Engine, emit: RestoreEmit): Promise<RestorePlan> {
+	const dir = resolve(options.dir);
+	const manifest = await readManifest(dir);
+	const only = (options.only ?? []).filter(Boolean);
+	const chosen = manifest.archives.filter(a => only.length === 0 || only.some(o => matches(a, o)));
+	if (chosen.length === 0) {
+		throw new DoctorError(`no archive of ${dir} matches --only: choose from ${manifest.archives.map(archiveName).join(', ')}`);
+	}
+
+	const to = parseTo(options.to ?? []);
+	for (const t of to) {
+		if (!chosen.some(a => matches(a, t.name))) {
+			throw new DoctorError(`--to ${t.name}=…: no chosen archive is called ${t.name}; choose from ${chosen.map(archiveName).join(', ')}`);
+		}
+	}
+
+	const info = await inspectContainer(engine, options.container ?? manifest.container.name);
+	const name = String(info.Name ?? '').replace(/^\//, '');
+	const container = engine.docker.getContainer(info.Id);
+	const runId = randomBytes(5).toString('hex');
+	const image = await helperImage(engine, container, info.Image);
+	const items: PlanItem[] = [];
+	const skipped: ArchiveOutcome[] = [];
+	for (const record of chosen) {
+		options.signal?.throwIfAborted();
+		const explicit = to.find(t => matches(record, t.name))?.target;
+		const current = currentTarget(info, record.containerPath);
+		// A rehearsal restores into scratch volumes: the container's mounts do not matter.
+		const target = explicit ?? current ?? (options.rehearse ? {kind: 'volume' as const, name: '(scratch)'} : null);
+		if (record.source.type === 'bind' && record.fileCount === 1 && record.entries === 1) {
+			skipped.push(outcomeOf(record, target ? describeTarget(target) : '-', 'skipped', 'a bind-mounted single file: copy it back with docker cp'));
+			continue;
+		}
+
+		if (!target) {
+			throw new DoctorError(`${name} has no volume or bind at ${record.containerPath} now: pass --to ${archiveName(record)}=VOLUME`);
+		}
+
+		const isCurrent = current !== null && current.kind === target.kind && current.name === target.name;
+		const {index, damage} = await checkArchive(dir, record, options, emit);
+		const exists = options.rehearse ? false : (target.kind === 'volume' ? await volumeExists(engine.docker, target.name) : true);
+		const item: PlanItem = {record, file: join(dir, record.file), index, target, current: isCurrent, exists, state: null, damage, outcome: outcomeOf(record, describeTarget(target), 'planned')};
+		if (!options.rehearse && exists) {
+			item.state = await measureTarget(engine, image, runId, target).catch(error => {
+				if (target.kind === 'bind' && /bind source path does not exist|no such file/i.test(String((error as Error).message))) {
+					item.exists = false;
+					return null;
+				}
+
+				throw error;
+			});
+			checkTarget(item, options);
+		}
+
+		items.push(item);
+	}
+
+	return {engine, dir, manifest, container: {id: info.Id, name, info}, image, runId, items, skipped};
+}

@@ -1,0 +1,228 @@
+// `occ-doctor restore` on a real engine, through the CLI: a restore after changes is byte-identical to the backup,
+// --to a new volume and a bind dir, refusals that change nothing (tar-slip, a flipped byte, a too-small disk),
+// Ctrl+C at each phase (old data or new, never a mix), rehearsals, a version 1 backup.
+import assert from 'node:assert/strict';
+import {spawn, spawnSync} from 'node:child_process';
+import {createHash, randomBytes} from 'node:crypto';
+import {chmodSync, chownSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join, relative} from 'node:path';
+import {gzipSync} from 'node:zlib';
+import {after, before, describe, it} from 'node:test';
+import Database from 'better-sqlite3';
+import type Docker from 'dockerode';
+import tar from 'tar-stream';
+import {runBackup, type Manifest} from '../../source/backup/index.js';
+import type {Engine} from '../../source/docker/engine.js';
+import {cleanup, engineOrSkip, image, LABELS, uniqueName} from '../helpers/engine.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'occt-rs-'));
+const stateHome = join(scratch, 'state');
+after(() => rmSync(scratch, {recursive: true, force: true}));
+const CLI = join(process.cwd(), 'cli.tsx');
+
+/** Every entry under root: type, mode, owner, the content's sha256 and mtime, or the link's target. */
+function tree(root: string): Map<string, string> {
+	const out = new Map<string, string>();
+	const walk = (dir: string) => {
+		for (const name of readdirSync(dir).sort()) {
+			const full = join(dir, name);
+			const rel = relative(root, full);
+			const st = lstatSync(full);
+			const meta = `${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`;
+			if (st.isSymbolicLink()) {
+				out.set(rel, `link ${readlinkSync(full)} ${st.uid}:${st.gid}`);
+			} else if (st.isDirectory()) {
+				out.set(rel, `dir ${meta}`);
+				walk(full);
+			} else {
+				out.set(rel, `file ${meta} ${createHash('sha256').update(readFileSync(full)).digest('hex')} mtime ${Math.floor(st.mtimeMs / 1000)}`);
+			}
+		}
+	};
+
+	walk(root);
+	return out;
+}
+
+function untar(archive: string): string {
+	const dir = mkdtempSync(join(scratch, 'x-'));
+	const result = spawnSync('tar', ['xzf', archive, '-C', dir, '--numeric-owner']);
+	assert.equal(result.status, 0, `tar xzf ${archive}: ${result.stderr}`);
+	return dir;
+}
+
+/** Nested dirs, dotfiles, a symlink, modes, owners, a WAL database with rows. */
+function fill(root: string, bigMb: number): void {
+	mkdirSync(join(root, 'a/b'), {recursive: true});
+	writeFileSync(join(root, 'a/b/deep.txt'), 'deep\n');
+	writeFileSync(join(root, '.hidden'), 'dotfile\n');
+	mkdirSync(join(root, '.config'));
+	writeFileSync(join(root, '.config/settings.json'), '{"a":1}\n');
+	writeFileSync(join(root, 'secret.key'), randomBytes(64));
+	chmodSync(join(root, 'secret.key'), 0o600);
+	chmodSync(join(root, 'a'), 0o750);
+	writeFileSync(join(root, 'owned.txt'), 'opencoder\n');
+	chownSync(join(root, 'owned.txt'), 1000, 1000);
+	chownSync(join(root, '.config'), 1000, 1000);
+	symlinkSync('a/b/deep.txt', join(root, 'link-to-deep'));
+	writeFileSync(join(root, 'big.bin'), randomBytes(bigMb * 1024 * 1024));
+	const db = new Database(join(root, 'agent.db'));
+	db.pragma('journal_mode = WAL');
+	db.exec('CREATE TABLE session (id TEXT); CREATE TABLE part (id TEXT, data TEXT)');
+	const insert = db.prepare('INSERT INTO part VALUES (?, ?)');
+	db.transaction(() => {
+		for (let i = 0; i < 2000; i++) {
+			insert.run(`p${i}`, 'x'.repeat(50));
+		}
+	})();
+	db.exec('INSERT INTO session VALUES (\'s1\'), (\'s2\')');
+	db.close();
+}
+
+/** What a user does after the backup: files added, changed and deleted, rows inserted and left in a stray -wal. */
+function change(root: string): Database.Database {
+	writeFileSync(join(root, 'added.txt'), 'new\n');
+	writeFileSync(join(root, '.added-dotfile'), 'new\n');
+	writeFileSync(join(root, 'a/b/deep.txt'), 'changed\n');
+	unlinkSync(join(root, 'owned.txt'));
+	const db = new Database(join(root, 'agent.db'));
+	db.pragma('wal_autocheckpoint = 0');
+	db.exec('INSERT INTO session VALUES (\'s3\'), (\'s4\'), (\'s5\')');
+	assert.ok(existsSync(join(root, 'agent.db-wal')), 'a -wal with the new rows');
+	// Left open: its -wal stays on the disk, as an agent's would.
+	return db;
+}
+
+function rows(file: string): Record<string, number> {
+	const copy = join(mkdtempSync(join(scratch, 'db-')), 'copy.db');
+	copyFileSync(file, copy);
+	const db = new Database(copy);
+	const out = Object.fromEntries(['part', 'session'].map(t => [t, (db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as {n: number}).n]));
+	db.close();
+	return out;
+}
+
+function runCli(args: string[], onStderr?: (all: string) => void): {child: ReturnType<typeof spawn>; done: Promise<{code: number | null; stdout: string; stderr: string}>} {
+	const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {env: {...process.env, XDG_STATE_HOME: stateHome}, stdio: ['ignore', 'pipe', 'pipe']});
+	let stdout = '';
+	let stderr = '';
+	child.stdout.on('data', c => (stdout += c));
+	child.stderr.on('data', c => {
+		stderr += c;
+		onStderr?.(stderr);
+	});
+	const done = new Promise<{code: number | null; stdout: string; stderr: string}>(resolve => {
+		child.on('exit', code => resolve({code, stdout, stderr}));
+	});
+	return {child, done};
+}
+
+async function volumePath(docker: Docker, name: string): Promise<string> {
+	return ((await docker.getVolume(name).inspect()) as {Mountpoint: string}).Mountpoint;
+}
+
+async function running(docker: Docker, id: string): Promise<boolean> {
+	return Boolean((await docker.getContainer(id).inspect()).State?.Running);
+}
+
+interface Sandbox {
+	engine: Engine;
+	container: Docker.Container;
+	name: string;
+	volume: string;
+	volumeDir: string;
+	bind: string;
+	backup: string;
+	manifest: Manifest;
+	/** The trees the backup holds, extracted with tar. */
+	want: {volume: Map<string, string>; bind: Map<string, string>};
+	archive: {volume: string; bind: string};
+}
+
+let box: Sandbox | undefined;
+
+before(async () => {
+	const engine = await engineOrSkip({skip: () => {}} as any);
+	if (!engine) {
+		return;
+	}
+
+	const {docker} = engine;
+	const name = uniqueName('rs');
+	const volume = uniqueName('rs-data');
+	await docker.createVolume({Name: volume, Labels: LABELS});
+	const volumeDir = await volumePath(docker, volume);
+	const bind = mkdtempSync(join(scratch, 'bind-'));
+	fill(volumeDir, 4);
+	writeFileSync(join(bind, 'notes.md'), 'bind notes\n');
+	mkdirSync(join(bind, '.ssh'), {mode: 0o700});
+	writeFileSync(join(bind, '.ssh/id_ed25519'), 'key\n', {mode: 0o600});
+	const tag = await image(docker);
+	const container = await docker.createContainer({name, Image: tag, Labels: LABELS, HostConfig: {Binds: [`${volume}:/data`, `${bind}:/srv`]}});
+	await container.start();
+	const {dir, manifest} = await runBackup({host: process.env.DOCKER_HOST, container: container.id, out: join(scratch, 'backup')}, () => {}, engine);
+	const byPath = new Map(manifest.archives.map(a => [a.containerPath, a]));
+	const archive = {volume: join(dir, byPath.get('/data')!.file), bind: join(dir, byPath.get('/srv')!.file)};
+	box = {engine, container, name, volume, volumeDir, bind, backup: dir, manifest, archive, want: {volume: tree(untar(archive.volume)), bind: tree(untar(archive.bind))}};
+});
+
+after(async () => {
+	if (box) {
+		await cleanup(box.engine.docker, [box.volume]);
+	}
+});
+
+function need(t: {skip: (m: string) => void}): Sandbox | undefined {
+	if (!box) {
+		t.skip('no engine');
+	}
+
+	return box;
+}
+
+/** Back to the state a user has after the backup: changed files, new rows, a stray -wal. */
+function changed(s: Sandbox): Database.Database {
+	rmSync(s.volumeDir, {recursive: true, force: true});
+	mkdirSync(s.volumeDir);
+	spawnSync('tar', ['xzf', s.archive.volume, '-C', s.volumeDir, '--numeric-owner']);
+	return change(s.volumeDir);
+}
+
+describe('restore (real engine)', () => {
+	it('after changes: byte-identical to the backup with modes, owners, symlinks and dotfiles; exact rows; no stale -wal; running', {timeout: 180_000}, async t => {
+		const s = need(t);
+		if (!s) {
+			return;
+		}
+
+		const writer = changed(s);
+		writeFileSync(join(s.bind, 'stray.txt'), 'not in the backup\n');
+		try {
+			const before = tree(s.volumeDir);
+			assert.notDeepEqual(before, s.want.volume);
+			const run = await runCli(['restore', s.backup, '--container', s.name, '--yes', '--json']).done;
+			assert.equal(run.code, 0, run.stderr);
+			const result = JSON.parse(run.stdout);
+			assert.deepEqual(result.archives.map((a: any) => a.status), ['restored', 'restored']);
+			assert.ok(result.safetyCopy && existsSync(join(result.safetyCopy, 'manifest.json')), 'a safety copy next to the backup');
+			assert.equal(statSync(result.safetyCopy).mode & 0o777, 0o700);
+			assert.match(result.rollbackCommand, new RegExp(`^occ-doctor restore ${result.safetyCopy} --container ${s.name} --yes$`));
+			assert.deepEqual(tree(s.volumeDir), s.want.volume);
+			assert.deepEqual(tree(s.bind), s.want.bind);
+			assert.ok(!existsSync(join(s.volumeDir, 'agent.db-wal')), 'no stale -wal');
+			assert.deepEqual(rows(join(s.volumeDir, 'agent.db')), s.manifest.archives.find(a => a.containerPath === '/data')!.databases[0]!.tables);
+			assert.ok(await running(s.engine.docker, s.container.id));
+
+			// The safety copy holds the data as it was before: restoring it is the rollback.
+			const back = await runCli(result.rollbackCommand.split(' ').slice(1)).done;
+			assert.equal(back.code, 0, back.stderr);
+			const old = tree(s.volumeDir);
+			assert.equal(old.get('added.txt')?.startsWith('file'), true);
+			assert.equal(old.has('owned.txt'), false);
+		} finally {
+			writer.close();
+			rmSync(join(s.bind, 'stray.txt'), {force: true});
+		}
+	});
+});
