@@ -67,7 +67,9 @@ export async function removeHelper(container: Docker.Container): Promise<void> {
 }
 
 /** Run a shell script in a one-off helper with the target at /target; its output (tty) and exit code. */
-export async function runScript(engine: Engine, options: {image: string; runId: string; target: Target; script: string}): Promise<{exitCode: number; output: string}> {
+export async function runScript(engine: Engine, options: {image: string; runId: string; target: Target; script: string; create?: boolean}): Promise<{exitCode: number; output: string}> {
+	// The -v form makes a missing bind directory; measuring must not, so it mounts binds the strict way.
+	const strict = options.target.kind === 'bind' && options.create === false;
 	const helper = await engine.docker.createContainer({
 		Image: options.image,
 		Entrypoint: ['/bin/sh', '-c'],
@@ -78,7 +80,7 @@ export async function runScript(engine: Engine, options: {image: string; runId: 
 		NetworkDisabled: true,
 		HostConfig: {
 			NetworkMode: 'none',
-			...(options.target.kind === 'volume' ? {Binds: [`${options.target.name}:${AT}`]} : {Mounts: [{Type: 'bind', Source: options.target.name, Target: AT}]}),
+			...(strict ? {Mounts: [{Type: 'bind', Source: options.target.name, Target: AT}]} : {Binds: [`${options.target.name}:${AT}`]}),
 		},
 	});
 	try {
@@ -101,7 +103,7 @@ export interface TargetState {
 /** Is the target empty, how much does it hold, how much room is left. Reads only. */
 export async function measureTarget(engine: Engine, image: string, runId: string, target: Target): Promise<TargetState> {
 	const script = `cd ${AT} || exit 3; echo "free $(df -Pk . | tail -n 1 | awk '{print $4}')"; echo "used $(du -sk . | cut -f1)"; echo "first $(ls -A | head -n 1)"`;
-	const {exitCode, output} = await runScript(engine, {image, runId, target, script});
+	const {exitCode, output} = await runScript(engine, {image, runId, target, script, create: false});
 	const free = /free (\d+)/.exec(output)?.[1];
 	const used = /used (\d+)/.exec(output)?.[1];
 	const first = /first ?(.*)/.exec(output)?.[1]?.trim();
@@ -112,10 +114,14 @@ export async function measureTarget(engine: Engine, image: string, runId: string
 	return {empty: !first, usedBytes: Number(used) * 1024, availableBytes: Number(free) * 1024};
 }
 
-/** Empty the target, dotfiles included: replace, never merge. */
-export async function emptyTarget(engine: Engine, image: string, runId: string, target: Target): Promise<void> {
+/**
+ * Empty the target, dotfiles included (replace, never merge), and give its root the archive's owner and mode: the
+ * engine's extraction does not apply the root entry's metadata to the directory it extracts into.
+ */
+export async function emptyTarget(engine: Engine, image: string, runId: string, target: Target, root?: {mode: number; uid: number; gid: number}): Promise<void> {
 	// Unmatched globs stay literal and rm -f ignores them; `..?*` and `.[!.]*` are every dotfile but . and ..
-	const script = `cd ${AT} || exit 3; rm -rf -- ..?* .[!.]* * ; test -z "$(ls -A)"`;
+	const own = root ? ` && chown ${root.uid}:${root.gid} . && chmod ${root.mode.toString(8)} .` : '';
+	const script = `cd ${AT} || exit 3; rm -rf -- ..?* .[!.]* * ; test -z "$(ls -A)"${own}`;
 	const {exitCode, output} = await runScript(engine, {image, runId, target, script});
 	if (exitCode !== 0) {
 		throw new DoctorError(`could not empty ${describeTarget(target)} (exit ${exitCode}: ${output.trim().split('\n').at(-1) ?? ''})`);

@@ -159,6 +159,7 @@ async function rehearse(plan: RestorePlan, options: RestoreOptions, emit: Restor
 		try {
 			await docker.createVolume({Name: volume, Labels: {[ROLE_LABEL]: 'rehearse', [RUN_LABEL]: plan.runId}});
 			helper = await createHelper(plan.engine, {image: plan.image, runId: plan.runId, role: 'restore-helper', mounts: [{target: item.target, at: AT}]});
+			await emptyTarget(plan.engine, plan.image, plan.runId, item.target, item.index.find(e => e.path === '.'));
 			const problem = await extractAndVerify(plan, item, helper, 'rehearsing', emit, options.signal, true);
 			item.outcome.status = problem ? 'failed' : 'rehearsed';
 		} catch (error) {
@@ -190,15 +191,17 @@ export async function putBack(engine: Engine, image: string, runId: string, t: J
 		return;
 	}
 
-	await emptyTarget(engine, image, runId, t.target);
 	if (!t.safetyFile || !t.safetyIndex) {
+		await emptyTarget(engine, image, runId, t.target);
 		return;
 	}
 
+	const index = (await readIndex(t.safetyIndex)).entries;
+	await emptyTarget(engine, image, runId, t.target, index.find(e => e.path === '.'));
 	const helper = await createHelper(engine, {image, runId, role: 'restore-helper', mounts: [{target: t.target, at: AT}]});
 	try {
 		await extractInto(helper, t.safetyFile, undefined, () => {});
-		const diff = compareTrees((await readIndex(t.safetyIndex)).entries, await listTarget(helper));
+		const diff = compareTrees(index, await listTarget(helper));
 		if (diff.added.length + diff.changed.length + diff.removed.length > 0) {
 			throw new DoctorError(`the rollback of ${describeTarget(t.target)} does not verify (${describeDiff(diff)}): its old contents are in ${t.safetyFile}`);
 		}
@@ -269,14 +272,14 @@ async function replaceAll(plan: RestorePlan, options: RestoreOptions, journal: R
 		if (entry.createdVolume) {
 			// With the recorded labels, a restored compose volume still belongs to its project.
 			await plan.engine.docker.createVolume({Name: item.target.name, Labels: item.record.volume?.labels ?? {}});
-		} else if (item.exists) {
-			emit({type: 'phase', phase: 'emptying', archive: archiveName(item.record)});
-			await emptyTarget(plan.engine, plan.image, plan.runId, item.target);
 		}
 
-		signal?.throwIfAborted();
+		// A missing bind directory is made by the engine (the -v form), as `docker run -v` would.
 		const helper = await createHelper(plan.engine, {image: plan.image, runId: plan.runId, role: 'restore-helper', mounts: [{target: item.target, at: AT}], create: true});
 		helpers.push(helper);
+		emit({type: 'phase', phase: 'emptying', archive: archiveName(item.record)});
+		await emptyTarget(plan.engine, plan.image, plan.runId, item.target, item.index.find(e => e.path === '.'));
+		signal?.throwIfAborted();
 		const problem = await extractAndVerify(plan, item, helper, 'extracting', emit, signal, false);
 		if (problem) {
 			throw new VerifyFailure(problem);

@@ -225,4 +225,198 @@ describe('restore (real engine)', () => {
 			rmSync(join(s.bind, 'stray.txt'), {force: true});
 		}
 	});
+
+	it('--to a new named volume (with the recorded labels) and a new bind directory: byte-identical', {timeout: 180_000}, async t => {
+		const s = need(t);
+		if (!s) {
+			return;
+		}
+
+		const volume = uniqueName('rs-to');
+		const dir = join(mkdtempSync(join(scratch, 'to-')), 'new-bind');
+		const names = s.manifest.archives.map(a => a.file.replace(/\.tar\.gz$/, ''));
+		const run = await runCli(['restore', s.backup, '--container', s.name, '--to', `${names.find(n => n.startsWith('occt'))}=${volume}`, '--to', `/srv=${dir}`, '--yes', '--json']).done;
+		try {
+			assert.equal(run.code, 0, run.stderr);
+			const result = JSON.parse(run.stdout);
+			assert.equal(result.safetyCopy, null, 'new targets are empty: nothing to keep');
+			const info = await s.engine.docker.getVolume(volume).inspect() as {Labels: Record<string, string>; Mountpoint: string};
+			assert.deepEqual(info.Labels, LABELS);
+			assert.deepEqual(tree(info.Mountpoint), s.want.volume);
+			assert.deepEqual(tree(dir), s.want.bind);
+			assert.ok(await running(s.engine.docker, s.container.id));
+		} finally {
+			await s.engine.docker.getVolume(volume).remove({force: true}).catch(() => {});
+		}
+	});
+
+	/** A copy of the backup whose volume archive is replaced by `entries`, the manifest updated to match. */
+	function craftedBackup(s: Sandbox, entries: Array<{header: tar.Headers; body?: string}>): Promise<string> {
+		const dir = mkdtempSync(join(scratch, 'evil-'));
+		cpSync(s.backup, dir, {recursive: true});
+		const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+		const record = manifest.archives.find(a => a.containerPath === '/data')!;
+		const pack = tar.pack();
+		for (const e of entries) {
+			pack.entry(e.header, e.body);
+		}
+
+		pack.finalize();
+		const chunks: Buffer[] = [];
+		pack.on('data', (c: Buffer) => chunks.push(c));
+		return new Promise(resolve => {
+			pack.on('end', () => {
+				const gz = gzipSync(Buffer.concat(chunks));
+				writeFileSync(join(dir, record.file), gz);
+				record.sha256 = createHash('sha256').update(gz).digest('hex');
+				record.entries = entries.length;
+				delete record.index;
+				writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+				resolve(dir);
+			});
+		});
+	}
+
+	it('refuses a tar-slip archive (../, an absolute path, a symlink out), a flipped byte and a too-small disk: exit 2, target untouched, not restarted', {timeout: 240_000}, async t => {
+		const s = need(t);
+		if (!s) {
+			return;
+		}
+
+		const writer = changed(s);
+		writer.close();
+		const before = tree(s.volumeDir);
+		const started = (await s.container.inspect()).State.StartedAt;
+		const root = {name: './', type: 'directory' as const, mode: 0o755};
+		const cases: Array<[string, string, RegExp]> = [
+			['../', await craftedBackup(s, [{header: root}, {header: {name: './../escaped.txt'}, body: 'x'}]), /\.\/\.\.\/escaped\.txt: a path with \.\./],
+			['absolute', await craftedBackup(s, [{header: root}, {header: {name: '/etc/evil'}, body: 'x'}]), /\/etc\/evil: an absolute path/],
+			['symlink out', await craftedBackup(s, [{header: root}, {header: {name: './out', type: 'symlink', linkname: '../../../../etc'}}, {header: {name: './out/evil'}, body: 'x'}]), /\.\/out: a symlink to \.\.\/\.\.\/\.\.\/\.\.\/etc, out of the target/],
+		];
+		const flipped = mkdtempSync(join(scratch, 'flip-'));
+		cpSync(s.backup, flipped, {recursive: true});
+		const victim = join(flipped, s.manifest.archives.find(a => a.containerPath === '/data')!.file);
+		const bytes = readFileSync(victim);
+		bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
+		writeFileSync(victim, bytes);
+		cases.push(['flipped byte', flipped, /bad gzip|sha256 .* does not match the manifest/]);
+
+		for (const [what, dir, message] of cases) {
+			const run = await runCli(['restore', dir, '--container', s.name, '--only', '/data', '--yes']).done;
+			assert.equal(run.code, 2, `${what}: ${run.stderr}`);
+			assert.match(run.stderr, message, what);
+			assert.match(run.stderr, /^occ-doctor: .*nothing was changed/m, what);
+			assert.deepEqual(tree(s.volumeDir), before, what);
+		}
+
+		// A disk too small: a 1 MB tmpfs volume, with something in it, and the 4 MB archive forced onto it.
+		const small = uniqueName('rs-small');
+		await s.engine.docker.createVolume({Name: small, Labels: LABELS, Driver: 'local', DriverOpts: {type: 'tmpfs', device: 'tmpfs', o: 'size=1m'}});
+		try {
+			const run = await runCli(['restore', s.backup, '--container', s.name, '--only', '/data', '--to', `/data=${small}`, '--force', '--yes']).done;
+			assert.equal(run.code, 2, run.stderr);
+			assert.match(run.stderr, /not enough room in volume .* nothing was changed/);
+		} finally {
+			await s.engine.docker.getVolume(small).remove({force: true}).catch(() => {});
+		}
+
+		assert.equal((await s.container.inspect()).State.StartedAt, started, 'not restarted');
+		assert.deepEqual(tree(s.volumeDir), before);
+	});
+
+	for (const phase of ['writing the safety copy', 'emptying the target', 'extracting', 'verifying']) {
+		it(`SIGINT while ${phase}: the old data byte for byte (exit 130) or the restore finished (exit 0), never a mix; running`, {timeout: 180_000}, async t => {
+			const s = need(t);
+			if (!s) {
+				return;
+			}
+
+			const writer = changed(s);
+			writer.close();
+			const old = tree(s.volumeDir);
+			const oldBind = tree(s.bind);
+			let sent = false;
+			const run = runCli(['restore', s.backup, '--container', s.name, '--yes', '--plain'], all => {
+				if (!sent && all.split('\n').some(l => l.startsWith(phase))) {
+					sent = true;
+					run.child.kill('SIGINT');
+				}
+			});
+			const {code, stderr} = await run.done;
+			assert.ok(sent, `never saw "${phase}": ${stderr}`);
+			// Before verifying ends, an interrupt always rolls back; only the last checks may let the restore finish.
+			if (phase !== 'verifying') {
+				assert.equal(code, 130, stderr);
+			}
+
+			if (code === 130) {
+				assert.match(stderr, /interrupted by SIGINT/);
+				assert.deepEqual(tree(s.volumeDir), old);
+				assert.deepEqual(tree(s.bind), oldBind);
+			} else {
+				assert.equal(code, 0, stderr);
+				assert.deepEqual(tree(s.volumeDir), s.want.volume);
+				assert.deepEqual(tree(s.bind), s.want.bind);
+			}
+
+			assert.ok(await running(s.engine.docker, s.container.id));
+			assert.deepEqual(readdirSync(join(stateHome, 'occ-doctor/restore')).filter(f => f.endsWith('.json')), [], 'no journal left');
+		});
+	}
+
+	it('a rehearsal of a good backup passes and touches nothing; a damaged one names the archive (exit 1)', {timeout: 180_000}, async t => {
+		const s = need(t);
+		if (!s) {
+			return;
+		}
+
+		const writer = changed(s);
+		writer.close();
+		const before = tree(s.volumeDir);
+		const startedAt = (await s.container.inspect()).State.StartedAt;
+		const volumesBefore = ((await s.engine.docker.listVolumes()).Volumes ?? []).length;
+		const good = await runCli(['restore', s.backup, '--container', s.name, '--rehearse', '--json']).done;
+		assert.equal(good.code, 0, good.stderr);
+		const result = JSON.parse(good.stdout);
+		assert.deepEqual(result.archives.map((a: any) => a.status), ['rehearsed', 'rehearsed']);
+		assert.deepEqual(result.archives.find((a: any) => a.containerPath === '/data').databases[0].integrity, 'ok');
+		assert.deepEqual(tree(s.volumeDir), before);
+		assert.equal((await s.container.inspect()).State.StartedAt, startedAt);
+		assert.equal(((await s.engine.docker.listVolumes()).Volumes ?? []).length, volumesBefore, 'scratch volumes removed');
+
+		const damaged = mkdtempSync(join(scratch, 'dmg-'));
+		cpSync(s.backup, damaged, {recursive: true});
+		const file = s.manifest.archives.find(a => a.containerPath === '/srv')!.file;
+		const bytes = readFileSync(join(damaged, file));
+		bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
+		writeFileSync(join(damaged, file), bytes);
+		const bad = await runCli(['restore', damaged, '--container', s.name, '--rehearse', '--plain']).done;
+		assert.equal(bad.code, 1, bad.stderr);
+		assert.match(bad.stderr, new RegExp(`occ-doctor: not restorable: ${file.replaceAll('.', '\\.')}`));
+	});
+
+	it('a version 1 backup (no index, no volume records) restores', {timeout: 180_000}, async t => {
+		const s = need(t);
+		if (!s) {
+			return;
+		}
+
+		const v1 = mkdtempSync(join(scratch, 'v1-'));
+		cpSync(s.backup, v1, {recursive: true});
+		const manifest = JSON.parse(readFileSync(join(v1, 'manifest.json'), 'utf8'));
+		manifest.version = 1;
+		for (const a of manifest.archives) {
+			rmSync(join(v1, a.index));
+			delete a.index;
+			delete a.volume;
+		}
+
+		writeFileSync(join(v1, 'manifest.json'), JSON.stringify(manifest));
+		const writer = changed(s);
+		writer.close();
+		const run = await runCli(['restore', v1, '--container', s.name, '--yes', '--plain']).done;
+		assert.equal(run.code, 0, run.stderr);
+		assert.deepEqual(tree(s.volumeDir), s.want.volume);
+		assert.ok(await running(s.engine.docker, s.container.id));
+	});
 });
