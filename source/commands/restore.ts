@@ -1,6 +1,6 @@
 import {createInterface} from 'node:readline/promises';
 import {connect} from '../docker/engine.js';
-import {DoctorError} from '../docker/errors.js';
+import {DoctorError, errorJson, errorLine} from '../errors.js';
 import {cleanupRestores, planRestore, restoreReporter, restoreSummary, runRestore, type RestoreOptions, type RestorePlan, type RestoreResult} from '../restore/index.js';
 import {listFlag} from './backup.js';
 import type {Command, CommandContext} from './context.js';
@@ -71,7 +71,23 @@ export const restoreCommand: Command = async ctx => {
 		await confirm(ctx, plan);
 	}
 
-	const result = await runRestore(plan, options, report);
+	let result: RestoreResult;
+	try {
+		result = await runRestore(plan, options, report);
+	} catch (error) {
+		// Ctrl+C, then a rollback that failed: the old data is not back, so this must not read as an interrupt (130).
+		if (error instanceof DoctorError && error.code === 'rollback-failed') {
+			if (ctx.mode === 'json') {
+				ctx.stdout.write(errorJson(error));
+			}
+
+			ctx.stderr.write(errorLine(error) + '\n');
+			return error.exitCode;
+		}
+
+		throw error;
+	}
+
 	ctx.stdout.write((ctx.mode === 'json' ? JSON.stringify(result, null, 2) : restoreSummary(result)) + '\n');
 	if (result.error) {
 		ctx.stderr.write(`occ-doctor: ${result.error}\n`);

@@ -360,7 +360,7 @@ async function rollBack(plan: RestorePlan, journal: RestoreJournal, emit: Restor
 	} catch (rollbackError) {
 		journal.step = 'rollback failed';
 		writeRestoreJournal(stateDir, journal);
-		throw new DoctorError(`${cause}, and the rollback failed (${(rollbackError as Error).message.split('\n')[0]}): the old data is in ${safetyDir ?? 'the targets'}; when the engine answers, run occ-doctor restore --cleanup`, 'failed');
+		throw new DoctorError(`${cause}, and the rollback failed (${(rollbackError as Error).message.split('\n')[0]}): the old data is in ${safetyDir ?? 'the targets'}; when the engine answers, run occ-doctor restore --cleanup`, 'failed', {code: 'rollback-failed'});
 	}
 
 	removeRestoreJournal(stateDir, plan.runId);
