@@ -104,7 +104,7 @@ export const backupCommand: Command = async ctx => {
 		}
 	}
 
-	lines.push(`Restore one: tar xzf ${dir}/<name>.tar.gz -C <target dir>   ·   check later: occ-doctor backup --verify ${dir}`);
+	lines.push(`Restore: occ-doctor restore ${dir} --dry-run   ·   prove it restores: occ-doctor restore ${dir} --rehearse`);
 	ctx.stdout.write(lines.join('\n') + '\n');
 	return exitCode('ok');
 };

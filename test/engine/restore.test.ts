@@ -201,6 +201,14 @@ describe('restore (real engine)', () => {
 		try {
 			const before = tree(s.volumeDir);
 			assert.notDeepEqual(before, s.want.volume);
+			// The preview: what would be added, changed and removed, rows now → backup; nothing touched.
+			const dry = await runCli(['restore', s.backup, '--container', s.name, '--dry-run', '--json']).done;
+			assert.equal(dry.code, 0, dry.stderr);
+			const data = JSON.parse(dry.stdout).archives.find((a: any) => a.containerPath === '/data');
+			assert.deepEqual(data.preview.samples, {added: ['./owned.txt'], changed: ['./a/b/deep.txt'], removed: ['./.added-dotfile', './added.txt', './agent.db-shm', './agent.db-wal'].filter(p => before.has(p.slice(2)))});
+			assert.deepEqual(data.databases[0].now, {part: 2000, session: 5});
+			assert.deepEqual(data.databases[0].backup, {part: 2000, session: 2});
+			assert.deepEqual(tree(s.volumeDir), before);
 			const run = await runCli(['restore', s.backup, '--container', s.name, '--yes', '--json']).done;
 			assert.equal(run.code, 0, run.stderr);
 			const result = JSON.parse(run.stdout);
