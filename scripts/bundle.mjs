@@ -17,11 +17,12 @@ const LAZY = [
 const lazyRequires = {
 	name: 'lazy-requires',
 	setup(b) {
-		const files = [...new Set(LAZY.map(l => l.file))];
-		for (const file of files) {
+		// One handler per file: esbuild takes the first onLoad that matches.
+		const files = new Map(LAZY.map(l => [l.file.source, l.file]));
+		for (const [source, file] of files) {
 			b.onLoad({filter: file}, async args => {
 				let text = await readFile(args.path, 'utf8');
-				for (const {from, to} of LAZY.filter(l => l.file === file)) {
+				for (const {from, to} of LAZY.filter(l => l.file.source === source)) {
 					if (!text.includes(from)) {
 						throw new Error(`${args.path} no longer contains ${from}: update scripts/bundle.mjs`);
 					}
