@@ -1,7 +1,8 @@
-// `npm run bench`: occ-doctor backup (progress and verification on) against the seeds' recipe
-// (`docker run --rm -v VOL:/data:ro -v OUT:/backup busybox tar czf /backup/x.tar.gz -C /data .`) on the same volume of
-// many small files and one large SQLite database, at two sizes, to show throughput and that memory stays flat.
-// BENCH_BACKUP_MB=1024 (default) sets the large size; the small one is a quarter of it.
+// `npm run bench`: occ-doctor backup (progress and verification on) against two anchors on the same volume, from one
+// run, alternating, median of BENCH_RUNS (default 5): the seeds' recipe (`docker run --rm -v VOL:/data:ro -v
+// OUT:/backup busybox tar czf /backup/x.tar.gz -C /data .`) and `tar -C <host path> -cf - . | pigz -p 2`.
+// The volume is mixed like a workspace: text files, one SQLite database, and a quarter already-compressed data
+// (git packs, images). BENCH_BACKUP_MB (default 300; a comma list for several sizes) sets its size.
 import {spawn, spawnSync} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs';
@@ -24,7 +25,7 @@ const {runBackup} = await import(process.env.BENCH_BACKUP_MODULE);
 const started = Date.now();
 let lines = 0;
 // Phase times (ms since start): the stream done and its databases copied, the archive written, verified.
-const phases = {};
+const phases = {begin: 0};
 const {manifest} = await runBackup({host, container, out, gzipLevel: process.env.BENCH_GZIP_LEVEL ? Number(process.env.BENCH_GZIP_LEVEL) : undefined}, e => {
 	if (e.type === 'progress') {
 		lines++;
@@ -64,9 +65,9 @@ function slice(pool: Buffer, n: number): Buffer {
 	return pool.subarray(start, start + n);
 }
 
-/** ~60% small files (1-40 kB, 2 levels of dirs), ~40% one SQLite database. */
+/** ~50% small text files (1-40 kB, 2 levels of dirs), ~25% one SQLite database, ~25% already compressed (packs, images). */
 function fillVolume(dir: string, totalMb: number, pool: Buffer): void {
-	const filesBytes = totalMb * MB * 0.6;
+	const filesBytes = totalMb * MB * 0.5;
 	let written = 0;
 	let i = 0;
 	while (written < filesBytes) {
@@ -81,11 +82,24 @@ function fillVolume(dir: string, totalMb: number, pool: Buffer): void {
 		i++;
 	}
 
+	// Random bytes stand in for compressed data: git packs of a few MB, images of tens of kB.
+	const packs = join(dir, 'project-0', '.git', 'objects', 'pack');
+	const images = join(dir, 'project-1', 'assets');
+	mkdirSync(packs, {recursive: true});
+	mkdirSync(images, {recursive: true});
+	let compressed = 0;
+	for (let k = 0; compressed < totalMb * MB * 0.25; k++) {
+		const big = k % 2 === 0;
+		const n = big ? 4 * MB + Math.floor(Math.random() * 4 * MB) : 20 * 1024 + Math.floor(Math.random() * 200 * 1024);
+		writeFileSync(join(big ? packs : images, big ? `pack-${k}.pack` : `image-${k}.png`), randomBytes(n));
+		compressed += n;
+	}
+
 	const db = new Database(join(dir, 'opencode.db'));
 	db.pragma('journal_mode = WAL');
 	db.exec('CREATE TABLE part (id INTEGER PRIMARY KEY, session TEXT, data TEXT)');
 	const insert = db.prepare('INSERT INTO part (session, data) VALUES (?, ?)');
-	const dbBytes = totalMb * MB * 0.4;
+	const dbBytes = totalMb * MB * 0.25;
 	let rows = 0;
 	for (let size = 0; size < dbBytes;) {
 		db.transaction(() => {
@@ -125,8 +139,13 @@ function duBytes(path: string): number {
 	return Number(spawnSync('du', ['-sb', path], {encoding: 'utf8'}).stdout.split('\t')[0]);
 }
 
-const largeMb = Number(process.env.BENCH_BACKUP_MB ?? 1024);
-const sizes = [Math.max(16, Math.round(largeMb / 4)), largeMb];
+function median(values: number[]): number {
+	const sorted = [...values].sort((a, b) => a - b);
+	return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+const sizes = (process.env.BENCH_BACKUP_MB ?? '300').split(',').map(Number);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 let own: PrivateEngine | undefined;
 let host = process.env.DOCKER_HOST;
 try {
@@ -146,6 +165,7 @@ const {docker} = engine;
 const work = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'occ-bench-backup-'));
 const env = {...process.env, DOCKER_HOST: host};
 const rows: string[] = [];
+const hasPigz = spawnSync('sh', ['-c', 'command -v pigz']).status === 0;
 try {
 	const tag = await buildBusyboxImage(docker, {tag: 'occ-doctor-bench/busybox:1'});
 	const pool = makePool();
@@ -159,30 +179,63 @@ try {
 		const container = await docker.createContainer({Image: tag, Labels: {'dev.occ-doctor.bench': '1'}, HostConfig: {Binds: [`${volume}:/data`]}});
 		try {
 			spawnSync('sync');
-			const recipeOut = join(work, `recipe-${mb}`);
-			mkdirSync(recipeOut);
-			const recipe = await timed('docker', ['run', '--rm', '-v', `${volume}:/data:ro`, '-v', `${recipeOut}:/backup`, tag, 'tar', 'czf', '/backup/x.tar.gz', '-C', '/data', '.'], env);
-			const recipeSize = statSync(join(recipeOut, 'x.tar.gz')).size;
-			rmSync(recipeOut, {recursive: true, force: true});
+			const out = join(work, 'out');
+			const recipe = async () => {
+				mkdirSync(out);
+				const r = await timed('docker', ['run', '--rm', '-v', `${volume}:/data:ro`, '-v', `${out}:/backup`, tag, 'tar', 'czf', '/backup/x.tar.gz', '-C', '/data', '.'], env);
+				const size = statSync(join(out, 'x.tar.gz')).size;
+				rmSync(out, {recursive: true, force: true});
+				return {...r, size};
+			};
 
-			spawnSync('sync');
-			const oursOut = join(work, `ours-${mb}`);
+			const pigz = async () => {
+				mkdirSync(out);
+				const r = await timed('sh', ['-c', `tar -C '${mountpoint}' -cf - . | pigz -p 2 > '${out}/x.tar.gz'`], env);
+				const size = statSync(join(out, 'x.tar.gz')).size;
+				rmSync(out, {recursive: true, force: true});
+				return {...r, size};
+			};
+
 			const command = childCommand();
-			const ours = await timed(process.execPath, [...command.args, host!, container.id, oursOut], {...env, BENCH_BACKUP_MODULE: command.module});
-			const child = JSON.parse(ours.stdout.trim().split('\n').at(-1)!) as {ms: number; maxRssKb: number; progressEvents: number; phases: Record<string, number>; databases: string[]};
-			const phase = (from: string, to: string) => ((child.phases[to]! - child.phases[from]!) / 1000).toFixed(1);
-			const oursSize = duBytes(oursOut);
-			rmSync(oursOut, {recursive: true, force: true});
+			const ours = async () => {
+				const r = await timed(process.execPath, [...command.args, host!, container.id, out], {...env, BENCH_BACKUP_MODULE: command.module});
+				const child = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {ms: number; maxRssKb: number; progressEvents: number; phases: Record<string, number>; databases: string[]};
+				const size = duBytes(out);
+				rmSync(out, {recursive: true, force: true});
+				return {...r, size, child};
+			};
 
-			const rate = (ms: number) => `${(bytes / MB / (ms / 1000)).toFixed(1)} MB/s`;
+			const runs: {recipe: Array<Awaited<ReturnType<typeof recipe>>>; pigz: Array<Awaited<ReturnType<typeof pigz>>>; ours: Array<Awaited<ReturnType<typeof ours>>>} = {recipe: [], pigz: [], ours: []};
+			const loads: number[] = [];
+			for (let i = 0; i < RUNS; i++) {
+				// Alternating, so a change of load hits every side alike.
+				runs.recipe.push(await recipe());
+				if (hasPigz) {
+					runs.pigz.push(await pigz());
+				}
+
+				runs.ours.push(await ours());
+				loads.push(loadavg()[0]!);
+			}
+
+			const ms = (list: Array<{ms: number}>) => median(list.map(r => r.ms));
+			const oursMs = ms(runs.ours);
+			const phase = (from: string, to: string) => median(runs.ours.map(r => r.child.phases[to]! - r.child.phases[from]!)) / 1000;
+			const rate = (t: number) => `${(bytes / MB / (t / 1000)).toFixed(1)} MB/s`;
+			const size = (list: Array<{size: number}>) => median(list.map(r => r.size));
+			const line = (name: string, list: Array<{ms: number; size: number}>, target: string) =>
+				`| ${name} | ${(ms(list) / 1000).toFixed(1)} s (${rate(ms(list))}) | ${(size(list) / MB).toFixed(0)} MB | ${(ms(list) / oursMs).toFixed(2)}× | ${(size(runs.ours) / size(list)).toFixed(2)}× | ${target} |`;
 			rows.push(
-				`${(bytes / MB).toFixed(0)} MB volume: recipe ${(recipe.ms / 1000).toFixed(1)} s (${rate(recipe.ms)}, ${(recipeSize / MB).toFixed(0)} MB .tar.gz) · `
-				+ `occ-doctor ${(ours.ms / 1000).toFixed(1)} s (${rate(ours.ms)}, ${(oursSize / MB).toFixed(0)} MB, in-process ${(child.ms / 1000).toFixed(1)} s) · `
-				+ `ratio ${(recipe.ms / ours.ms).toFixed(2)}x · our peak RSS ${((ours.maxRssKb ?? child.maxRssKb) / 1024).toFixed(0)} MB · ${child.progressEvents} progress events · `
-				+ `phases: plan ${(child.phases.start! / 1000).toFixed(1)} s, stream ${phase('start', 'snapshot')} s, database (${child.databases.join(', ')}) ${phase('snapshot', 'written')} s, `
-				+ `verify ${phase('written', 'verify')} s · load ${loadavg()[0]!.toFixed(2)} · ours from ${command.from}`,
+				`${(bytes / MB).toFixed(0)} MB mixed volume (50% text, 25% SQLite, 25% compressed), median of ${RUNS}, load ${median(loads).toFixed(2)} (${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}), ours from ${command.from}:`,
+				'| run | time | .tar.gz | speed-up of occ-doctor | our size ÷ theirs | target |',
+				'|---|---|---|---|---|---|',
+				`| occ-doctor backup | ${(oursMs / 1000).toFixed(1)} s (${rate(oursMs)}) | ${(size(runs.ours) / MB).toFixed(0)} MB | — | — | — |`,
+				line('seeds\' recipe (`docker run … tar czf`)', runs.recipe, '≥ 2×, size ≤ 1.1×'),
+				...(hasPigz ? [line('`tar -cf - . \\| pigz -p 2`', runs.pigz, '≥ 0.8×')] : ['| pigz | not installed | | | | |']),
+				`our peak RSS ${(median(runs.ours.map(r => r.maxRssKb ?? r.child.maxRssKb)) / 1024).toFixed(0)} MB (target ≤ 200 MB) · ${median(runs.ours.map(r => r.child.progressEvents))} progress events · `
+				+ `phases: plan ${phase('begin', 'start').toFixed(1)} s, stream ${phase('start', 'snapshot').toFixed(1)} s, database (${runs.ours[0]!.child.databases.join(', ')}) ${phase('snapshot', 'written').toFixed(1)} s, verify ${phase('written', 'verify').toFixed(1)} s`,
 			);
-			process.stdout.write(rows.at(-1) + '\n');
+			process.stdout.write(rows.slice(-7).join('\n') + '\n');
 		} finally {
 			await container.remove({force: true}).catch(() => {});
 			await docker.getVolume(volume).remove({force: true}).catch(() => {});
@@ -193,4 +246,4 @@ try {
 	await own?.stop();
 }
 
-process.stdout.write(`\nbackup bench (${new Date().toISOString().slice(0, 10)}, ${process.env.BENCH_BACKUP_MB ? `BENCH_BACKUP_MB=${process.env.BENCH_BACKUP_MB}` : '~1 GB'}):\n${rows.map(r => `  ${r}`).join('\n')}\n`);
+process.stdout.write(`\nbackup bench (${new Date().toISOString().slice(0, 10)}, ${process.version}):\n${rows.join('\n')}\n`);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
 import {randomBytes} from 'node:crypto';
-import {execFileSync} from 'node:child_process';
+import {execFileSync, spawnSync} from 'node:child_process';
 import {mkdtempSync, rmSync, truncateSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -10,7 +10,7 @@ import {Readable} from 'node:stream';
 import {buffer} from 'node:stream/consumers';
 import {gunzipSync, gzipSync} from 'node:zlib';
 import {captureProblem, mtimeMs, QUIET_MS} from '../../source/backup/database.js';
-import {ParallelGzip} from '../../source/backup/gzip.js';
+import {blockLevel, ParallelGzip} from '../../source/backup/gzip.js';
 import type {StreamCapture} from '../../source/backup/pack.js';
 import type {PathStat} from '../../source/docker/archive.js';
 import {analyze} from '../../source/core/analyze.js';
@@ -124,6 +124,23 @@ describe('parallel gzip', () => {
 
 	it('writes a valid empty gzip for no input', async () => {
 		assert.equal(gunzipSync(await gzipped([], 1024)).length, 0);
+	});
+
+	it('stores blocks of already-compressed data and deflates the rest, in one member that gzip(1) reads', async () => {
+		const text = Buffer.from(Array.from({length: 60_000}, (_, i) => `const value${i % 991} = compute(${i % 37});\n`).join(''));
+		const packed = gzipSync(randomBytes(400_000).toString('base64'));
+		assert.equal(blockLevel(text.subarray(0, 256 * 1024), 6), 6);
+		assert.equal(blockLevel(packed.subarray(0, 256 * 1024), 6), 0);
+		assert.equal(blockLevel(Buffer.concat([text.subarray(0, 64 * 1024), packed.subarray(0, 192 * 1024)]), 6), 1);
+		assert.equal(blockLevel(packed.subarray(0, 256 * 1024), 1), 1, 'a level of 1 or less is kept');
+		const data = Buffer.concat([text, packed, text.subarray(0, 99_999)]);
+		const out = await gzipped([data], 256 * 1024);
+		assert.ok(gunzipSync(out).equals(data));
+		const system = spawnSync('gzip', ['-dc'], {input: out, maxBuffer: 64 * 1024 * 1024});
+		assert.equal(system.status, 0, String(system.stderr));
+		assert.ok(system.stdout.equals(data), 'gzip -dc gives the same bytes');
+		// Stored blocks cost a few bytes each; the text still compresses as gzip's does.
+		assert.ok(out.length < packed.length + gzipSync(Buffer.concat([text, text.subarray(0, 99_999)]), {level: 6}).length * 1.05, `${out.length}`);
 	});
 });
 
