@@ -90,9 +90,11 @@ export const backupCommand: Command = async ctx => {
 		signal: ctx.signal,
 	}, report);
 
+	// --rehearse: restore what was just written into scratch volumes, verify every file, open every database.
+	const rehearsal = ctx.flags.rehearse ? await (await import('./restore.js')).rehearseBackup(ctx, dir, manifest.container.id) : null;
 	if (ctx.mode === 'json') {
-		ctx.stdout.write(JSON.stringify({dir, ...manifest}, null, 2) + '\n');
-		return exitCode('ok');
+		ctx.stdout.write(JSON.stringify({dir, ...manifest, ...(rehearsal ? {rehearsal: rehearsal.result} : {})}, null, 2) + '\n');
+		return rehearsal?.code ?? exitCode('ok');
 	}
 
 	const lines = [`Backup of ${manifest.container.name} in ${dir}${manifest.verified ? ' (verified)' : ''}`];
@@ -104,7 +106,15 @@ export const backupCommand: Command = async ctx => {
 		}
 	}
 
+	if (rehearsal) {
+		const {restoreSummary} = await import('../restore/index.js');
+		lines.push(restoreSummary(rehearsal.result));
+		if (rehearsal.result.error) {
+			ctx.stderr.write(`occ-doctor: ${rehearsal.result.error}\n`);
+		}
+	}
+
 	lines.push(`Restore: occ-doctor restore ${dir} --dry-run   ·   prove it restores: occ-doctor restore ${dir} --rehearse`);
 	ctx.stdout.write(lines.join('\n') + '\n');
-	return exitCode('ok');
+	return rehearsal?.code ?? exitCode('ok');
 };

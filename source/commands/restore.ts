@@ -31,7 +31,7 @@ function exitCodeOf(result: RestoreResult): number {
 }
 
 async function cleanupCommand(ctx: CommandContext): Promise<number> {
-	const engine = await connect(ctx.flags.host);
+	const engine = await connect({host: ctx.flags.host, context: ctx.flags.context as string | undefined});
 	const {done, problems} = await cleanupRestores(engine);
 	if (ctx.mode === 'json') {
 		ctx.stdout.write(JSON.stringify({done, problems}, null, 2) + '\n');
@@ -40,6 +40,15 @@ async function cleanupCommand(ctx: CommandContext): Promise<number> {
 	}
 
 	return problems.length === 0 ? 0 : 1;
+}
+
+/** `backup --rehearse`: the same rehearsal on the backup just written. Returns its exit code. */
+export async function rehearseBackup(ctx: CommandContext, dir: string, container: string): Promise<{code: number; result: RestoreResult}> {
+	const options: RestoreOptions = {host: ctx.flags.host, context: ctx.flags.context as string | undefined, dir, container, rehearse: true, signal: ctx.signal};
+	const engine = await connect({host: options.host, context: options.context});
+	const report = restoreReporter(line => ctx.stderr.write(line + '\n'));
+	const result = await runRestore(await planRestore(options, engine, report), options, report);
+	return {code: exitCodeOf(result), result};
 }
 
 /** `occ-doctor restore DIR`: preview, rehearse, or restore in place with a safety copy and rollback. */
@@ -55,6 +64,7 @@ export const restoreCommand: Command = async ctx => {
 
 	const options: RestoreOptions = {
 		host: ctx.flags.host,
+		context: ctx.flags.context as string | undefined,
 		dir,
 		container: ctx.flags.container,
 		only: listFlag(ctx.flags.only),
@@ -64,7 +74,7 @@ export const restoreCommand: Command = async ctx => {
 		force: Boolean(ctx.flags.force),
 		signal: ctx.signal,
 	};
-	const engine = await connect(options.host);
+	const engine = await connect({host: options.host, context: options.context});
 	const report = restoreReporter(line => ctx.stderr.write(line + '\n'));
 	const plan = await planRestore(options, engine, report);
 	if (!options.dryRun && !options.rehearse) {

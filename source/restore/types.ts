@@ -3,6 +3,8 @@ import type {BackupEvent} from '../backup/types.js';
 
 export interface RestoreOptions {
 	host?: string;
+	/** A docker context, as --context names it. */
+	context?: string;
 	/** The backup directory `occ-doctor backup` wrote. */
 	dir: string;
 	/** The container whose mounts are the targets; default: the manifest's container name. */

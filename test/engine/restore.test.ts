@@ -392,6 +392,14 @@ describe('restore (real engine)', () => {
 		assert.equal((await s.container.inspect()).State.StartedAt, startedAt);
 		assert.equal(((await s.engine.docker.listVolumes()).Volumes ?? []).length, volumesBefore, 'scratch volumes removed');
 
+		// backup --rehearse: the same rehearsal, on the backup it just wrote.
+		const fresh = await runCli(['backup', '--container', s.name, '--out', join(scratch, 'rehearsed-backup'), '--rehearse', '--json']).done;
+		assert.equal(fresh.code, 0, fresh.stderr);
+		const written = JSON.parse(fresh.stdout);
+		assert.equal(written.rehearsal.outcome, 'rehearsed');
+		assert.deepEqual(written.rehearsal.archives.map((a: any) => a.status), ['rehearsed', 'rehearsed']);
+		assert.deepEqual(tree(s.volumeDir), before);
+
 		const damaged = mkdtempSync(join(scratch, 'dmg-'));
 		cpSync(s.backup, damaged, {recursive: true});
 		const file = s.manifest.archives.find(a => a.containerPath === '/srv')!.file;
