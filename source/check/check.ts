@@ -46,14 +46,6 @@ export async function loadProfile(spec: string): Promise<Profile> {
 	}
 }
 
-export async function profileFor(facts: ContainerFacts, spec?: string): Promise<{profile: Profile; detectedBy: string}> {
-	if (spec) {
-		return {profile: await loadProfile(spec), detectedBy: `--profile ${spec}`};
-	}
-
-	return detectProfile(facts);
-}
-
 /** Thrown when no --container was given and several containers fit. Carries them for a list or a picker. */
 export class AmbiguousContainerError extends DoctorError {
 	constructor(readonly candidates: Candidate[]) {
@@ -117,8 +109,10 @@ export async function runCheck(options: CheckOptions, engine?: Engine): Promise<
 	}
 
 	const ref = await pickContainer(engine, options.container);
-	const facts = await gatherFacts(engine, ref);
-	const {profile, detectedBy} = await profileFor(facts, options.profile);
+	// A --profile is read first: it decides, as a detected one would, whether the logs are worth a request.
+	const forced = options.profile ? await loadProfile(options.profile) : undefined;
+	const facts = await gatherFacts(engine, ref, {profile: forced});
+	const {profile, detectedBy} = forced ? {profile: forced, detectedBy: `--profile ${options.profile}`} : detectProfile(facts);
 	const {target} = engine;
 	const {schemaVersion, ...analysis} = analyze(facts, profile, detectedBy, options.paths ?? []);
 	const report: Report = {schemaVersion, engine: {context: target.context, host: target.label, transport: target.transport}, ...analysis};

@@ -21,6 +21,7 @@ const opencodeCloud: Profile = {
 	name: 'opencode-cloud',
 	title: 'opencode-cloud sandbox (occ)',
 	description: 'The occ sandbox: seven volumes (or the CLI\'s bind mounts) under /home/opencoder and /var/lib/opencode-users.',
+	entrypointWarning: 'WARNING: Persistence is not configured',
 	locations: [
 		...OPENCODE_CLOUD_VOLUMES.map(v => ({
 			path: v.path,

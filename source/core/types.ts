@@ -104,6 +104,8 @@ export interface Profile {
 	title: string;
 	description: string;
 	locations: ProfileLocation[];
+	/** A line the product's entrypoint logs when its data is not persisted: check reads the logs only for such profiles. */
+	entrypointWarning?: string;
 }
 
 export interface MountRef {

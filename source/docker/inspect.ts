@@ -2,7 +2,7 @@ import {statSync} from 'node:fs';
 import type Docker from 'dockerode';
 import {detectProfile} from '../core/profiles.js';
 import {composeOf} from '../core/model.js';
-import type {ContainerFacts, MountFacts, VolumeFacts} from '../core/types.js';
+import type {ContainerFacts, MountFacts, Profile, VolumeFacts} from '../core/types.js';
 import {statInContainer} from './archive.js';
 import {DoctorError, explainEngineError, type Engine} from './engine.js';
 
@@ -137,29 +137,50 @@ function hostPathFacts(path: string): {exists: boolean | null; isFile: boolean |
 	}
 }
 
-/** Gather every fact the model needs about one container. All engine I/O of `check` happens here. */
-export async function gatherFacts(engine: Engine, ref: string): Promise<ContainerFacts> {
-	const info = await inspectContainer(engine, ref);
-	const container = engine.docker.getContainer(info.Id);
-	let image: any = null;
-	try {
-		image = await engine.docker.getImage(info.Image).inspect();
-	} catch {
-		// An image removed after the container was created: its VOLUME list is unknown, the mounts still tell.
+/** The named volumes' labels and drivers in one request (`volume ls` filtered by name), not one inspect each. */
+async function volumeFacts(engine: Engine, mounts: any[]): Promise<Record<string, VolumeFacts>> {
+	const named = mounts.filter(m => m.Type === 'volume' && m.Name);
+	const volumes: Record<string, VolumeFacts> = {};
+	for (const m of named) {
+		volumes[m.Name] = {name: m.Name, driver: m.Driver ?? 'local', labels: {}, mountpoint: m.Source ?? null};
 	}
 
-	const volumes: Record<string, VolumeFacts> = {};
-	for (const m of info.Mounts ?? []) {
-		if (m.Type === 'volume' && m.Name) {
-			try {
-				const v: any = await engine.docker.getVolume(m.Name).inspect();
-				volumes[m.Name] = {name: v.Name, driver: v.Driver, labels: v.Labels ?? {}, mountpoint: v.Mountpoint ?? null};
-			} catch {
-				volumes[m.Name] = {name: m.Name, driver: m.Driver ?? 'local', labels: {}, mountpoint: m.Source ?? null};
+	if (named.length === 0) {
+		return volumes;
+	}
+
+	try {
+		// The name filter matches substrings: keep the exact names only.
+		const {Volumes: list} = await engine.docker.listVolumes({filters: {name: named.map(m => m.Name)}}) as {Volumes?: any[]};
+		for (const v of list ?? []) {
+			if (v.Name in volumes) {
+				volumes[v.Name] = {name: v.Name, driver: v.Driver, labels: v.Labels ?? {}, mountpoint: v.Mountpoint ?? null};
 			}
 		}
+	} catch {
+		// The mounts still tell the driver and the path; labels stay unknown.
 	}
 
+	return volumes;
+}
+
+async function imageOf(engine: Engine, id: string): Promise<any> {
+	try {
+		return await engine.docker.getImage(id).inspect();
+	} catch {
+		// An image removed after the container was created: its VOLUME list is unknown, the mounts still tell.
+		return null;
+	}
+}
+
+/**
+ * Gather every fact the model needs about one container. All engine I/O of `check` happens here: one inspect, then
+ * at once the image, one volume list and (only for a profile whose entrypoint warns in its logs) the logs.
+ * `profile` is the one --profile forces; otherwise the profile is detected from the inspect.
+ */
+export async function gatherFacts(engine: Engine, ref: string, options: {profile?: Profile} = {}): Promise<ContainerFacts> {
+	const info = await inspectContainer(engine, ref);
+	const container = engine.docker.getContainer(info.Id);
 	const bindSourceExists: Record<string, boolean | null> = {};
 	const bindSourceIsFile: Record<string, boolean> = {};
 	const binds = ((info.Mounts ?? []) as any[]).filter(m => m.Type === 'bind' && m.Source);
@@ -169,14 +190,20 @@ export async function gatherFacts(engine: Engine, ref: string): Promise<Containe
 		bindSourceIsFile[m.Source] = Boolean(host.isFile);
 	}
 
+	const early = factsFromInspect(info, null, {}, {bindSourceExists, bindSourceIsFile, persistenceWarningInLogs: false, archiveRisk: null});
+	const warning = (options.profile ?? detectProfile(early).profile).entrypointWarning;
 	// Only once no bind source can be created by it does occ-doctor ask the engine about paths.
 	const archiveRisk = archiveRiskOf(info, bindSourceExists);
-	for (const m of archiveRisk ? [] : binds.filter(b => bindSourceExists[b.Source] === null)) {
-		bindSourceIsFile[m.Source] = Boolean(await isFileInContainer(container, m.Destination));
-	}
-
-	const persistenceWarningInLogs = await logsContain(container, PERSISTENCE_WARNING);
-	return factsFromInspect(info, image, volumes, {bindSourceExists, bindSourceIsFile, persistenceWarningInLogs, archiveRisk});
+	const unknownBinds = archiveRisk ? [] : binds.filter(b => bindSourceExists[b.Source] === null);
+	const [image, volumes, persistenceWarningInLogs] = await Promise.all([
+		imageOf(engine, info.Image),
+		volumeFacts(engine, info.Mounts ?? []),
+		warning ? logsContain(container, warning) : false,
+		...unknownBinds.map(async m => {
+			bindSourceIsFile[m.Source] = Boolean(await isFileInContainer(container, m.Destination));
+		}),
+	]);
+	return factsFromInspect(info, image, volumes, {bindSourceExists, bindSourceIsFile, persistenceWarningInLogs: persistenceWarningInLogs as boolean, archiveRisk});
 }
 
 export interface Candidate {

@@ -148,7 +148,8 @@ describe('findings on real containers', () => {
 			return;
 		}
 
-		const {name, report} = await check([], ['sh', '-c', `echo "${PERSISTENCE_WARNING}. Mount a volume." >&2; ${IDLE_CMD[2]}`]);
+		// opencode-cloud's entrypoint prints it, and check reads the logs only for a profile that has such a warning.
+		const {name, report} = await check(['--label', 'managed-by=opencode-cloud'], ['sh', '-c', `echo "${PERSISTENCE_WARNING}. Mount a volume." >&2; ${IDLE_CMD[2]}`]);
 		const finding = at(report, 'entrypoint-warning', null);
 		assert.equal(finding?.severity, 'warning');
 		assert.match(finding?.fix ?? '', new RegExp(`docker logs ${name}`));
