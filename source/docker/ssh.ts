@@ -198,7 +198,7 @@ export class SshTransport {
 
 	/** Log in once; later calls share it. After a drop (the control socket is gone), log in again. */
 	ready(): Promise<void> {
-		if (!this.master || (this.masterUp && !existsSync(this.controlPath))) {
+		if (!this.master || (this.masterUp && (this.lost || !existsSync(this.controlPath)))) {
 			this.masterUp = false;
 			const master = this.startMaster();
 			this.master = master;
@@ -216,6 +216,8 @@ export class SshTransport {
 	}
 
 	private startMaster(): Promise<void> {
+		// A socket left by a master that died outright would turn ours off ("already exists, disabling multiplexing").
+		rmSync(this.controlPath, {force: true});
 		return new Promise((resolve, reject) => {
 			// -f: ssh returns once it has logged in and the control socket listens; the master stays in the background.
 			const child = spawn(this.ssh, ['-o', 'BatchMode=yes', '-o', 'ControlMaster=yes', '-o', `ControlPath=${this.controlPath}`, '-o', `ControlPersist=${IDLE_EXIT}`, ...KEEPALIVE, '-N', '-f', ...this.args], {stdio: ['ignore', 'ignore', 'pipe']});

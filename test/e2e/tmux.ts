@@ -27,8 +27,7 @@ export function buildCli(): string {
 }
 
 /** A terminal of a given size on our own tmux server, running a plain shell in this directory. */
-export function openTerminal(columns: number, rows: number): {session: string} {
-	const session = 'e2e';
+export function openTerminal(columns: number, rows: number, session = 'e2e'): {session: string} {
 	tmux('new-session', '-d', '-x', String(columns), '-y', String(rows), '-s', session, '-c', process.cwd(), 'sh');
 	return {session};
 }
@@ -42,6 +41,11 @@ export function type(session: string, text: string, enter = false): void {
 
 export function screen(session: string): string {
 	return tmux('capture-pane', '-p', '-t', session);
+}
+
+/** The pane with its SGR codes (inverse, bold, colours), for what plain text cannot show: where the cursor is. */
+export function screenWithAttributes(session: string): string {
+	return tmux('capture-pane', '-e', '-p', '-t', session);
 }
 
 /** Poll the pane until it shows what we wait for. */

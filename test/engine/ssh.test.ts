@@ -1,13 +1,14 @@
 // The engine over SSH against a real sshd on loopback: the user's ssh config and known_hosts, no agent, one login
 // per run counted in sshd's own log, docker contexts, and one line per failure stage.
 import assert from 'node:assert/strict';
+import {spawn} from 'node:child_process';
 import {existsSync, mkdtempSync, readdirSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, it} from 'node:test';
 import type {Engine} from '../../source/docker/engine.js';
 import {cleanup, engineOrSkip, image, LABEL_FLAGS, uniqueName} from '../helpers/engine.js';
-import {cli, docker, run, type Run} from '../helpers/docker-cli.js';
+import {cli, docker, REPO_ROOT, run, type Run} from '../helpers/docker-cli.js';
 import {startSshd, type SshBox} from '../helpers/sshd.js';
 
 const ESC = '\u001B';
@@ -181,5 +182,35 @@ describe('the engine over SSH (real sshd on loopback)', () => {
 		assert.match(result.stdout, new RegExp(`occ-doctor check · ${name}`));
 		assert.ok(!result.stdout.includes(ESC) && !result.stderr.includes(ESC));
 		assert.doesNotMatch(result.stderr, /raw mode/i);
+	});
+
+	it('a link cut in the middle of a backup is one line naming the drop, exit 2, no archive under its final name', async () => {
+		const big = uniqueName('sshbig');
+		await docker('run', '-d', '--name', big, '--network', 'none', ...LABEL_FLAGS, '-v', `${big}:/data`, await image(engine!.docker), 'sleep', '3600');
+		await docker('exec', big, 'dd', 'if=/dev/zero', 'of=/data/big', 'bs=1048576', 'count=400');
+		const out = join(dir, 'backup-cut');
+		const child = spawn(process.execPath, ['--import', 'tsx', 'cli.tsx', 'backup', '--host', 'ssh://box', '--container', big, '--out', out], {cwd: REPO_ROOT, env: clientEnv(), stdio: ['ignore', 'pipe', 'pipe']});
+		let stderr = '';
+		let cut = 0;
+		child.stderr.on('data', (chunk: Buffer) => {
+			stderr += chunk.toString();
+			// Cut once bytes flow: a progress line with a rate.
+			if (cut === 0 && /\d+(\.\d+)? [kMG]?B\/s/.test(stderr)) {
+				cut = box!.cutLinks();
+			}
+		});
+		const code = await new Promise<number | null>(resolve => {
+			child.on('close', resolve);
+		});
+		try {
+			assert.ok(cut > 0, `the transfer was cut while it ran:\n${stderr}`);
+			assert.equal(code, 2, stderr);
+			const last = stderr.trim().split('\n').at(-1)!;
+			assert.match(last, /^occ-doctor: the SSH link to box dropped.*run again/);
+			assert.deepEqual(existsSync(out) ? readdirSync(out).filter(n => n.endsWith('.tar.gz')) : [], [], 'no archive under its final name');
+		} finally {
+			await docker('rm', '-f', big);
+			await docker('volume', 'rm', big);
+		}
 	});
 });

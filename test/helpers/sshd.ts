@@ -2,7 +2,7 @@
 // tests and the bench. Nothing under /root/.ssh is read or written: ssh is reached through a wrapper on PATH
 // that adds `-F <our config>` (ssh takes ~ from the password file, not from HOME, so HOME alone is not enough).
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process';
-import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {createServer} from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -22,6 +22,8 @@ export interface SshBox {
 	/** Logins sshd accepted so far, from its own log. */
 	logins(): number;
 	log(): string;
+	/** Kill sshd's per-connection processes (its children): every link drops as if the network went away. Returns how many. */
+	cutLinks(): number;
 	stop(): Promise<void>;
 }
 
@@ -160,6 +162,22 @@ export async function startSshd(dockerHost: string, options: {proxyPort?: number
 		env,
 		logins: () => log().split('\n').filter(line => line.includes('Accepted publickey')).length,
 		log,
+		cutLinks() {
+			let cut = 0;
+			for (const entry of readdirSync('/proc').filter(n => /^\d+$/.test(n))) {
+				try {
+					const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+					if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === child.pid) {
+						process.kill(Number(entry), 'SIGKILL');
+						cut++;
+					}
+				} catch {
+					// Gone already.
+				}
+			}
+
+			return cut;
+		},
 		async stop() {
 			if (!exited) {
 				child.kill('SIGTERM');
