@@ -1,4 +1,5 @@
 import {SEVERITY_MARK} from '../report/labels.js';
+import {pad} from '../report/text.js';
 import type {Observed} from '../core/types.js';
 import {expectedObservation} from './findings.js';
 import type {ProbeEvent, ProbeResult, ProbeStep} from './types.js';
@@ -41,10 +42,6 @@ export function progressLine(event: ProbeEvent): string | null {
 }
 
 const GLYPH: Record<Observed, string> = {kept: '✓ kept', lost: '✗ lost', unwritable: '! unwritable'};
-
-function pad(s: string, n: number): string {
-	return s.length >= n ? s : s + ' '.repeat(n - s.length);
-}
 
 function cell(predicted: string | null, observed: Observed | null): string {
 	const obs = observed ? GLYPH[observed] : '- not probed';

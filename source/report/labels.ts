@@ -32,6 +32,8 @@ export const SCENARIO_TITLE: Record<Scenario, string> = {
 /** A glyph as well as a colour, so the matrix reads without colour. */
 export const SURVIVAL_GLYPH: Record<Survival, string> = {kept: '✓', orphaned: '◐', lost: '✗'};
 export const SURVIVAL_COLOR: Record<Survival, string> = {kept: 'green', orphaned: 'yellow', lost: 'red'};
+/** A cell the probe observed, on the Matrix and in the details. */
+export const OBSERVED_MARK = '●';
 export const SEVERITY_MARK: Record<Severity, string> = {error: '✗', warning: '!', info: 'i'};
 export const SEVERITY_COLOR: Record<Severity, string> = {error: 'red', warning: 'yellow', info: 'blue'};
 

@@ -1,10 +1,7 @@
 import {scenarioVisible, worstSeverityByPath} from './summary.js';
+import {pad} from './text.js';
 import {SCENARIO_SHORT, SCENARIO_TITLE, SEVERITY_MARK, SURVIVAL_GLYPH, mountLabel} from './labels.js';
 import {SCENARIOS, type Finding, type Report} from '../core/types.js';
-
-function pad(s: string, n: number): string {
-	return s.length >= n ? s : s + ' '.repeat(n - s.length);
-}
 
 function findingLines(f: Finding, indent: string): string[] {
 	return [`${indent}${SEVERITY_MARK[f.severity]} ${f.message}`, `${indent}  fix: ${f.fix}`];

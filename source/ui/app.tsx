@@ -4,7 +4,7 @@ import {useCallback, useEffect, useRef, useState, type ReactElement} from 'react
 import {Bar, legendLines, tabsLine, titleLine} from './components/chrome.js';
 import {helpLines} from './components/help.js';
 import {fieldSegments} from './components/text-field.js';
-import {Lines, seg, type Line} from './components/line.js';
+import {lineText, Lines, seg, type Line} from './components/line.js';
 import {detailLines, LocationDetails} from './components/location-details.js';
 import {backupBusy, backupExitCode, useBackup, type BackupLaunch, type BackupState} from './hooks/use-backup.js';
 import {exitCodeOf, useDoctor} from './hooks/use-doctor.js';
@@ -20,7 +20,7 @@ import {filterCandidates, Picker} from './screens/picker.js';
 import {cleanupSummary} from './screens/probe.js';
 import type {DoctorServices} from './services.js';
 import {ThemeContext} from './theme.js';
-import {wrapLines} from './text.js';
+import {cells, wrapLines} from './text.js';
 
 /** How the app was opened: `occ-doctor probe` and `occ-doctor backup` open on their screen with their flags. */
 export interface Launch {
@@ -263,7 +263,8 @@ export function App({services, container, size, color = true, screens = SCREENS,
 	if (state.phase === 'ready' && !view.help) {
 		const active = Math.max(0, screens.indexOf(screen!));
 		tabLine = tabsLine(screens, active, width, data ? screens.map(s => s.empty(data) !== null) : []);
-		if (detail) {
+		// The open location's path after the tabs when it fits whole (the details' first line always has it).
+		if (detail && cells(lineText(tabLine)) + cells(view.detail!.path) + 2 <= width) {
 			tabLine.push(seg(`› ${view.detail!.path}`, {bold: true}));
 		}
 	}

@@ -63,11 +63,13 @@ export interface FakeProbe {
 }
 
 /** A probe service that plans, asks, writes, (holds at the restart when hold), reads, and cleans up when aborted. */
-export function fakeProbe(options: {hold?: boolean; dropRows?: boolean; withDatabases?: boolean} = {}): FakeProbe {
+export function fakeProbe(options: {hold?: boolean; dropRows?: boolean; withDatabases?: boolean; mutate?: (report: Report) => void} = {}): FakeProbe {
 	const inspection = recordedInspection(report => {
 		if (options.withDatabases) {
 			report.databases = [database(DB_PATH, {session: 12, message: 340, part: 1200})];
 		}
+
+		options.mutate?.(report);
 	});
 	const emitted: ProbeEvent[] = [];
 	const runs: ProbeRunOptions[] = [];

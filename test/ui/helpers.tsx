@@ -10,8 +10,8 @@ import type {DoctorServices, Inspection} from '../../source/ui/services.js';
 import {recordedFacts} from '../helpers/facts.js';
 
 /** The real model on a recorded opencode-cloud inspect: 3 errors, 4 warnings (one is no-restart-policy), 9 locations. */
-export function recordedInspection(mutate?: (report: Report) => void): Inspection {
-	const facts: ContainerFacts = recordedFacts('occ-anon-workspace');
+export function recordedInspection(mutate?: (report: Report) => void, fixture = 'occ-anon-workspace'): Inspection {
+	const facts: ContainerFacts = recordedFacts(fixture);
 	const {profile, detectedBy} = detectProfile(facts);
 	const report = analyze(facts, profile, detectedBy);
 	mutate?.(report);

@@ -51,13 +51,13 @@ describe('navigation', () => {
 		const app = renderApp();
 		await waitForText(app.lastFrame, 'Fix this first');
 		await press(app, '2', 'j', KEY.enter);
-		const frame = await waitForText(app.lastFrame, 'docker inspect facts');
+		const frame = await waitForText(app.lastFrame, 'Findings (1)');
 		assert.match(frame, /\/home\/opencoder\/workspace · workspace \(repositories\)/);
 		assert.match(frame, /storage\s+anonymous-volume/);
-		assert.match(frame, /Findings \(1\)/);
 		assert.match(frame, /fix: copy it into a named volume first/);
-		await press(app, 'j', 'j', 'j');
-		await waitForText(app.lastFrame, 'Destination /home/opencoder/workspace');
+		await press(app, 'G');
+		const facts = await waitForText(app.lastFrame, 'docker inspect facts');
+		assert.match(facts, /Destination \/home\/opencoder\/workspace/);
 		await press(app, KEY.escape);
 		await waitForText(app.lastFrame, 'mount source');
 		app.unmount();
@@ -170,7 +170,7 @@ describe('matrix', () => {
 
 describe('findings', () => {
 	it('groups by severity, each with its fix', async () => {
-		const app = renderApp({}, {columns: 100, rows: 40});
+		const app = renderApp({}, {columns: 100, rows: 60});
 		await waitForText(app.lastFrame, 'Fix this first');
 		await press(app, '4');
 		const frame = await waitForText(app.lastFrame, 'Warnings (4)');

@@ -2,15 +2,20 @@
 import type {Report} from '../../core/types.js';
 import {SEVERITY_MARK} from '../../report/labels.js';
 import {counts} from '../../report/summary.js';
-import {plural} from '../text.js';
 import stringWidth from 'string-width';
-import {fitLine, LineView, seg, type Line} from './line.js';
+import {cells, plural} from '../text.js';
+import {fitLine, LineView, lineText, seg, type Line} from './line.js';
 
 export function titleLine(report: Report | null, engineLabel: string, busy: boolean, width: number): Line {
-	const left: Line = [seg('occ-doctor', {bold: true})];
-	if (report) {
-		left.push(seg(` · ${report.container.name}`, {bold: true}), seg(` · ${report.profile.name}`));
-	}
+	const app = seg('occ-doctor', {bold: true});
+	// The container's name stays whole: the app's name, then the profile give way first.
+	const candidates: Line[] = report
+		? [
+			[app, seg(` · ${report.container.name}`, {bold: true}), seg(` · ${report.profile.name}`)],
+			[seg(report.container.name, {bold: true}), seg(` · ${report.profile.name}`)],
+			[seg(report.container.name, {bold: true})],
+		]
+		: [[app]];
 
 	const right: Line = [];
 	if (busy) {
@@ -27,10 +32,12 @@ export function titleLine(report: Report | null, engineLabel: string, busy: bool
 		right.push(seg(engineLabel, {dim: true}));
 	}
 
-	const rightWidth = right.reduce((n, s) => n + [...s.text].length, 0);
-	// The counts on the right always show; a long container name gives way.
-	const fitted = fitLine(left, Math.max(10, width - rightWidth - 1));
-	const leftWidth = fitted.reduce((n, s) => n + [...s.text].length, 0);
+	const rightWidth = cells(lineText(right));
+	const room = Math.max(10, width - rightWidth - 1);
+	const left = candidates.find(c => cells(lineText(c)) <= room) ?? candidates.at(-1)!;
+	// The counts on the right always show; only a name longer than the whole line is cut.
+	const fitted = fitLine(left, room);
+	const leftWidth = cells(lineText(fitted));
 	return [...fitted, seg(' '.repeat(Math.max(1, width - rightWidth - leftWidth))), ...right];
 }
 

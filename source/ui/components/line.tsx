@@ -1,6 +1,6 @@
 import {Box, Text} from 'ink';
 import {useTheme} from '../theme.js';
-import {pad} from '../text.js';
+import {breakWord, cells, pad, truncate} from '../text.js';
 
 /** A styled run of text. Screens build lines of segments in pure functions; LineView draws one line. */
 export interface Segment {
@@ -28,10 +28,9 @@ export function fitLine(line: Line, width: number, selected = false): Line {
 			break;
 		}
 
-		const chars = [...s.text];
-		const text = chars.length <= left ? s.text : chars.slice(0, Math.max(0, left - 1)).join('') + '…';
+		const text = truncate(s.text, left);
 		out.push({...s, text});
-		left -= [...text].length;
+		left -= cells(text);
 	}
 
 	if (selected && left > 0) {
@@ -40,6 +39,69 @@ export function fitLine(line: Line, width: number, selected = false): Line {
 
 	return selected ? out.map(s => ({...s, inverse: true})) : out;
 }
+
+/** Where a line's text starts after its marker (`  • `, ` ✗ `, `  1. `, `fix: `): its continuation lines start there. */
+export function hangingIndent(line: Line): number {
+	const match = /^\s*(?:(?:\d+\.|[•›✓✗!?·–●]|fix:)\s+)?/.exec(lineText(line));
+	return Math.min(cells(match?.[0] ?? ''), 16);
+}
+
+/**
+ * Wrap a styled line to `width`: words move whole to the next line, a word longer than a line (a command, a 64-hex
+ * volume name, a path) is broken, never cut. Continuation lines start at `indent` (by default the hanging indent).
+ */
+export function wrapLine(line: Line, width: number, indent = hangingIndent(line)): Line[] {
+	if (cells(lineText(line)) <= width) {
+		return [line];
+	}
+
+	const room = Math.max(8, width - indent);
+	const out: Line[] = [[]];
+	let used = 0;
+	// At the start of a continuation line: spaces there are dropped, so it starts at its indent.
+	let fresh = false;
+	const newLine = () => {
+		out.push(indent > 0 ? [seg(' '.repeat(indent))] : []);
+		used = indent;
+		fresh = true;
+	};
+
+	for (const s of line) {
+		for (const token of s.text.split(/(\s+)/).filter(Boolean)) {
+			const w = cells(token);
+			if (/^\s+$/.test(token)) {
+				if (!fresh && used + w <= width) {
+					out.at(-1)!.push({...s, text: token});
+					used += w;
+				}
+
+				continue;
+			}
+
+			// A word that fits a fresh line moves there whole; one longer than any line starts here and is broken.
+			if (used + w > width && !fresh && used > 0 && w <= room) {
+				newLine();
+			}
+
+			const first = breakWord(token, Math.max(1, width - used))[0]!;
+			const pieces = w <= width - used ? [token] : [first, ...breakWord([...token].slice([...first].length).join(''), room)];
+			for (const [i, piece] of pieces.entries()) {
+				if (i > 0) {
+					newLine();
+				}
+
+				out.at(-1)!.push({...s, text: piece});
+				used += cells(piece);
+				fresh = false;
+			}
+		}
+	}
+
+	return out;
+}
+
+/** Every line wrapped to width (prose: findings, fixes, the probe's introduction); table rows are not passed here. */
+export const wrapAll = (lines: Line[], width: number): Line[] => lines.flatMap(line => wrapLine(line, width));
 
 export function LineView({line, width, selected = false}: {line: Line; width: number; selected?: boolean}) {
 	const {tint} = useTheme();

@@ -1,9 +1,9 @@
 import type {ContainerFacts, Location, Report} from '../../core/types.js';
-import {SEVERITY_COLOR, SEVERITY_MARK, SURVIVAL_COLOR, SURVIVAL_GLYPH, mountLabel} from '../../report/labels.js';
-import {cellOf, OBSERVED_MARK, visibleScenarios} from '../screens/matrix.js';
-import {sourceNote} from '../screens/screen.js';
-import {wrapLines} from '../text.js';
-import {Lines, seg, type Line} from './line.js';
+import {OBSERVED_MARK, SURVIVAL_COLOR, SURVIVAL_GLYPH} from '../../report/labels.js';
+import {cellOf, sourceNote, visibleScenarios} from '../../report/summary.js';
+import {cells} from '../text.js';
+import {findingBlock} from './finding.js';
+import {Lines, seg, wrapLine, type Line} from './line.js';
 
 /** The inspect facts behind a location: the covering Mounts entry, its volume, the image VOLUME, tmpfs and the root filesystem. */
 function factLines(location: Location, facts: ContainerFacts | null, width: number): Line[] {
@@ -43,14 +43,7 @@ function factLines(location: Location, facts: ContainerFacts | null, width: numb
 	}
 
 	// Evidence is wrapped, never cut: a volume's 64-hex name or a long host path must be readable in full.
-	return lines.flatMap(line => {
-		if (line.length !== 2 || !line[0]!.dim) {
-			return [line];
-		}
-
-		const indent = line[0]!.text.length;
-		return wrapLines(line[1]!.text, width - indent).map((text, i) => [seg(i === 0 ? line[0]!.text : ' '.repeat(indent), {dim: true}), seg(text)]);
-	});
+	return lines.flatMap(line => (line.length === 2 && line[0]!.dim ? wrapLine(line, width, cells(line[0]!.text)) : [line]));
 }
 
 export function detailLines(report: Report, facts: ContainerFacts | null, path: string, width: number): Line[] {
@@ -65,29 +58,31 @@ export function detailLines(report: Report, facts: ContainerFacts | null, path: 
 		[seg(location.path, {bold: true}), seg(` · ${location.label}`)],
 		[key('priority'), seg(`${location.priority} · ${location.kind} · must be ${location.expected} · from the ${location.origin}`)],
 		[key('storage'), seg(location.storage, {bold: true}), seg(location.readOnly ? ' · read-only' : ' · read-write')],
-		[key('mount'), seg(location.mount ? `${location.mount.type} ${mountLabel(location.mount)} → ${location.mount.destination}${location.mount.rw ? '' : ' (ro)'}` : 'none: the container\'s own layer')],
-	];
+		// The whole volume name here (tables show its short form).
+		[key('mount'), seg(location.mount ? `${location.mount.type} ${location.mount.name ?? location.mount.source ?? ''} → ${location.mount.destination}${location.mount.rw ? '' : ' (ro)'}` : 'none: the container\'s own layer')],
+	].flatMap(line => wrapLine(line, width, line[0]?.dim && /^\w[\w ]* +$/.test(line[0].text) ? 10 : 0));
+	const fact = (k: string, value: string) => lines.push(...wrapLine([key(k), seg(value)], width, 10));
 	if (location.hostSource) {
-		lines.push([key('on host'), seg(location.hostSource)]);
+		fact('on host', location.hostSource);
 	}
 
 	if (location.compose) {
-		lines.push([key('compose'), seg(`${location.compose.project}/${location.compose.service}${location.external ? ' · external volume' : ''}`)]);
+		fact('compose', `${location.compose.project}/${location.compose.service}${location.external ? ' · external volume' : ''}`);
 	}
 
 	if (location.observed?.note) {
-		lines.push([key('probe'), seg(location.observed.note)]);
+		fact('probe', location.observed.note);
 	}
 
 	// The matrix row in words, packed onto as few lines as fit.
-	const cells = visibleScenarios(report).map(s => {
+	const marks = visibleScenarios(report).map(s => {
 		const cell = cellOf(location, s);
 		const glyph = cell.value ? SURVIVAL_GLYPH[cell.value] : '·';
 		return seg(`${cell.observed ? OBSERVED_MARK : ''}${glyph} ${s}  `, {color: cell.value ? SURVIVAL_COLOR[cell.value] : undefined, bold: cell.observed !== null});
 	});
 	let row: Line = [key('survives')];
 	let used = 10;
-	for (const cell of cells) {
+	for (const cell of marks) {
 		if (used + cell.text.length > width && row.length > 1) {
 			lines.push(row);
 			row = [seg(' '.repeat(10))];
@@ -106,15 +101,7 @@ export function detailLines(report: Report, facts: ContainerFacts | null, path: 
 		lines.push([seg('  none: this location is fine', {dim: true})]);
 	}
 
-	for (const f of findings) {
-		for (const [n, text] of wrapLines(f.message, width - 4).entries()) {
-			lines.push([seg(n === 0 ? ` ${SEVERITY_MARK[f.severity]} ` : '   ', {color: SEVERITY_COLOR[f.severity]}), seg(text)]);
-		}
-
-		for (const [n, text] of wrapLines(f.fix, width - 9).entries()) {
-			lines.push([seg(n === 0 ? '   fix: ' : '        ', {dim: true}), seg(text, {bold: true})]);
-		}
-	}
+	lines.push(...findings.flatMap(f => findingBlock(f, width)));
 
 	lines.push([], ...factLines(location, facts, width));
 	return lines;

@@ -1,6 +1,6 @@
 // A small table of our own: fixed widths per terminal width, one line per row, cells cut with an ellipsis.
 // (@alcalzone/ink-table draws borders, cannot highlight a row and wraps long cells: see docs/tui.md.)
-import {pad, padStart} from '../text.js';
+import {cells, pad} from '../text.js';
 import {seg, type Line, type Segment} from './line.js';
 
 export interface ColumnSpec {
@@ -13,12 +13,20 @@ export interface ColumnSpec {
 	weight?: number;
 	/** Cut from the start (paths: the end tells them apart). */
 	keepEnd?: boolean;
+	/** A path-like column (a path, a volume name, a file name, a note) that may be cut; the others are kept whole when the row can hold them. */
+	cut?: boolean;
 }
 
 /** Widths that fill `width` (columns are joined by one space): every column gets its min, the rest goes by weight up to max. */
 export function layoutColumns(specs: ColumnSpec[], width: number, rows: string[][] = []): number[] {
 	// A column never grows past its longest cell (or header), so spare width goes where text is long.
-	specs = specs.map((s, i) => ({...s, max: Math.max(s.min, Math.min(s.max, Math.max(s.header.length, ...rows.map(r => [...(r[i] ?? '')].length))))}));
+	specs = specs.map((s, i) => ({...s, max: Math.max(s.min, Math.min(s.max, Math.max(cells(s.header), ...rows.map(r => cells(r[i] ?? '')))))}));
+	// Only path-like columns are cut: the others take their whole width first, when the cuttable ones keep their min.
+	const whole = specs.map(s => (s.cut || s.keepEnd ? s : {...s, min: s.max}));
+	if (whole.reduce((a, s) => a + s.min, 0) + specs.length - 1 <= width) {
+		specs = whole;
+	}
+
 	const widths = specs.map(s => s.min);
 	let spare = width - widths.reduce((a, b) => a + b, 0) - (specs.length - 1);
 	while (spare > 0) {
@@ -51,14 +59,14 @@ export type Cell = string | Segment;
 export const cellText = (cell: Cell): string => (typeof cell === 'string' ? cell : cell.text);
 
 export function headerLine(specs: ColumnSpec[], widths: number[]): Line {
-	return specs.flatMap((s, i) => [seg(pad(s.header, widths[i]!), {bold: true, dim: true}), seg(i < specs.length - 1 ? ' ' : '')]);
+	return specs.flatMap((s, i) => [seg(pad(s.header, widths[i]!, 'end'), {bold: true, dim: true}), seg(i < specs.length - 1 ? ' ' : '')]);
 }
 
 export function rowLine(specs: ColumnSpec[], widths: number[], cells: Cell[]): Line {
 	return specs.flatMap((s, i) => {
 		const cell = cells[i] ?? '';
 		const segment = typeof cell === 'string' ? seg(cell) : cell;
-		const text = s.keepEnd ? padStart(segment.text, widths[i]!) : pad(segment.text, widths[i]!);
+		const text = pad(segment.text, widths[i]!, s.keepEnd ? 'start' : 'end');
 		return [{...segment, text}, seg(i < specs.length - 1 ? ' ' : '')];
 	});
 }

@@ -1,14 +1,14 @@
 // The Backup screen: choose locations (sizes, priorities), the directory and --stop; confirm; a bar per location and one overall.
 import type {BackupUnit} from '../../backup/types.js';
 import {formatBytes, progressText, RateMeter} from '../../backup/progress.js';
-import {Lines, seg, type Line} from '../components/line.js';
+import {Lines, seg, wrapAll, wrapLine, type Line} from '../components/line.js';
+import {bar, spin} from '../components/progress.js';
 import {fieldSegments} from '../components/text-field.js';
 import {cellText, headerLine, layoutColumns, rowLine, type Cell, type ColumnSpec} from '../components/table.js';
 import type {BackupState, Sample, UnitProgress} from '../hooks/use-backup.js';
-import {pad, plural, scrollStart, truncateStart, wrapLines} from '../text.js';
+import {pad, plural, scrollStart} from '../text.js';
 import type {Binding, KeyContext} from '../keys/table.js';
 import {matches, NO_ENGINE_SERVICE, type BackupSlice, type ScreenData, type ScreenDef, type ScreenProps} from './screen.js';
-import {SPINNER} from './probe.js';
 
 const PRIORITY_COLOR: Record<string, string | undefined> = {critical: 'magenta', high: 'cyan'};
 
@@ -47,24 +47,26 @@ function selectionLines(data: ScreenData, rows: BackupUnit[], cursor: number, wi
 		[],
 		[seg(`${chosen.length} of ${plural(state.units.length, 'location')} selected`, {bold: true}), seg(chosen.length > 0 ? ` · ${sum === null ? 'size partly unknown' : `~${formatBytes(sum)}`}` : ' · space selects', {dim: true})],
 		state.draft === null
-			? [seg('out   ', {dim: true}), seg(truncateStart(state.dir, width - 20), {bold: true}), seg('  o change', {dim: true})]
+			? [seg('out   ', {dim: true}), seg(state.dir, {bold: true}), seg('  o change', {dim: true})]
 			: [seg('out   ', {dim: true}), ...fieldSegments(state.draft, width - 28), seg('  ⏎ keep · esc cancel', {dim: true})],
 		state.stop
 			? [seg('stop  ', {dim: true}), seg(`! on: ${data.inspection.report.container.name} is stopped during the backup, started again after`, {color: 'yellow', bold: true})]
 			: [seg('stop  ', {dim: true}), seg('off: keeps running; databases copied as snapshots'), seg('  s change', {dim: true})],
 	];
-	const room = Math.max(1, height - 3 - footer.length);
+	const footerLines = footer.flatMap(l => wrapLine(l, width, 6));
+	const sourceLines = wrapLine([seg(BACKUP_SOURCE, {dim: true})], width, 0);
+	const room = Math.max(1, height - 2 - sourceLines.length - footerLines.length);
 	const start = scrollStart(rows.length, room, cursor);
 	const shown = cells.slice(start, start + room).map(r => rowLine(COLUMNS, widths, r));
 	const more = rows.length > room ? `  rows ${start + 1}–${start + shown.length} of ${rows.length}` : '';
 	const lines: Line[] = [
-		[seg(BACKUP_SOURCE, {dim: true}), seg(more, {dim: true})],
-		[],
+		...sourceLines,
+		[seg(more.trim(), {dim: true})],
 		headerLine(COLUMNS, widths),
 		...(rows.length === 0 ? [[seg('no location matches the filter', {dim: true})]] : shown),
-		...footer,
+		...footerLines,
 	];
-	return {lines, selectedLine: rows.length > 0 ? 3 + cursor - start : -1};
+	return {lines, selectedLine: rows.length > 0 ? sourceLines.length + 2 + cursor - start : -1};
 }
 
 function confirmLines(data: ScreenData, width: number): Line[] {
@@ -76,9 +78,9 @@ function confirmLines(data: ScreenData, width: number): Line[] {
 		[seg(BACKUP_SOURCE, {dim: true})],
 		[],
 		[seg(`Back up ${plural(chosen.length, 'location')} of ${name}`, {bold: true}), seg(sum === null ? '' : ` (~${formatBytes(sum)})`, {dim: true})],
-		...chosen.map(u => [seg('  • '), seg(pad(u.label, 24)), seg(` ${u.containerPath}`, {dim: true}), seg(`  ${estimate(u)}`)]),
+		...chosen.map(u => [seg('  • '), seg(pad(u.label, 24, 'end')), seg(` ${u.containerPath}`, {dim: true}), seg(`  ${estimate(u)}`)]),
 		[],
-		[seg('into  ', {dim: true}), seg(truncateStart(state.dir, width - 6), {bold: true})],
+		[seg('into  ', {dim: true}), seg(state.dir, {bold: true})],
 		[seg('      one .tar.gz per location and a manifest.json; directory 0700, files 0600: they hold credentials and SSH keys', {dim: true})],
 		state.stop
 			? [seg(`! ${name} will be STOPPED during the backup and started again afterwards`, {color: 'yellow', bold: true})]
@@ -86,7 +88,7 @@ function confirmLines(data: ScreenData, width: number): Line[] {
 		[],
 		[seg('  y', {bold: true}), seg(' or '), seg('⏎', {bold: true}), seg(' start · '), seg('n', {bold: true}), seg(' or '), seg('esc', {bold: true}), seg(' back')],
 	];
-	return lines.flatMap(l => (l.length === 1 && [...l[0]!.text].length > width ? wrapLines(l[0]!.text, width).map(t => [{...l[0]!, text: t}]) : [l]));
+	return wrapAll(lines, width);
 }
 
 function meter(samples: Sample[]): RateMeter {
@@ -96,16 +98,6 @@ function meter(samples: Sample[]): RateMeter {
 	}
 
 	return m;
-}
-
-/** A bar of `width` cells: ▓ done, ░ to do; the glyphs carry it without colour. */
-export function bar(bytes: number, total: number | null, width: number): string {
-	if (total === null || total <= 0) {
-		return '░'.repeat(width);
-	}
-
-	const filled = Math.min(width, Math.round((bytes / total) * width));
-	return '█'.repeat(filled) + '░'.repeat(width - filled);
 }
 
 const STATUS: Record<UnitProgress['status'], {mark: string; color?: string}> = {
@@ -118,14 +110,17 @@ const STATUS: Record<UnitProgress['status'], {mark: string; color?: string}> = {
 
 function progressLine(label: string, p: {status?: UnitProgress['status']; bytes: number; total: number | null; samples: Sample[]}, labelWidth: number, width: number, tick: number | undefined, extra = ''): Line {
 	const status = p.status ? STATUS[p.status] : {mark: '∑'};
-	const spinning = p.status === 'running' ? SPINNER[(tick ?? 0) % SPINNER.length]! : status.mark;
-	const text = p.status === 'waiting' ? 'waiting' : `${progressText(p.bytes, p.total, meter(p.samples))}${extra}`;
+	const spinning = p.status === 'running' ? spin(tick) : status.mark;
+	// A finished location is 100%: the estimate it was measured against is only an estimate.
+	const finished = p.status === 'verified' || p.status === 'written';
+	const total = finished ? p.bytes : p.total;
+	const text = p.status === 'waiting' ? 'waiting' : `${finished ? `${formatBytes(p.bytes)}  100%` : progressText(p.bytes, total, meter(p.samples))}${extra}`;
 	const barWidth = Math.max(8, Math.min(40, width - labelWidth - 48));
 	return [
 		seg(`${spinning} `, {color: status.color, bold: true}),
-		seg(pad(label, labelWidth), {bold: p.status === undefined}),
+		seg(pad(label, labelWidth, 'end'), {bold: p.status === undefined}),
 		seg(' '),
-		seg(bar(p.status === 'verified' || p.status === 'written' ? 1 : p.bytes, p.status === 'verified' || p.status === 'written' ? 1 : p.total, barWidth), {color: p.status === 'failed' ? 'red' : p.status === 'verified' ? 'green' : 'cyan'}),
+		seg(bar(finished ? 1 : p.bytes, finished ? 1 : total, barWidth), {color: p.status === 'failed' ? 'red' : p.status === 'verified' ? 'green' : 'cyan'}),
 		seg(' '),
 		seg(text, {dim: p.status === 'waiting'}),
 	];
@@ -133,23 +128,12 @@ function progressLine(label: string, p: {status?: UnitProgress['status']; bytes:
 
 const DONE_COLUMNS: ColumnSpec[] = [
 	{id: 'ok', header: ' ', min: 1, max: 1},
-	{id: 'file', header: 'archive', min: 16, max: 60, weight: 2},
+	{id: 'file', header: 'archive', min: 16, max: 60, weight: 2, cut: true},
 	{id: 'gz', header: '.tar.gz', min: 8, max: 9},
 	{id: 'content', header: 'content', min: 15, max: 22, weight: 1},
 	{id: 'db', header: 'databases', min: 9, max: 22, weight: 2},
 	{id: 'sha', header: 'sha256', min: 20, max: 20},
 ];
-
-/** A command is cut at the width, not at spaces: a long path stays whole across lines. */
-function hardWrap(text: string, width: number): string[] {
-	const chars = [...text];
-	const out: string[] = [];
-	for (let i = 0; i < chars.length; i += Math.max(1, width)) {
-		out.push(chars.slice(i, i + Math.max(1, width)).join(''));
-	}
-
-	return out;
-}
 
 function runLines(data: ScreenData, width: number, height: number): Line[] {
 	const state = data.backup!.state;
@@ -159,12 +143,12 @@ function runLines(data: ScreenData, width: number, height: number): Line[] {
 	const lines: Line[] = [[seg('progress: bytes read from the engine\'s archive stream; rate over the last 3 s; ETA from the size estimate', {dim: true})]];
 	if (state.phase === 'running') {
 		lines.push(state.cancelling
-			? [seg(`${SPINNER[(data.tick ?? 0) % SPINNER.length]} cancelling: removing the .partial files${state.stop ? ` and starting ${name} again` : ''}…`, {color: 'yellow', bold: true})]
-			: [seg(`Backing up ${name}`, {bold: true}), seg(` → ${truncateStart(state.dir, Math.max(10, width - name.length - 40))}`), seg('  ctrl+c cancels', {dim: true})]);
+			? [seg(`${spin(data.tick)} cancelling: removing the .partial files${state.stop ? ` and starting ${name} again` : ''}…`, {color: 'yellow', bold: true})]
+			: [seg(`Backing up ${name}`, {bold: true}), seg(` → ${state.dir}`), seg('  ctrl+c cancels', {dim: true})]);
 	} else if (state.phase === 'done' && state.result) {
 		const {manifest, dir} = state.result;
 		lines.push([seg(`✓ backup ${manifest.verified ? 'verified' : 'written'}: `, {color: 'green', bold: true}), seg(`${plural(manifest.archives.length, 'archive')} + manifest.json, re-read: gzip, tar, sha256`)]);
-		lines.push(...hardWrap(dir, width - 2).map(t => [seg('  '), seg(t, {bold: true})]));
+		lines.push([seg('  '), seg(dir, {bold: true})]);
 	} else if (state.phase === 'cancelled') {
 		lines.push([seg('✗ backup cancelled: ', {color: 'red', bold: true}), seg('no archive was left under a final name (the .partial files were removed)')]);
 	} else {
@@ -175,7 +159,7 @@ function runLines(data: ScreenData, width: number, height: number): Line[] {
 		lines.push([seg(`  container: ${state.container}`, {color: state.container.startsWith('start') ? 'green' : 'yellow'})]);
 	}
 
-	lines.push([]);
+	lines.splice(0, lines.length, ...wrapAll(lines, width), []);
 	if (state.phase === 'done' && state.result) {
 		const cells: Cell[][] = state.result.manifest.archives.map(a => {
 			const rows = a.databases.reduce((n, d) => n + (d.tables ? Object.values(d.tables).reduce((x, y) => x + y, 0) : 0), 0);
@@ -186,7 +170,7 @@ function runLines(data: ScreenData, width: number, height: number): Line[] {
 		const widths = layoutColumns(columns, width, cells.map(r => r.map(cellText)));
 		lines.push(headerLine(columns, widths), ...cells.map(r => rowLine(columns, widths, r.slice(0, columns.length))), []);
 		for (const [label, command] of [['restore one', `tar xzf ${state.result.dir}/<name>.tar.gz -C <dir>`], ['check later', `occ-doctor backup --verify ${state.result.dir}`]] as const) {
-			lines.push(...hardWrap(command, width - 13).map((t, i) => [seg(i === 0 ? `${label}: ` : ' '.repeat(label.length + 2), {dim: true}), seg(t)]));
+			lines.push(...wrapLine([seg(`${label}: `, {dim: true}), seg(command)], width, label.length + 2));
 		}
 
 		lines.push([], [seg('⏎', {bold: true}), seg(' new backup', {dim: true})]);
@@ -200,7 +184,13 @@ function runLines(data: ScreenData, width: number, height: number): Line[] {
 		lines.push(progressLine(u.label, p, labelWidth, width, data.tick, extra));
 	}
 
-	lines.push([], progressLine('overall', state.overall, labelWidth, width, data.tick));
+	// Finished locations count with their real size, so the overall bar ends at 100% too.
+	const overallTotal = state.overall.total === null ? null : units.reduce((n, u) => {
+		const p = state.progress[u.name];
+		const finished = p?.status === 'verified' || p?.status === 'written';
+		return n + (finished ? p.bytes : Math.max(u.estimate.bytes ?? 0, p?.bytes ?? 0));
+	}, 0);
+	lines.push([], progressLine('overall', {...state.overall, total: overallTotal}, labelWidth, width, data.tick));
 	if (state.phase !== 'running') {
 		lines.push([], [seg('⏎', {bold: true}), seg(' back to the choices', {dim: true})]);
 	}
@@ -211,7 +201,7 @@ function runLines(data: ScreenData, width: number, height: number): Line[] {
 function Backup({data, rows, cursor, width, height}: ScreenProps<BackupUnit>) {
 	const state = data.backup!.state;
 	if (state.phase === 'idle' || state.phase === 'planning') {
-		return <Lines lines={[[seg(BACKUP_SOURCE, {dim: true})], [], [seg(`${SPINNER[(data.tick ?? 0) % SPINNER.length]} `, {color: 'cyan'}), seg('measuring the volumes and bind mounts…')]]} width={width} height={height}/>;
+		return <Lines lines={[[seg(BACKUP_SOURCE, {dim: true})], [], [seg(`${spin(data.tick)} `, {color: 'cyan'}), seg('measuring the volumes and bind mounts…')]]} width={width} height={height}/>;
 	}
 
 	if (state.phase === 'failed' && state.units.length === 0) {

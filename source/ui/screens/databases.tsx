@@ -108,7 +108,7 @@ export function databaseLines(data: ScreenData, rows: DatabaseRow[], width: numb
 
 			case 'table': {
 				const n = row.db.tables[row.table] ?? 0;
-				const line: Line = [seg(`    ${pad(row.table, nameWidth)} `), seg(count(n).padStart(10))];
+				const line: Line = [seg(`    ${pad(row.table, nameWidth, 'end')} `), seg(count(n).padStart(10))];
 				const pair = compare?.get(row.db.path);
 				if (pair?.before && !pair.before.error) {
 					const before = pair.before.tables[row.table];
@@ -135,7 +135,7 @@ export function databaseLines(data: ScreenData, rows: DatabaseRow[], width: numb
 			}
 
 			case 'kind': {
-				out.push({item: i, line: [seg(`    ${pad(row.name, nameWidth)} `), seg(count(row.storage.counts[row.name] ?? 0).padStart(10))]});
+				out.push({item: i, line: [seg(`    ${pad(row.name, nameWidth, 'end')} `), seg(count(row.storage.counts[row.name] ?? 0).padStart(10))]});
 				break;
 			}
 		}

@@ -1,8 +1,10 @@
+import {sourceNote} from '../../report/summary.js';
 import type {Finding, Report, Severity} from '../../core/types.js';
-import {SEVERITY_COLOR, SEVERITY_MARK} from '../../report/labels.js';
+import {SEVERITY_COLOR} from '../../report/labels.js';
+import {findingBlock} from '../components/finding.js';
 import {Lines, seg, type Line} from '../components/line.js';
-import {lineWindow, wrapLines} from '../text.js';
-import {matches, sourceNote, type ScreenDef, type ScreenProps} from './screen.js';
+import {lineWindow} from '../text.js';
+import {matches, type ScreenDef, type ScreenProps} from './screen.js';
 
 const HEADING: Record<Severity, string> = {error: 'Errors', warning: 'Warnings', info: 'Notes'};
 const ORDER: Severity[] = ['error', 'warning', 'info'];
@@ -22,13 +24,7 @@ export function findingLines(rows: Finding[], width: number): Array<{item: numbe
 
 		out.push({item: -1, line: [seg(`${HEADING[severity]} (${group.length})`, {bold: true, color: SEVERITY_COLOR[severity]})]});
 		for (const {f, i} of group) {
-			for (const [n, text] of wrapLines(f.message, width - 4, 2).entries()) {
-				out.push({item: i, line: [seg(n === 0 ? ` ${SEVERITY_MARK[severity]} ` : '   ', {color: SEVERITY_COLOR[severity]}), seg(text)]});
-			}
-
-			for (const [n, text] of wrapLines(f.fix, width - 9, 2).entries()) {
-				out.push({item: i, line: [seg(n === 0 ? '   fix: ' : '        ', {dim: true}), seg(text, {bold: true})]});
-			}
+			out.push(...findingBlock(f, width).map(line => ({item: i, line})));
 		}
 	}
 

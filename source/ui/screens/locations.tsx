@@ -1,10 +1,10 @@
 import type {Location, Report} from '../../core/types.js';
 import {SEVERITY_COLOR, SEVERITY_MARK, mountLabel} from '../../report/labels.js';
-import {worstSeverityByPath} from '../../report/summary.js';
+import {sourceNote, worstSeverityByPath} from '../../report/summary.js';
 import {Lines, seg, type Line} from '../components/line.js';
 import {cellText, headerLine, layoutColumns, rowLine, type Cell, type ColumnSpec} from '../components/table.js';
 import {scrollStart} from '../text.js';
-import {matches, NO_LOCATIONS, sourceNote, type ScreenData, type ScreenDef, type ScreenProps} from './screen.js';
+import {matches, NO_LOCATIONS, type ScreenData, type ScreenDef, type ScreenProps} from './screen.js';
 
 const PRIORITY_COLOR: Record<string, string | undefined> = {critical: 'magenta', high: 'cyan'};
 
@@ -19,7 +19,7 @@ const COLUMNS: ColumnSpec[] = [
 	{id: 'priority', header: 'priority', min: 8, max: 8},
 	{id: 'storage', header: 'storage', min: 16, max: 16},
 	{id: 'ro', header: 'ro', min: 2, max: 2},
-	{id: 'mount', header: 'mount source / name', min: 13, max: 70, weight: 3},
+	{id: 'mount', header: 'mount source / name', min: 13, max: 70, weight: 3, cut: true},
 ];
 
 export function locationLines(report: Report, rows: Location[], width: number): {header: Line; rows: Line[]} {

@@ -1,43 +1,12 @@
-import {SCENARIOS, type Location, type Observed, type Report, type Scenario, type Survival} from '../../core/types.js';
-import {SCENARIO_SHORT, SCENARIO_TITLE, SURVIVAL_COLOR, SURVIVAL_GLYPH} from '../../report/labels.js';
-import {scenarioVisible} from '../../report/summary.js';
-import {Lines, seg, type Line} from '../components/line.js';
-import {center, pad, padStart, scrollStart} from '../text.js';
+import {SCENARIOS, type Location, type Report, type Scenario, type Survival} from '../../core/types.js';
+import {OBSERVED_MARK, SCENARIO_SHORT, SCENARIO_TITLE, SURVIVAL_COLOR, SURVIVAL_GLYPH} from '../../report/labels.js';
+import {cellOf, sourceNote, visibleScenarios, type Cell} from '../../report/summary.js';
+import {Lines, lineText, seg, wrapLine, type Line} from '../components/line.js';
+import {cells, center, pad, scrollStart} from '../text.js';
 import {filterLocations} from './locations.js';
-import {NO_LOCATIONS, sourceNote, type ScreenData, type ScreenDef, type ScreenProps} from './screen.js';
+import {NO_LOCATIONS, type ScreenData, type ScreenDef, type ScreenProps} from './screen.js';
 
-export const OBSERVED_MARK = '●';
 const SURVIVAL_WORD: Record<Survival, string> = {kept: 'kept', orphaned: 'orphaned', lost: 'lost'};
-
-export function visibleScenarios(report: Report): Scenario[] {
-	return SCENARIOS.filter(s => scenarioVisible(report, s));
-}
-
-/** The probe observes restart and recreate; what it saw wins over the prediction. */
-export function observedFor(location: Location, scenario: Scenario): Observed | null {
-	if (!location.observed) {
-		return null;
-	}
-
-	if (scenario === 'restart') {
-		return location.observed.restart;
-	}
-
-	return scenario === 'recreate' ? location.observed.recreate : null;
-}
-
-export interface Cell {
-	value: Survival | null;
-	observed: Observed | null;
-}
-
-export function cellOf(location: Location, scenario: Scenario): Cell {
-	const observed = observedFor(location, scenario);
-	const predicted = location.survives[scenario];
-	// The twin cannot see an orphaned volume's data, which is what "orphaned" predicts: the original is still on disk.
-	const value = observed === 'lost' && predicted === 'orphaned' ? 'orphaned' : (observed === 'kept' || observed === 'lost' ? observed : predicted);
-	return {value, observed};
-}
 
 function cellText(cell: Cell): string {
 	const glyph = cell.observed === 'unwritable' ? '?' : cell.value ? SURVIVAL_GLYPH[cell.value] : '·';
@@ -80,6 +49,24 @@ export function matrixLayout(report: Report, scenarios: Scenario[], width: numbe
 	return {heads, long, pathWidth, columnWidth, first, last};
 }
 
+/** Entries side by side, two spaces apart, as many to a line as fit whole; one longer than a line wraps. */
+function flow(entries: Line[], width: number): Line[] {
+	const out: Line[] = [];
+	let used = 0;
+	for (const entry of entries) {
+		const w = cells(lineText(entry));
+		if (out.length > 0 && used + 2 + w <= width) {
+			out.at(-1)!.push(seg('  '), ...entry);
+			used += 2 + w;
+		} else {
+			out.push(...wrapLine(entry, width, 5));
+			used = w > width ? width : w;
+		}
+	}
+
+	return out;
+}
+
 export function matrixLines(report: Report, rows: Location[], width: number, height: number, cursor: number, column: number): {lines: Line[]; selectedLine: number} {
 	const scenarios = visibleScenarios(report);
 	const col = Math.min(column, scenarios.length - 1);
@@ -104,22 +91,14 @@ export function matrixLines(report: Report, rows: Location[], width: number, hei
 		seg(`${SURVIVAL_GLYPH.lost} lost`, {color: SURVIVAL_COLOR.lost}), seg('  · n/a', {dim: true}),
 	]];
 	if (anyObserved) {
-		legend.push([seg(`${OBSERVED_MARK} bold`, {bold: true}), seg(': observed by probe on the real engine; ? could not be written; the rest predicted from mounts', {dim: true})]);
+		legend.push(...wrapLine([seg(`${OBSERVED_MARK} bold`, {bold: true}), seg(': observed by probe on the real engine; ? could not be written; the rest predicted from mounts', {dim: true})], width, 2));
 	}
 
-	// Whole titles when they fit beside the rows; else two to a line, cut (the selected cell's line spells its title out).
+	// Whole titles, one a line when the room allows, else flowing as many to a line as fit: never cut.
 	const headWidth = Math.max(...scenarios.map(s => layout.heads[s].length));
-	const titleWidth = Math.max(...scenarios.map(s => SCENARIO_TITLE[s].length));
-	const whole = Math.max(1, Math.floor(width / (headWidth + titleWidth + 3)));
+	const entries: Line[] = scenarios.map(s => [seg(layout.heads[s].padEnd(headWidth + 1), {bold: true}), seg(SCENARIO_TITLE[s], {dim: true})]);
 	const roomForLegend = height - lines.length - 2 - legend.length - rows.length;
-	const perLine = Math.ceil(scenarios.length / whole) <= roomForLegend ? whole : Math.max(2, Math.floor(width / 40));
-	const entryWidth = Math.floor(width / perLine);
-	for (let i = 0; i < scenarios.length; i += perLine) {
-		legend.push(scenarios.slice(i, i + perLine).flatMap(s => [
-			seg(layout.heads[s].padEnd(headWidth + 1), {bold: true}),
-			seg(pad(SCENARIO_TITLE[s], entryWidth - headWidth - 2) + ' ', {dim: true}),
-		]));
-	}
+	legend.push(...(entries.length <= roomForLegend ? entries.flatMap(e => wrapLine(e, width, headWidth + 1)) : flow(entries, width)));
 
 	// The selected cell in words, so each glyph can be read out.
 	const location = rows[cursor];
@@ -136,11 +115,12 @@ export function matrixLines(report: Report, rows: Location[], width: number, hei
 			...(scenario === 'host-reboot' && report.comesBack ? [seg(` · the container ${report.comesBack['host-reboot'] ? 'starts again by itself' : 'stays down'}`, {dim: report.comesBack['host-reboot']})] : []),
 		];
 	})() : [seg('no location matches the filter', {dim: true})];
+	const detailLines = wrapLine(detail, width, 2);
 
-	const room = Math.max(1, height - lines.length - 2 - legend.length);
+	const room = Math.max(1, height - lines.length - 1 - detailLines.length - legend.length);
 	const start = scrollStart(rows.length, room, cursor);
 	const body = rows.slice(start, start + room).map(l => [
-		seg(padStart(l.path, layout.pathWidth), {inverse: l === location}),
+		seg(pad(l.path, layout.pathWidth, 'start'), {inverse: l === location}),
 		seg(' '),
 		...shown.flatMap((s, i) => {
 			const cell = cellOf(l, s);
@@ -154,7 +134,7 @@ export function matrixLines(report: Report, rows: Location[], width: number, hei
 		}),
 	]);
 	const selectedLine = lines.length + (cursor - start);
-	lines.push(...body, detail, [], ...legend);
+	lines.push(...body, ...detailLines, [], ...legend);
 	return {lines, selectedLine};
 }
 

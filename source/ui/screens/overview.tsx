@@ -1,10 +1,10 @@
 import {Box} from 'ink';
 import type {Report} from '../../core/types.js';
 import {SEVERITY_COLOR, SEVERITY_MARK, SURVIVAL_GLYPH} from '../../report/labels.js';
-import {counts, topFix} from '../../report/summary.js';
-import {Lines, seg, type Line} from '../components/line.js';
-import {plural, wrapLines} from '../text.js';
-import {sourceNote, type ScreenDef, type ScreenProps} from './screen.js';
+import {counts, sourceNote, topFix} from '../../report/summary.js';
+import {Lines, seg, wrapLine, type Line} from '../components/line.js';
+import {plural} from '../text.js';
+import {type ScreenDef, type ScreenProps} from './screen.js';
 
 /** The verdict in a few words, the mark and colour the doctor convention gives it. */
 export function verdict(report: Report): {mark: string; color: string; text: string} {
@@ -35,9 +35,10 @@ export function overviewLines(report: Report, width: number): Line[] {
 		[label('verdict'), seg(`${v.mark} ${v.text}`, {color: v.color, bold: true})],
 		[
 			label('counts'),
-			seg(`${SEVERITY_MARK.error} ${plural(c.errors, 'error')}`, {color: c.errors ? SEVERITY_COLOR.error : undefined}),
+			// A mark says there is something: no `✗ 0 errors`.
+			seg(c.errors ? `${SEVERITY_MARK.error} ${plural(c.errors, 'error')}` : '✓ no errors', {color: c.errors ? SEVERITY_COLOR.error : 'green'}),
 			seg(' · '),
-			seg(`${SEVERITY_MARK.warning} ${plural(c.warnings, 'warning')}`, {color: c.warnings ? SEVERITY_COLOR.warning : undefined}),
+			seg(c.warnings ? `${SEVERITY_MARK.warning} ${plural(c.warnings, 'warning')}` : 'no warnings', {color: c.warnings ? SEVERITY_COLOR.warning : undefined}),
 			seg(` · ${plural(c.locations, 'location')}`),
 		],
 		[
@@ -54,15 +55,10 @@ export function overviewLines(report: Report, width: number): Line[] {
 	const fix = topFix(report);
 	if (fix) {
 		lines.push([seg('Fix this first', {bold: true})]);
-		for (const [i, text] of wrapLines(fix.message, width - 4, 3).entries()) {
-			lines.push([seg(i === 0 ? `${SEVERITY_MARK[fix.severity]} ` : '  ', {color: SEVERITY_COLOR[fix.severity]}), seg(text)]);
-		}
-
-		// A fix is one or more steps joined by " ; " (save the data, recreate, put it back): one step a line.
+		lines.push(...wrapLine([seg(`${SEVERITY_MARK[fix.severity]} `, {color: SEVERITY_COLOR[fix.severity]}), seg(fix.message)], width, 2));
+		// A fix is one or more steps joined by " ; " (save the data, recreate, put it back): one step a line, each whole.
 		for (const step of fix.fix.split(' ; ')) {
-			for (const [i, text] of wrapLines(step, width - 4, 3).entries()) {
-				lines.push([seg(i === 0 ? '  › ' : '    ', {dim: true}), seg(text, {bold: true})]);
-			}
+			lines.push(...wrapLine([seg('  › ', {dim: true}), seg(step, {bold: true})], width, 4));
 		}
 
 		const more = c.errors + c.warnings - 1;
@@ -73,7 +69,8 @@ export function overviewLines(report: Report, width: number): Line[] {
 		lines.push([seg('Nothing to fix.', {bold: true})]);
 	}
 
-	return lines;
+	// A labelled line (container, profile…) continues under its value.
+	return lines.flatMap(l => wrapLine(l, width, l[0]?.dim && /^\w+ +$/.test(l[0].text) ? 10 : undefined));
 }
 
 function Overview({data, width, height}: ScreenProps<unknown>) {

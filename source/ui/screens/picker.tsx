@@ -6,10 +6,10 @@ import {matches} from './screen.js';
 
 const COLUMNS: ColumnSpec[] = [
 	{id: 'name', header: 'name', min: 16, max: 40, weight: 3},
-	{id: 'image', header: 'image', min: 10, max: 40, weight: 2},
+	{id: 'image', header: 'image', min: 10, max: 40, weight: 2, cut: true},
 	{id: 'profile', header: 'profile', min: 14, max: 14},
 	{id: 'state', header: 'state', min: 7, max: 10},
-	{id: 'where', header: 'compose / instance', min: 12, max: 40, weight: 2},
+	{id: 'where', header: 'compose / instance', min: 12, max: 40, weight: 2, cut: true},
 ];
 
 export function filterCandidates(candidates: Candidate[], filter: string): Candidate[] {

@@ -3,14 +3,13 @@ import type {Location, Observed, Survival} from '../../core/types.js';
 import {expectedObservation} from '../../probe/findings.js';
 import type {ProbePlan, ProbeStep} from '../../probe/types.js';
 import {SURVIVAL_COLOR, SURVIVAL_GLYPH} from '../../report/labels.js';
-import {Lines, seg, type Line} from '../components/line.js';
+import {Lines, seg, wrapAll, wrapLine, type Line} from '../components/line.js';
+import {spin} from '../components/progress.js';
 import {headerLine, layoutColumns, rowLine, cellText, type Cell, type ColumnSpec} from '../components/table.js';
 import type {ProbeState, SentinelState} from '../hooks/use-probe.js';
-import {plural, wrapLines} from '../text.js';
+import {plural} from '../text.js';
 import {NO_ENGINE_SERVICE, NO_LOCATIONS, type ScreenData, type ScreenDef, type ScreenProps} from './screen.js';
 
-export const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-const spin = (tick = 0) => SPINNER[tick % SPINNER.length]!;
 
 const STEP_TITLE: Record<ProbeStep, string> = {
 	preparing: 'check the container and plan (reads only)',
@@ -71,7 +70,7 @@ const ACTION: Record<SentinelState['action'], {text: string; color?: string; mar
 const TARGET_COLUMNS: ColumnSpec[] = [
 	{id: 'dir', header: 'sentinel directory', min: 24, max: 60, weight: 3, keepEnd: true},
 	{id: 'state', header: 'sentinel', min: 14, max: 14},
-	{id: 'note', header: 'note', min: 10, max: 120, weight: 2},
+	{id: 'note', header: 'note', min: 10, max: 120, weight: 2, cut: true},
 ];
 
 /** One row per sentinel directory of the plan, with what happened to its sentinel so far. */
@@ -123,7 +122,7 @@ const RESULT_COLUMNS: ColumnSpec[] = [
 	{id: 'path', header: 'location', min: 22, max: 52, weight: 6, keepEnd: true},
 	{id: 'restart', header: 'restart', min: 16, max: 24, weight: 1},
 	{id: 'recreate', header: 'recreate', min: 16, max: 24, weight: 1},
-	{id: 'note', header: 'note', min: 0, max: 120, weight: 2},
+	{id: 'note', header: 'note', min: 0, max: 120, weight: 2, cut: true},
 ];
 
 export function resultLines(locations: Location[], width: number): Line[] {
@@ -184,7 +183,7 @@ export function probeLines(data: ScreenData, width: number, height: number): Lin
 	const {state} = probe;
 	const report = data.inspection.report;
 	const name = report.container.name;
-	const lines: Line[] = [[seg('observed: sentinels read back after a real restart and via a recreate twin', {dim: true}), seg(` · ${data.engineLabel}`, {dim: true})]];
+	const lines: Line[] = wrapLine([seg('observed: sentinels read back after a real restart and via a recreate twin', {dim: true}), seg(` · ${data.engineLabel}`, {dim: true})], width, 0);
 
 	if (state.phase === 'idle') {
 		lines.push(
@@ -199,28 +198,25 @@ export function probeLines(data: ScreenData, width: number, height: number): Lin
 			[],
 			[seg('⏎', {bold: true}), seg(' prepare the probe: it reads only, then shows the plan and asks before a restart')],
 		);
-		return lines;
+		return wrapAll(lines, width);
 	}
 
 	if (state.phase === 'confirming' && state.plan) {
 		const plan = state.plan;
 		lines.push([seg(`Plan for ${name}`, {bold: true}), seg(` (run ${plan.runId}) · nothing has changed yet`, {dim: true})]);
 		for (const item of plan.summary) {
-			for (const [i, text] of wrapLines(item, width - 4, 2).entries()) {
-				lines.push([seg(i === 0 ? '  • ' : '    '), seg(text)]);
-			}
+			lines.push(...wrapLine([seg('  • '), seg(item)], width, 4));
 		}
 
 		const disruptive = plan.startStopped ? `This STARTS the stopped ${name} and stops it again.` : `This RESTARTS ${name}: its app stops for a few seconds.`;
-		const ask: Line[] = [[], [seg(`! ${disruptive}`, {color: 'yellow', bold: true})], [seg('  y', {bold: true}), seg(' or '), seg('⏎', {bold: true}), seg(' start · '), seg('n', {bold: true}), seg(' or '), seg('esc', {bold: true}), seg(' cancel (nothing is written)')]];
-		lines.push([], ...targetLines(state, width, height - lines.length - ask.length - 1), ...ask);
-		return lines;
+		const ask: Line[] = wrapAll([[], [seg(`! ${disruptive}`, {color: 'yellow', bold: true})], [seg('  y', {bold: true}), seg(' or '), seg('⏎', {bold: true}), seg(' start · '), seg('n', {bold: true}), seg(' or '), seg('esc', {bold: true}), seg(' cancel (nothing is written)')]], width);
+		const head = wrapAll(lines, width);
+		return [...head, [], ...targetLines(state, width, height - head.length - ask.length - 1), ...ask];
 	}
 
 	if (state.phase === 'cancelled' && state.declined) {
-		const why = wrapLines((state.error ?? '').replace(/^probe cancelled: /, ''), width - 19, 3);
-		lines.push(...why.map((t, i) => [seg(i === 0 ? '– probe cancelled: ' : ' '.repeat(19), {bold: i === 0}), seg(t)]), [], [seg('⏎', {bold: true}), seg(' prepare it again', {dim: true})]);
-		return lines;
+		lines.push(...wrapLine([seg('– probe cancelled: ', {bold: true}), seg((state.error ?? '').replace(/^probe cancelled: /, ''))], width, 19), [], [seg('⏎', {bold: true}), seg(' prepare it again', {dim: true})]);
+		return wrapAll(lines, width);
 	}
 
 	// Running, done, failed, cancelled: the status, the steps, then sentinels (running) or observations (done).
@@ -231,17 +227,17 @@ export function probeLines(data: ScreenData, width: number, height: number): Lin
 		: state.phase === 'done'
 			? doneStatus(state, report.locations)
 			: [seg(`✗ ${state.phase === 'cancelled' ? 'probe interrupted' : 'probe failed'}`, {color: 'red', bold: true})];
-	lines.push(status);
+	lines.push(...wrapLine(status, width, 2));
 	if (state.phase === 'failed' || state.phase === 'cancelled') {
 		// The service's message names the cause and what is left; it must be read whole.
-		lines.push(...wrapLines(state.error ?? '', width - 2, 4).map(t => [seg('  '), seg(t)]));
+		lines.push(...wrapLine([seg('  '), seg(state.error ?? '')], width, 2));
 	}
 
 	const steps = stepLines(state, data.tick);
 
 	if (state.phase === 'done' && state.result) {
 		// Steps fold into one line so the observations get the room.
-		lines.push([seg(`  ${state.steps.length} steps ✓ · ${Object.entries(state.result.probe.timings).map(([s, ms]) => `${s} ${seconds(ms)}`).join(' · ')}`, {dim: true})], []);
+		lines.push(...wrapLine([seg(`  ${state.steps.length} steps ✓ · ${Object.entries(state.result.probe.timings).map(([s, ms]) => `${s} ${seconds(ms)}`).join(' · ')}`, {dim: true})], width, 2), []);
 		const table = resultLines(report.locations, width);
 		const after = doneNotes(data, width);
 		const room = Math.max(2, height - lines.length - after.length);
@@ -262,7 +258,7 @@ export function probeLines(data: ScreenData, width: number, height: number): Lin
 		}
 
 		lines.push([], [seg('⏎', {bold: true}), seg(' probe again', {dim: true})]);
-		return lines;
+		return wrapAll(lines, width);
 	}
 
 	lines.push([], ...targetLines(state, width, height - lines.length - 1));
@@ -301,8 +297,8 @@ function doneNotes(data: ScreenData, width: number): Line[] {
 		out.push([seg('! ', {color: 'yellow', bold: true}), seg(w)]);
 	}
 
-	out.push([seg('● ', {bold: true}), seg(wrapLines('on the Matrix now, replacing the prediction; any problem is on Findings', width - 2, 1)[0] ?? '', {dim: true})]);
-	return out;
+	out.push([seg('● ', {bold: true}), seg('on the Matrix now, replacing the prediction; any problem is on Findings', {dim: true})]);
+	return wrapAll(out, width);
 }
 
 function Probe({data, width, height}: ScreenProps<unknown>) {

@@ -1,5 +1,4 @@
 import type {FC} from 'react';
-import type {Report} from '../../core/types.js';
 import type {BackupAction, BackupState} from '../hooks/use-backup.js';
 import type {ProbeState} from '../hooks/use-probe.js';
 import type {Inspection} from '../services.js';
@@ -64,14 +63,6 @@ export interface ScreenDef<Row = any> {
 
 export const NO_LOCATIONS = 'no data locations: the profile names none and the container has no mounts';
 export const NO_ENGINE_SERVICE = 'no engine service here: this view has only a report to show (the real engine and the demo have it)';
-
-/** Where the numbers come from: the probe's observations when present, else the prediction from mounts. */
-export function sourceNote(report: Report): string {
-	const observed = report.locations.filter(l => l.observed && (l.observed.restart || l.observed.recreate)).length;
-	return observed > 0
-		? `observed by probe for ${observed} location${observed === 1 ? '' : 's'} (● marks them) · the rest predicted from mounts`
-		: 'predicted from mounts (docker inspect); nothing was changed';
-}
 
 export function matches(filter: string, ...fields: Array<string | null | undefined>): boolean {
 	const needle = filter.trim().toLowerCase();
