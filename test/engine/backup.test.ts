@@ -77,8 +77,10 @@ async function volumePath(docker: Docker, name: string): Promise<string> {
 async function bigVolume(docker: Docker, name: string, mb: number): Promise<void> {
 	await docker.createVolume({Name: name, Labels: LABELS});
 	const dir = await volumePath(docker, name);
+	// Random hex: slow to deflate, as random bytes were, but not stored as already-compressed data (gzip.ts), so the
+	// backup still takes long enough for the faults these tests inject mid-way.
 	for (let i = 0; i < mb / 8; i++) {
-		writeFileSync(join(dir, `chunk-${i}.bin`), randomBytes(8 * 1024 * 1024));
+		writeFileSync(join(dir, `chunk-${i}.txt`), randomBytes(4 * 1024 * 1024).toString('hex'));
 	}
 }
 
