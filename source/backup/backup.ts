@@ -14,7 +14,7 @@ import {packUnit} from './pack.js';
 import {defaultBackupDir, planUnits, selectUnits} from './plan.js';
 import {estimateSizes} from './sizes.js';
 import type {ContainerFacts, Report} from '../core/types.js';
-import type {ArchiveRecord, BackupEmit, BackupOptions, BackupUnit, DatabaseRecord, Manifest} from './types.js';
+import type {ArchiveRecord, BackupEmit, BackupOptions, BackupUnit, DatabaseRecord, Manifest, VerifyResult} from './types.js';
 import {MANIFEST, verifyArchive} from './verify.js';
 
 /** zlib level 6 is gzip's default, what `tar czf` and the seeds' recipe use; see docs/backup.md for the measurements. */
@@ -184,6 +184,11 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 	const partials: string[] = [];
 	const workRoot = join(dir, WORK_DIR);
 	let stopped = false;
+	// Each archive is read back from the moment it is written, while the next one is packed; all are awaited below.
+	const verifyStop = new AbortController();
+	const onAbort = () => verifyStop.abort(signal!.reason);
+	signal?.addEventListener('abort', onAbort, {once: true});
+	const verifying: Array<Promise<VerifyResult>> = [];
 	try {
 		if (options.stop && facts.state.running) {
 			emit({type: 'container', action: 'stopping', name: facts.name});
@@ -276,11 +281,14 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 			};
 			records.push(record);
 			emit({type: 'written', location: unit.name, archive: record});
+			const job = verifyArchive(partial, {sha256: record.sha256, entries: record.entries}, verifyStop.signal);
+			job.catch(() => {});
+			verifying.push(job);
 		}
 
 		// Read back what the disk holds, not what we meant to write.
-		for (const record of records) {
-			const check = await verifyArchive(join(dir, `${record.file}.partial`), {sha256: record.sha256, entries: record.entries}, signal);
+		for (const [i, record] of records.entries()) {
+			const check = await verifying[i]!;
 			emit({type: 'verify', location: record.file.replace(/\.tar\.gz$/, ''), ok: check.ok, error: check.error});
 			if (!check.ok) {
 				throw new DoctorError(`the archive just written does not read back: ${check.error}; the disk at ${dir} may be failing`);
@@ -327,6 +335,8 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 		emit({type: 'done', dir, manifest});
 		return {dir, manifest};
 	} catch (error) {
+		verifyStop.abort(error);
+		await Promise.allSettled(verifying);
 		await Promise.all(partials.map(async p => rm(p, {force: true})));
 		await rm(workRoot, {recursive: true, force: true});
 		if (createdDir) {
@@ -335,6 +345,7 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 
 		throw error;
 	} finally {
+		signal?.removeEventListener('abort', onAbort);
 		if (stopped) {
 			// Started again whatever happened, Ctrl+C included: --stop promises the container comes back.
 			emit({type: 'container', action: 'starting', name: facts.name});

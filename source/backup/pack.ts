@@ -1,44 +1,26 @@
 // Re-pack the engine's archive of one mount into `<name>.tar.gz.partial`: entries renamed to `./…` (as `tar -C /data .`
-// writes them), nested mounts left out, live SQLite files replaced by consistent snapshots, gzip and sha256 on the way.
-import {createHash} from 'node:crypto';
-import {createReadStream, createWriteStream} from 'node:fs';
-import {chmod} from 'node:fs/promises';
-import {join, posix} from 'node:path';
-import {Transform} from 'node:stream';
+// writes them), nested mounts left out, live SQLite files replaced by consistent snapshots. Three parts: the output
+// pipeline (output.ts: tar pack, gzip, sha256, the file), the header rewrite (rewriteHeader, below), and the SQLite
+// capture (capture.ts); packUnit only walks the engine's entries and sends each to one of them.
+import {createReadStream} from 'node:fs';
+import {posix} from 'node:path';
 import {pipeline} from 'node:stream/promises';
 import type Docker from 'dockerode';
 import tar from 'tar-stream';
 import {getArchiveStream} from '../docker/archive.js';
-import {ParallelGzip} from './gzip.js';
+import {peekHeader, SQLITE_MIN_BYTES, teeFile, type StreamCapture} from './capture.js';
+import {endSink, openArchive, writeChunk, type ArchiveOutput} from './output.js';
 import type {BackupUnit} from './types.js';
 
-const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
-/** The smallest SQLite database with content is one 512-byte page. */
-const SQLITE_MIN_BYTES = 512;
+export type {CapturedFile, StreamCapture} from './capture.js';
 
 export interface SnapshotFile {
 	/** Local files to put in place of the live ones, keyed by the suffix ('' for the main file, '-wal' …). */
 	files: Array<{suffix: string; path: string; size: number}>;
 }
 
-/** One database file as the backup's own stream delivered it, teed into the private work directory. */
-export interface CapturedFile {
-	/** '' for the main file, '-wal', '-journal'. */
-	suffix: string;
-	path: string;
-	/** Bytes written to `path` (the tar header's size). */
-	size: number;
-	/** The tar header's mtime (whole seconds). */
-	mtime: Date | undefined;
-}
-
-/** A database's files captured from the stream, to be proven unchanged (database.ts) or thrown away for a snapshot. */
-export interface StreamCapture {
-	dir: string;
-	files: CapturedFile[];
-	/** The engine's clock when it began sending the stream (its Date header, whole seconds); null when not sent. */
-	streamStart: Date | null;
-}
+/** Sees every entry as it is written (its header, then its content's chunks): how backup builds the file index. */
+export type EntryObserver = (header: tar.Header) => {data: (chunk: Buffer) => void; end: () => void} | undefined;
 
 export interface PackInput {
 	container: Docker.Container;
@@ -59,7 +41,7 @@ export interface PackInput {
 	 */
 	snapshot: (containerPath: string, archivePath: string, capture: StreamCapture | null) => Promise<SnapshotFile>;
 	/** Sees every entry as it is written (its header, then its content's chunks): how backup builds the file index. */
-	onEntry?: (header: tar.Header) => {data: (chunk: Buffer) => void; end: () => void} | undefined;
+	onEntry?: EntryObserver;
 }
 
 export interface PackResult {
@@ -104,79 +86,58 @@ function paxWithout(pax: Record<string, string> | null | undefined): Record<stri
 	return Object.keys(rest).length > 0 ? rest : undefined;
 }
 
-async function writeChunk(sink: NodeJS.WritableStream, chunk: Buffer, stop: AbortSignal): Promise<void> {
-	if (!sink.write(chunk)) {
-		await new Promise<void>((resolve, reject) => {
-			const onAbort = () => reject(stop.reason);
-			sink.once('drain', () => {
-				stop.removeEventListener('abort', onAbort);
-				resolve();
-			});
-			stop.addEventListener('abort', onAbort, {once: true});
-		});
+/** The entry as the archive stores it: renamed to `./…`, a hard link's target too, PAX path/size left to tar-stream. */
+export function rewriteHeader(header: tar.Header, path: string, base: string, isFile: boolean): tar.Header {
+	return {
+		name: header.type === 'directory' && path !== '.' ? `${path}/` : (path === '.' ? './' : path),
+		mode: header.mode,
+		uid: header.uid,
+		gid: header.gid,
+		uname: header.uname,
+		gname: header.gname,
+		mtime: header.mtime,
+		type: header.type,
+		size: header.size,
+		linkname: header.type === 'link' && header.linkname ? rewriteName(header.linkname, base, isFile) : header.linkname,
+		devmajor: header.devmajor,
+		devminor: header.devminor,
+		pax: paxWithout(header.pax as Record<string, string> | null),
+	};
+}
+
+/** Write one entry into the pack, its content as it streams, each chunk shown to the observer. */
+async function putEntry(output: ArchiveOutput, header: tar.Header, body: AsyncIterable<Buffer> | null, first: Buffer | undefined, stop: AbortSignal, observe: EntryObserver | undefined, onChunk: (n: number) => void): Promise<void> {
+	const sink = output.pack.entry(header) as unknown as NodeJS.WritableStream & {once: any};
+	sink.on('error', () => {});
+	const seen = observe?.(header);
+	if (first) {
+		seen?.data(first);
+		await writeChunk(sink, first, stop);
 	}
+
+	for await (const chunk of body ?? []) {
+		seen?.data(chunk);
+		await writeChunk(sink, chunk, stop);
+		onChunk(chunk.length);
+	}
+
+	await endSink(sink, stop);
+	seen?.end();
 }
 
-/** Write buffers: the archive file and the database captures are written in large pieces. */
-const WRITE_CHUNK = 1024 * 1024;
-
-async function endSink(sink: NodeJS.WritableStream & {once: any}, stop: AbortSignal): Promise<void> {
-	// streamx's end() takes no callback: wait for the entry to be flushed into the pack.
-	await new Promise<void>((resolve, reject) => {
-		const onAbort = () => reject(stop.reason);
-		const settle = (error?: Error) => {
-			stop.removeEventListener('abort', onAbort);
-			if (error) {
-				reject(error);
-			} else {
-				resolve();
-			}
-		};
-
-		stop.addEventListener('abort', onAbort, {once: true});
-		sink.once('finish', () => settle());
-		sink.once('close', () => settle());
-		sink.once('error', (error: Error) => settle(error));
-		sink.end();
-	});
-}
+type EngineEntry = {header: tar.Header} & AsyncIterable<Buffer>;
 
 export async function packUnit(input: PackInput): Promise<PackResult> {
-	const {container, unit, partial, gzipLevel, onProgress} = input;
+	const {container, unit, onProgress} = input;
 	// One controller tears every stream down when any part fails: the engine, the disk or the user.
 	const stop = new AbortController();
 	const onUserAbort = () => stop.abort(input.signal!.reason);
 	input.signal?.addEventListener('abort', onUserAbort, {once: true});
 	input.signal?.throwIfAborted();
-
-	const file = createWriteStream(partial, {mode: 0o600, flush: true, highWaterMark: WRITE_CHUNK});
+	let output: ArchiveOutput | undefined;
 	try {
-		await new Promise<void>((resolve, reject) => {
-			file.once('open', () => resolve());
-			file.once('error', reject);
-		});
-		// Explicit: a create mode is filtered by the umask.
-		await chmod(partial, 0o600);
-		const hash = createHash('sha256');
-		let compressedBytes = 0;
-		const tap = new Transform({
-			transform(chunk: Buffer, _encoding, done) {
-				hash.update(chunk);
-				compressedBytes += chunk.length;
-				done(null, chunk);
-			},
-		});
-		const pack = tar.pack();
-		// pigz-style: blocks compressed on all cores, one ordinary gzip member out (gzip.ts).
-		const gzip = new ParallelGzip({level: gzipLevel});
-		// Failures surface through the pipelines and `stop`; a late error from a torn-down stream must not crash the process.
-		for (const stream of [file, tap, gzip, pack as unknown as NodeJS.EventEmitter]) {
-			stream.on('error', () => {});
-		}
-
-		const writing = pipeline(pack as unknown as NodeJS.ReadableStream, gzip, tap, file, {signal: stop.signal});
-		writing.catch(error => stop.abort(error));
-
+		output = await openArchive(input.partial, input.gzipLevel, stop);
+		const out = output;
 		const base = posix.basename(unit.containerPath);
 		const excluded = unit.excluded.map(e => `./${posix.relative(unit.containerPath, e)}`);
 		const skip = new Set<string>();
@@ -187,6 +148,15 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 		let files = 0;
 		let entries = 0;
 		let sourceBytes = 0;
+		const read = (n: number) => {
+			sourceBytes += n;
+			onProgress(sourceBytes, files);
+		};
+
+		const put = async (header: tar.Header, body: AsyncIterable<Buffer> | null, first?: Buffer, counted = true) => {
+			await putEntry(out, header, body, first, stop.signal, input.onEntry, counted ? read : () => {});
+			entries++;
+		};
 
 		const source = await getArchiveStream(container, unit.containerPath);
 		const date = (source as unknown as {headers?: Record<string, string | undefined>}).headers?.date;
@@ -197,68 +167,13 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 		const reading = pipeline(source, extract, {signal: stop.signal});
 		reading.catch(error => stop.abort(error));
 
-		const put = async (header: tar.Header, body: AsyncIterable<Buffer> | null, first?: Buffer, counted = true) => {
-			const sink = pack.entry(header) as unknown as NodeJS.WritableStream & {once: any};
-			sink.on('error', () => {});
-			const seen = input.onEntry?.(header);
-			if (first) {
-				seen?.data(first);
-				await writeChunk(sink, first, stop.signal);
-			}
-
-			if (body) {
-				for await (const chunk of body) {
-					seen?.data(chunk);
-					await writeChunk(sink, chunk, stop.signal);
-					if (counted) {
-						sourceBytes += chunk.length;
-						onProgress(sourceBytes, files);
-					}
-				}
-			}
-
-			await endSink(sink, stop.signal);
-			seen?.end();
-			entries++;
-		};
-
-		/** Write one live database file, as it streams, into the capture's private directory. */
-		const tee = async (capture: StreamCapture, suffix: string, header: tar.Header, body: AsyncIterable<Buffer>, first?: Buffer) => {
-			const path = join(capture.dir, `db${suffix}`);
-			const sink = createWriteStream(path, {mode: 0o600, highWaterMark: WRITE_CHUNK});
-			sink.on('error', () => {});
-			let size = 0;
-			try {
-				if (first && first.length > 0) {
-					size += first.length;
-					await writeChunk(sink, first, stop.signal);
-				}
-
-				for await (const chunk of body) {
-					size += chunk.length;
-					sourceBytes += chunk.length;
-					await writeChunk(sink, chunk, stop.signal);
-					onProgress(sourceBytes, files);
-				}
-
-				await new Promise<void>((resolve, reject) => {
-					sink.once('error', reject);
-					sink.end(() => resolve());
-				});
-			} finally {
-				sink.destroy();
-			}
-
-			capture.files.push({suffix, path, size, mtime: header.mtime});
-		};
-
-		for await (const entry of extract as unknown as AsyncIterable<{header: tar.Header} & AsyncIterable<Buffer>>) {
-			const header = entry.header;
+		for await (const entry of extract as unknown as AsyncIterable<EngineEntry>) {
+			const {header} = entry;
 			(entry as unknown as NodeJS.EventEmitter).on('error', () => {});
 			const path = rewriteName(header.name, base, unit.isFile);
 			const drain = async () => {
 				for await (const chunk of entry) {
-					sourceBytes += (chunk as Buffer).length;
+					sourceBytes += chunk.length;
 				}
 
 				onProgress(sourceBytes, files);
@@ -266,7 +181,7 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 
 			const owner = companions.get(path);
 			if (owner && header.type === 'file' && !isExcluded(path, excluded, false)) {
-				await tee(owner, path.slice(path.lastIndexOf('-')), header, entry);
+				await teeFile(owner, path.slice(path.lastIndexOf('-')), header, entry, undefined, stop.signal, read);
 				onProgress(sourceBytes, files);
 				continue;
 			}
@@ -276,44 +191,23 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 				continue;
 			}
 
-			const out: tar.Header = {
-				name: header.type === 'directory' && path !== '.' ? `${path}/` : (path === '.' ? './' : path),
-				mode: header.mode,
-				uid: header.uid,
-				gid: header.gid,
-				uname: header.uname,
-				gname: header.gname,
-				mtime: header.mtime,
-				type: header.type,
-				size: header.size,
-				linkname: header.type === 'link' && header.linkname ? rewriteName(header.linkname, base, unit.isFile) : header.linkname,
-				devmajor: header.devmajor,
-				devminor: header.devminor,
-				pax: paxWithout(header.pax as Record<string, string> | null),
-			};
-
+			const rewritten = rewriteHeader(header, path, base, unit.isFile);
 			if (header.type !== 'file') {
-				await put(out, null);
+				await put(rewritten, null);
 				await drain();
 				continue;
 			}
 
 			files++;
-			const iterator = (entry as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-			let first: Buffer = Buffer.alloc(0);
+			const iterator = entry[Symbol.asyncIterator]();
+			const rest = {[Symbol.asyncIterator]: () => iterator};
+			let first: Buffer | undefined;
 			if ((header.size ?? 0) >= SQLITE_MIN_BYTES) {
 				// Peek at the header: a SQLite database is copied by snapshot, not from this live stream.
-				while (first.length < SQLITE_MAGIC.length) {
-					const next = await iterator.next();
-					if (next.done) {
-						break;
-					}
-
-					first = first.length === 0 ? next.value : Buffer.concat([first, next.value]);
-				}
-
+				const peeked = await peekHeader(iterator);
+				first = peeked.first;
 				sourceBytes += first.length;
-				if (first.subarray(0, SQLITE_MAGIC.length).equals(SQLITE_MAGIC)) {
+				if (peeked.sqlite) {
 					for (const suffix of ['-wal', '-shm', '-journal']) {
 						skip.add(path + suffix);
 					}
@@ -322,13 +216,13 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 					// A single-file mount has no companions in its stream, so it is always snapshotted.
 					if (input.captureDir && !unit.isFile) {
 						const capture: StreamCapture = {dir: await input.captureDir(found.length), files: [], streamStart};
-						found.push({path, header: out, capture});
+						found.push({path, header: rewritten, capture});
 						companions.set(`${path}-wal`, capture);
 						companions.set(`${path}-journal`, capture);
-						await tee(capture, '', header, {[Symbol.asyncIterator]: () => iterator}, first);
+						await teeFile(capture, '', header, rest, first, stop.signal, read);
 						onProgress(sourceBytes, files);
 					} else {
-						found.push({path, header: out, capture: null});
+						found.push({path, header: rewritten, capture: null});
 						await drain();
 					}
 
@@ -337,7 +231,7 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 			}
 
 			bytes += header.size ?? 0;
-			await put(out, {[Symbol.asyncIterator]: () => iterator}, first.length > 0 ? first : undefined);
+			await put(rewritten, rest, first && first.length > 0 ? first : undefined);
 		}
 
 		await reading;
@@ -360,15 +254,15 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 			databases.push(db.path);
 		}
 
-		pack.finalize();
+		out.pack.finalize();
 		// The stream fsyncs (flush) before it closes, so a verified archive is on the disk.
-		await writing;
-		return {bytes, fileCount: files, entries, compressedBytes, sha256: hash.digest('hex'), databases};
+		await out.writing;
+		return {bytes, fileCount: files, entries, compressedBytes: out.compressedBytes(), sha256: out.sha256(), databases};
 	} catch (error) {
 		stop.abort(error);
 		throw stop.signal.reason ?? error;
 	} finally {
 		input.signal?.removeEventListener('abort', onUserAbort);
-		file.destroy();
+		output?.close();
 	}
 }
