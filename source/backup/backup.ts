@@ -6,6 +6,7 @@ import {dirname, join, resolve} from 'node:path';
 import type Docker from 'dockerode';
 import {runCheck} from '../check/check.js';
 import {connect, DoctorError, explainEngineError, type Engine} from '../docker/engine.js';
+import {interrupted} from '../docker/abort.js';
 import {startContainer, stopContainer, stopTimeoutOf} from '../docker/lifecycle.js';
 import {SnapshotError} from '../sqlite/snapshot.js';
 import {databaseWorkDir, snapshotForArchive} from './database.js';
@@ -145,16 +146,22 @@ export async function planBackup(options: BackupOptions, engine?: Engine): Promi
 	// No database counting here: each database is snapshotted and counted when its archive is written.
 	const {facts, report} = await runCheck({host: options.host, container: options.container, profile: options.profile, databases: false, signal: options.signal}, engine);
 	const all = planUnits(facts, report.locations);
+	const units = chooseUnits(all, facts.name, options);
+	await estimateSizes(engine, all, options.signal);
+	return {engine, facts, report, all, units};
+}
+
+/** --only/--priority over every unit; an empty choice is an error naming what there is. */
+function chooseUnits(all: BackupUnit[], name: string, options: Pick<BackupOptions, 'only' | 'priority'>): BackupUnit[] {
 	const units = selectUnits(all, options.only, options.priority);
 	if (units.length === 0) {
 		const names = all.map(u => u.name).join(', ');
 		throw new DoctorError(all.length === 0
-			? `${facts.name} has no volume or bind mount to back up: its data lives in the container layer (see occ-doctor check)`
-			: `no location of ${facts.name} matches --only/--priority: choose from ${names}`);
+			? `${name} has no volume or bind mount to back up: its data lives in the container layer (see occ-doctor check)`
+			: `no location of ${name} matches --only/--priority: choose from ${names}`);
 	}
 
-	await estimateSizes(engine, all, options.signal);
-	return {engine, facts, report, all, units};
+	return units;
 }
 
 export interface BackupResult {
@@ -162,10 +169,14 @@ export interface BackupResult {
 	manifest: Manifest;
 }
 
-/** Run a backup and emit its events. Throws a DoctorError; whatever it throws, no file is left under a final name. */
-export async function runBackup(options: BackupOptions, emit: BackupEmit, engine?: Engine): Promise<BackupResult> {
+/**
+ * Run a backup and emit its events. Throws a DoctorError; whatever it throws, no file is left under a final name.
+ * Given a plan (the TUI made one to offer the choices), it runs that plan with options' --only/--priority and never
+ * inspects and estimates again.
+ */
+export async function runBackup(options: BackupOptions, emit: BackupEmit, engine?: Engine, given?: BackupPlan): Promise<BackupResult> {
 	const {signal} = options;
-	const plan = await planBackup(options, engine);
+	const plan = given ? {...given, units: chooseUnits(given.all, given.facts.name, options)} : await planBackup(options, engine);
 	engine = plan.engine;
 	const {facts, report, units} = plan;
 	// A remote engine's unknown sources do not stop it: the user asked for writes and restarts.
@@ -245,7 +256,7 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 					},
 				});
 			} catch (error) {
-				throw signal?.aborted ? signal.reason : await explainFailure(error, engine, container, dir, file);
+				throw signal?.aborted ? interrupted(signal) : await explainFailure(error, engine, container, dir, file);
 			} finally {
 				await rm(workRoot, {recursive: true, force: true});
 			}

@@ -7,6 +7,7 @@ import {Transform} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import {createGunzip} from 'node:zlib';
 import tar from 'tar-stream';
+import {checkAbort} from '../docker/abort.js';
 import {DoctorError} from '../docker/engine.js';
 import {readIndex} from './file-index.js';
 import type {Manifest, VerifyResult} from './types.js';
@@ -53,9 +54,7 @@ export async function verifyArchive(path: string, expected: {sha256?: string; en
 		// Large reads and inflates: few threadpool round trips and few chunks for the tar parser.
 		await pipeline(createReadStream(path, {highWaterMark: 1024 * 1024}), tap, createGunzip({chunkSize: 256 * 1024}), extract, {signal});
 	} catch (error) {
-		if (signal?.aborted) {
-			throw signal.reason;
-		}
+		checkAbort(signal);
 
 		return {file, ok: false, error: `${file}: ${reason(error)}`, sha256: null, entries};
 	}

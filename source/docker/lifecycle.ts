@@ -1,5 +1,6 @@
 // The careful container lifecycle shared by probe, backup --stop and restore: stop with the container's own stop
 // timeout, 304 (already so) is success, start, and wait until running and healthy.
+import {sleep} from './abort.js';
 import {DoctorError, explainEngineError, type Engine} from './engine.js';
 
 export const DEFAULT_STOP_TIMEOUT = 10;
@@ -33,14 +34,6 @@ export function explainContainerError(error: unknown, engine: Engine, name: stri
 
 	return explainEngineError(error, engine.target);
 }
-
-const sleep = async (ms: number, signal?: AbortSignal) => new Promise<void>(resolve => {
-	const timer = setTimeout(resolve, ms);
-	signal?.addEventListener('abort', () => {
-		clearTimeout(timer);
-		resolve();
-	}, {once: true});
-});
 
 /**
  * Wait until the container runs (and is healthy when it has a healthcheck). Fails with what is known when it

@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import tar from 'tar-stream';
-import {decodePathStat, getArchiveStream, readFileFromContainer, type PathStat} from '../docker/archive.js';
+import {getArchiveStream, readFileFromContainer} from '../docker/archive.js';
 import {execIn} from './exec.js';
 
 // The archive API writes as root, so a write through it succeeds where the container's user would get EACCES.
@@ -209,24 +209,4 @@ export async function dirOwner(container: Docker.Container, dir: string): Promis
 		stream.on('error', (error: Error) => done(null, error));
 		stream.pipe(extract as unknown as NodeJS.WritableStream);
 	});
-}
-
-/**
- * Stat a path through the archive API's HEAD request. null when missing. (dockerode hands back the response
- * object, so the stat header is under `.headers`.)
- */
-export async function statPath(container: Docker.Container, path: string): Promise<PathStat | null> {
-	try {
-		const response = await (container as any).infoArchive({path}) as {headers?: Record<string, string>; resume?: () => void} & Record<string, string>;
-		// An unconsumed response keeps its socket open, and the process alive, for minutes.
-		response.resume?.();
-		const header = response.headers?.['x-docker-container-path-stat'] ?? response['x-docker-container-path-stat'];
-		return header ? decodePathStat(header) : null;
-	} catch (error) {
-		if ((error as {statusCode?: number}).statusCode === 404) {
-			return null;
-		}
-
-		throw error;
-	}
 }

@@ -8,7 +8,7 @@ import {coveringMount} from '../core/model.js';
 import {getArchiveStream, readFileFromContainer} from '../docker/archive.js';
 import {connect, explainEngineError, type Engine} from '../docker/engine.js';
 import {findCandidates, gatherFacts} from '../docker/inspect.js';
-import {statPath} from './access.js';
+import {statInContainer as statPath} from '../docker/archive.js';
 import {execIn} from './exec.js';
 import {defaultStateDir, ownerAlive, readJournals, removeJournal, type ProbeJournal} from './journal.js';
 import {DEFAULT_READY_TIMEOUT_MS, startContainer, stopContainer, stopTimeoutOf, waitReady} from '../docker/lifecycle.js';

@@ -8,7 +8,9 @@ import type {ContainerFacts, DatabaseReport, Location, Observation} from '../cor
 import {runCheck, type CheckResult} from '../check/check.js';
 import {DoctorError, connect, type Engine} from '../docker/engine.js';
 import {compareCounts, countDatabases} from '../sqlite/index.js';
-import {canCreateIn, containerUser, dirOwner, processUser, statPath, type ContainerUser} from './access.js';
+import {statInContainer as statPath} from '../docker/archive.js';
+import {checkAbort, interrupted} from '../docker/abort.js';
+import {canCreateIn, containerUser, dirOwner, processUser, type ContainerUser} from './access.js';
 import {execIn} from './exec.js';
 import {probeFindings} from './findings.js';
 import {DEFAULT_READY_TIMEOUT_MS, containerGone, explainContainerError, restartContainer, startContainer, stopContainer, stopTimeoutOf, waitReady} from '../docker/lifecycle.js';
@@ -20,17 +22,6 @@ import type {Observed, ProbeEvent, ProbeHooks, ProbeOptions, ProbePlan, ProbeRes
 
 export function newRunId(): string {
 	return randomBytes(4).toString('hex');
-}
-
-function interrupted(signal?: AbortSignal): DoctorError {
-	const reason = signal?.reason;
-	return reason instanceof DoctorError ? reason : new DoctorError('interrupted', 'interrupted');
-}
-
-function checkAbort(signal?: AbortSignal): void {
-	if (signal?.aborted) {
-		throw interrupted(signal);
-	}
 }
 
 function ownerFix(dir: string, wanted: string, user: ContainerUser, facts: ContainerFacts): string {

@@ -8,6 +8,7 @@ import type Docker from 'dockerode';
 import {readIndex, type IndexEntry} from '../backup/file-index.js';
 import {runBackup} from '../backup/backup.js';
 import {sanitise} from '../backup/plan.js';
+import {checkAbort, interrupted} from '../docker/abort.js';
 import {defaultStateDir} from '../docker/journal.js';
 import {DoctorError, type Engine} from '../docker/engine.js';
 import {DEFAULT_READY_TIMEOUT_MS, startContainer, stopContainer, stopTimeoutOf, waitReady} from '../docker/lifecycle.js';
@@ -163,9 +164,7 @@ async function rehearse(plan: RestorePlan, options: RestoreOptions, emit: Restor
 			const problem = await extractAndVerify(plan, item, helper, 'rehearsing', emit, options.signal, true);
 			item.outcome.status = problem ? 'failed' : 'rehearsed';
 		} catch (error) {
-			if (options.signal?.aborted) {
-				throw options.signal.reason;
-			}
+			checkAbort(options.signal);
 
 			item.outcome.status = 'failed';
 			item.outcome.verify = {ok: false, error: `${item.record.file}: ${(error as Error).message.split('\n')[0]}`};
@@ -348,7 +347,7 @@ async function restoreInPlace(plan: RestorePlan, options: RestoreOptions, emit: 
 /** After a failure: put every touched target back, start the container, and say why. Throws unless it was a verification failure. */
 async function rollBack(plan: RestorePlan, journal: RestoreJournal, emit: RestoreEmit, error: unknown, context: {signal?: AbortSignal; stateDir: string; safetyDir: string | null}): Promise<RestoreResult> {
 	const {signal, stateDir, safetyDir} = context;
-	const cause = signal?.aborted ? `interrupted by ${String((signal.reason as Error)?.message ?? 'a signal').replace(/^interrupted by /, '')}` : (error as Error).message.split('\n')[0]!;
+	const cause = signal?.aborted ? interrupted(signal).message : (error as Error).message.split('\n')[0]!;
 	const touched = journal.targets.filter(t => t.touched);
 	try {
 		for (const t of touched.reverse()) {

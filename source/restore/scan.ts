@@ -8,6 +8,7 @@ import {Transform} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import {createGunzip} from 'node:zlib';
 import tar from 'tar-stream';
+import {checkAbort} from '../docker/abort.js';
 import {entryOf, type IndexEntry} from '../backup/file-index.js';
 
 export interface ScanResult {
@@ -141,9 +142,7 @@ export async function scanArchive(path: string, expected: {sha256?: string; entr
 	try {
 		await pipeline(createReadStream(path, {highWaterMark: 1024 * 1024}), tap, createGunzip({chunkSize: 256 * 1024}), extract, {signal});
 	} catch (error) {
-		if (signal?.aborted) {
-			throw signal.reason;
-		}
+		checkAbort(signal);
 
 		return {ok: false, damage: `${file}: ${damageReason(error)}`, unsafe: null, sha256: null, entries};
 	}

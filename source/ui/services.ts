@@ -1,6 +1,6 @@
 import {resolve} from 'node:path';
 import type {BackupEmit, BackupResult, BackupUnit} from '../backup/index.js';
-import {defaultBackupDir, planBackup, runBackup} from '../backup/index.js';
+import {defaultBackupDir, planBackup, runBackup, type BackupPlan} from '../backup/index.js';
 import {runCheck, type CheckOptions} from '../check/check.js';
 import type {ContainerFacts, Report} from '../core/types.js';
 import {describeEngine, type Engine} from '../docker/engine.js';
@@ -49,6 +49,8 @@ export interface DoctorServices {
 
 /** The real services over a connected engine: the same runCheck, runProbe and runBackup as the commands. */
 export function engineServices(engine: Engine, options: Omit<CheckOptions, 'container' | 'host'> = {}): DoctorServices {
+	// The plan the Backup screen offered its choices from: the backup runs it, it does not inspect again.
+	const backupPlans = new Map<string, BackupPlan>();
 	return {
 		engineLabel: describeEngine(engine.target),
 		candidates: async () => findCandidates(engine),
@@ -64,10 +66,11 @@ export function engineServices(engine: Engine, options: Omit<CheckOptions, 'cont
 		},
 		async backupChoices(containerRef, signal) {
 			const plan = await planBackup({container: containerRef, profile: options.profile, signal}, engine);
+			backupPlans.set(containerRef, plan);
 			return {units: plan.all, dir: resolve(defaultBackupDir(plan.facts.name))};
 		},
 		async backup(containerRef, {only, out, stop, signal}, emit) {
-			return runBackup({container: containerRef, profile: options.profile, only, out, stop, signal}, emit, engine);
+			return runBackup({container: containerRef, profile: options.profile, only, out, stop, signal}, emit, engine, backupPlans.get(containerRef));
 		},
 	};
 }
