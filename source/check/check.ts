@@ -7,6 +7,9 @@ import {statInContainer} from '../docker/archive.js';
 import {findCandidates, gatherFacts, type Candidate} from '../docker/inspect.js';
 import {requestsMade} from '../docker/requests.js';
 import {sortFindings} from '../core/findings.js';
+import {isRedis, redisProfile, withRedis} from '../core/redis.js';
+import {gatherRedis} from './redis.js';
+import {examineStack, pickFromStack} from './stack.js';
 
 export interface CheckOptions {
 	host?: string;
@@ -21,6 +24,8 @@ export interface CheckOptions {
 	databases?: boolean;
 	/** true runs quick_check on every database, false on none; unset, within the default budget (--integrity). */
 	integrity?: boolean;
+	/** --service: of the container's compose project, check only this service. */
+	service?: string;
 	signal?: AbortSignal;
 }
 
@@ -68,11 +73,13 @@ export async function pickContainer(engine: Engine, ref?: string): Promise<strin
 		throw new DoctorError(`no coding-agent container found on ${engine.target.label}: pass --container NAME (\`docker ps -a\` lists them)`);
 	}
 
-	if (candidates.length > 1) {
+	// The services of one compose project are one stack: check one of them, and the stack with it.
+	const stack = pickFromStack(candidates);
+	if (candidates.length > 1 && !stack) {
 		throw new AmbiguousContainerError(candidates);
 	}
 
-	return candidates[0]!.id;
+	return stack ?? candidates[0]!.id;
 }
 
 export interface CheckResult {
@@ -84,6 +91,11 @@ export interface CheckResult {
 
 /** A --db path must be a file in the container: a typo must not pass as "nothing to count". */
 async function requireDatabases(engine: Engine, facts: ContainerFacts, paths: string[]): Promise<void> {
+	// Where asking the engine could create a missing bind source, the count itself says what it could not read.
+	if (facts.archiveRisk) {
+		return;
+	}
+
 	const container = engine.docker.getContainer(facts.id);
 	for (const path of paths) {
 		const stat = await statInContainer(container, path);
@@ -93,29 +105,21 @@ async function requireDatabases(engine: Engine, facts: ContainerFacts, paths: st
 	}
 }
 
-/** Inspect one container and predict what survives what. Reads only. */
-export async function runCheck(options: CheckOptions, engine?: Engine): Promise<CheckResult> {
-	const phases: Record<string, number> = {};
-	let started = performance.now();
-	const lap = (name: string) => {
-		phases[name] = Math.round(performance.now() - started);
-		started = performance.now();
-	};
-
-	const requestsBefore = engine ? requestsMade(engine.docker) : 0;
-	if (!engine) {
-		engine = await connect(options);
-		lap('connect');
-	}
-
-	const ref = await pickContainer(engine, options.container);
+/** Inspect one container and predict what survives what. Reads only. `lap` times the phases (report.timings). */
+export async function checkContainer(engine: Engine, ref: string, options: CheckOptions, lap: (phase: string) => void = () => {}, phases?: Record<string, number>): Promise<CheckResult> {
 	// A --profile is read first: it decides, as a detected one would, whether the logs are worth a request.
 	const forced = options.profile ? await loadProfile(options.profile) : undefined;
 	const facts = await gatherFacts(engine, ref, {profile: forced});
-	const {profile, detectedBy} = forced ? {profile: forced, detectedBy: `--profile ${options.profile}`} : detectProfile(facts);
+	const redis = isRedis(facts) ? await gatherRedis(engine, facts) : undefined;
+	const detected = forced ? {profile: forced, detectedBy: `--profile ${options.profile}`} : detectProfile(facts);
+	const {profile, detectedBy} = redis && !forced ? redisProfile(detected, redis) : detected;
 	const {target} = engine;
 	const {schemaVersion, ...analysis} = analyze(facts, profile, detectedBy, options.paths ?? []);
-	const report: Report = {schemaVersion, engine: {context: target.context, host: target.label, transport: target.transport}, ...analysis};
+	let report: Report = {schemaVersion, engine: {context: target.context, host: target.label, transport: target.transport}, ...analysis};
+	if (redis) {
+		report = withRedis(report, facts, redis);
+	}
+
 	lap('inspect');
 	if (options.databases !== false) {
 		await requireDatabases(engine, facts, options.db ?? []);
@@ -132,6 +136,34 @@ export async function runCheck(options: CheckOptions, engine?: Engine): Promise<
 		report.findings = sortFindings([...report.findings, ...found]);
 	}
 
-	report.timings = {requests: requestsMade(engine.docker) - requestsBefore, phases};
 	return {engine, facts, profile, report};
+}
+
+/**
+ * Check the container and, when it is a compose service, every other service of its project (`services`);
+ * `--service` checks only that service of the project. Reads only.
+ */
+export async function runCheck(options: CheckOptions, engine?: Engine): Promise<CheckResult> {
+	const phases: Record<string, number> = {};
+	let started = performance.now();
+	const lap = (name: string) => {
+		phases[name] = Math.round(performance.now() - started);
+		started = performance.now();
+	};
+
+	const requestsBefore = engine ? requestsMade(engine.docker) : 0;
+	if (!engine) {
+		engine = await connect(options);
+		lap('connect');
+	}
+
+	const ref = await pickContainer(engine, options.container);
+	const first = await checkContainer(engine, ref, options, lap, phases);
+	const result = await examineStack(engine, first, options, (id, own) => checkContainer(engine!, id, {...own, integrity: options.integrity}));
+	if (result !== first || result.report.services) {
+		lap('stack');
+	}
+
+	result.report.timings = {requests: requestsMade(engine.docker) - requestsBefore, phases};
+	return result;
 }

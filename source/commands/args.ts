@@ -5,6 +5,7 @@ import type {CommandFlags} from './context.js';
 /** Every option: its type, short name, and whether it repeats. `--no-X` are their own booleans. */
 const OPTIONS = {
 	container: {type: 'string', short: 'c'},
+	service: {type: 'string'},
 	path: {type: 'string', short: 'p', multiple: true},
 	db: {type: 'string', multiple: true},
 	'no-databases': {type: 'boolean'},

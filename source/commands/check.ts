@@ -7,7 +7,7 @@ import type {Command} from './context.js';
 /** `occ-doctor check`: the plain or JSON report, exit 0 (no errors) or 1 (errors found). */
 export const checkCommand: Command = async ctx => {
 	try {
-		const {report} = await runCheck({host: ctx.flags.host, context: ctx.flags.context, container: ctx.flags.container, paths: ctx.flags.path, profile: ctx.flags.profile, db: ctx.flags.db as string[] | undefined, databases: ctx.flags.databases !== false, integrity: ctx.flags.integrity === true ? true : undefined, signal: ctx.signal});
+		const {report} = await runCheck({host: ctx.flags.host, context: ctx.flags.context, container: ctx.flags.container, paths: ctx.flags.path, profile: ctx.flags.profile, db: ctx.flags.db as string[] | undefined, databases: ctx.flags.databases !== false, integrity: ctx.flags.integrity === true ? true : undefined, service: ctx.flags.service as string | undefined, signal: ctx.signal});
 		ctx.stdout.write(ctx.mode === 'json' ? renderJson(report) : renderPlain(report));
 		return exitCodeFor(report);
 	} catch (error) {

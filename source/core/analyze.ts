@@ -19,7 +19,8 @@ export function analyze(facts: ContainerFacts, profile: Profile, detectedBy: str
 	};
 }
 
-/** The `ok` or `findings` exit code (source/errors.ts): findings when any finding is an error. */
-export function exitCodeFor(report: Pick<Report, 'findings'>): number {
-	return exitCode(report.findings.some(f => f.severity === 'error') ? 'findings' : 'ok');
+/** The `ok` or `findings` exit code (source/errors.ts): findings when any finding is an error, in any service of the stack. */
+export function exitCodeFor(report: Pick<Report, 'findings' | 'services'>): number {
+	const errors = report.findings.some(f => f.severity === 'error') || (report.services ?? []).some(s => s.verdict === 'errors');
+	return exitCode(errors ? 'findings' : 'ok');
 }

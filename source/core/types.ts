@@ -84,6 +84,10 @@ export interface ContainerFacts {
 	persistenceWarningInLogs: boolean;
 	restartPolicy: string;
 	autoRemove: boolean;
+	/** The main process: inspect's Path then Args (`redis-server --appendonly yes`). Absent in old recordings. */
+	command?: string[];
+	/** Config.WorkingDir ('' means /): where a relative Redis `dir` points. */
+	workingDir?: string;
 }
 
 export interface ProfileLocation {
@@ -184,9 +188,44 @@ export interface Report {
 	restartPolicy: string;
 	/** Whether the container starts again by itself after each of these (its restart policy decides). */
 	comesBack: {'host-reboot': boolean; 'engine-restart': boolean};
+	/** A Redis container's persistence settings (source/core/redis.ts). */
+	redis?: RedisSettings;
+	/** Every service of the container's compose project, this one included (absent outside compose and with --service). */
+	services?: ServiceReport[];
 	/** Where the time went (docs/json.md): engine requests made, and ms per phase. */
 	timings?: Timings;
 }
+
+/** What Redis does with its data, and where each value was read. */
+export interface RedisSettings {
+	/** The append-only file: every write logged, replayed at start. */
+	appendonly: boolean;
+	/** RDB snapshot schedule, pairs of "seconds changes"; "" means no snapshots. */
+	save: string;
+	/** Absolute directory of dump.rdb and the AOF. */
+	dir: string;
+	/** Where each value came from: `CONFIG GET` (the running server), `command line`, the config file's path, or `default`. */
+	from: {appendonly: string; save: string; dir: string};
+	configFile: string | null;
+	/** What could not be read, and why (no redis-cli in the image, a password, a stopped container). */
+	notes: string[];
+}
+
+/** One service of a compose project, as the stack overview shows it. */
+export interface ServiceReport {
+	/** The compose service name. */
+	name: string;
+	container: {id: string; name: string; state: string};
+	/** The profile it was checked with; null when it could not be checked. */
+	profile: string | null;
+	verdict: 'ok' | 'warnings' | 'errors';
+	counts: {errors: number; warnings: number; infos: number};
+	findings: Finding[];
+	redis?: RedisSettings;
+	/** Why it could not be checked (then verdict is errors). */
+	error?: string;
+}
+
 
 export interface Timings {
 	/** HTTP requests to the engine, streams included, from the first ping on. */

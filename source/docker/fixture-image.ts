@@ -1,4 +1,4 @@
-import {existsSync, readFileSync} from 'node:fs';
+import {existsSync, readFileSync, statSync} from 'node:fs';
 import type Docker from 'dockerode';
 import tar from 'tar-stream';
 import {DoctorError} from './engine.js';
@@ -18,6 +18,8 @@ export interface ImageSpec {
 	user?: string;
 	env?: Record<string, string>;
 	cmd?: string[];
+	/** Host files copied into the image at the same paths (symlinks followed): a real binary and its libraries. */
+	files?: string[];
 }
 
 /**
@@ -33,6 +35,7 @@ export async function buildBusyboxImage(docker: Docker, spec: ImageSpec): Promis
 		'FROM scratch',
 		`COPY busybox ${BUSYBOX}`,
 		`RUN ["${BUSYBOX}", "--install", "-s", "/bin"]`,
+		...(spec.files?.length ? ['COPY rootfs/ /'] : []),
 		'RUN mkdir -p /tmp /root /etc && chmod 1777 /tmp && echo "root:x:0:0:root:/root:/bin/sh" > /etc/passwd && echo "opencoder:x:1000:1000::/home/opencoder:/bin/sh" >> /etc/passwd && echo "root:x:0:" > /etc/group && echo "opencoder:x:1000:" >> /etc/group',
 		...(spec.lines ?? []),
 		...Object.entries(spec.env ?? {}).map(([k, v]) => `ENV ${k}=${JSON.stringify(v)}`),
@@ -45,6 +48,10 @@ export async function buildBusyboxImage(docker: Docker, spec: ImageSpec): Promis
 	const pack = tar.pack();
 	pack.entry({name: 'Dockerfile'}, dockerfile);
 	pack.entry({name: 'busybox', mode: 0o755}, readFileSync(BUSYBOX));
+	for (const file of spec.files ?? []) {
+		pack.entry({name: `rootfs${file}`, mode: statSync(file).mode & 0o7777}, readFileSync(file));
+	}
+
 	pack.finalize();
 
 	const stream = await docker.buildImage(pack as unknown as NodeJS.ReadableStream, {t: spec.tag, rm: true, forcerm: true});

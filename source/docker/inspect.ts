@@ -52,6 +52,8 @@ export function factsFromInspect(
 		bindSourceExists: host.bindSourceExists,
 		bindSourceIsFile: host.bindSourceIsFile,
 		archiveRisk: host.archiveRisk ?? null,
+		command: [info.Path, ...(info.Args ?? [])].filter((part: unknown): part is string => typeof part === 'string' && part !== ''),
+		workingDir: info.Config?.WorkingDir ?? '',
 		layerDir: info.GraphDriver?.Name === 'overlay2' ? info.GraphDriver.Data?.UpperDir ?? null : null,
 		persistenceWarningInLogs: host.persistenceWarningInLogs,
 		restartPolicy: info.HostConfig?.RestartPolicy?.Name ?? '',

@@ -1,5 +1,6 @@
 import {scenarioVisible, worstSeverityByPath} from './summary.js';
 import {pad} from './text.js';
+import {redisLines, stackLines, stackSummary} from './stack.js';
 import {SCENARIO_SHORT, SCENARIO_TITLE, SEVERITY_MARK, SURVIVAL_GLYPH, mountLabel} from './labels.js';
 import {SCENARIOS, type Finding, type Report} from '../core/types.js';
 
@@ -103,6 +104,7 @@ export function renderPlain(report: Report): string {
 		}
 	}
 
+	lines.push(...redisLines(report));
 	lines.push(...databaseLines(report));
 	const scenarios = SCENARIOS.filter(s => scenarioVisible(report, s));
 	lines.push('', `What survives what (${SURVIVAL_GLYPH.kept} kept, ${SURVIVAL_GLYPH.orphaned} orphaned: on disk but not in the new container, ${SURVIVAL_GLYPH.lost} lost)`);
@@ -120,6 +122,12 @@ export function renderPlain(report: Report): string {
 
 	const errors = report.findings.filter(f => f.severity === 'error').length;
 	const warnings = report.findings.filter(f => f.severity === 'warning').length;
+	lines.push(...stackLines(report));
 	lines.push('', `${errors === 0 ? '✓' : '✗'} ${errors} error${errors === 1 ? '' : 's'} · ${warnings} warning${warnings === 1 ? '' : 's'} · ${report.locations.length} locations`);
+	const stack = stackSummary(report);
+	if (stack) {
+		lines.push(stack);
+	}
+
 	return lines.join('\n') + '\n';
 }

@@ -1,3 +1,4 @@
+import {execFileSync} from 'node:child_process';
 import {createHash, randomBytes} from 'node:crypto';
 import type {TestContext} from 'node:test';
 import type Docker from 'dockerode';
@@ -48,6 +49,26 @@ export async function image(docker: Docker, spec: Omit<ImageSpec, 'tag'> & {tag?
 	}
 
 	return built.get(tag)!;
+}
+
+/** The shared libraries a host binary loads, as `ldd` lists them (the loader included). */
+export function librariesOf(binary: string): string[] {
+	const out = execFileSync('ldd', [binary], {encoding: 'utf8'});
+	return [...out.matchAll(/(?:=>\s*)?(\/\S+)\s+\(0x/g)].map(m => m[1]!);
+}
+
+export const REDIS_SERVER = '/usr/bin/redis-server';
+export const REDIS_CLI = '/usr/bin/redis-cli';
+
+/**
+ * Debian's real redis-server and redis-cli with their libraries in a FROM-scratch image (no registry), working in
+ * /data like the official image, without its VOLUME: each test decides where /data lives. `cli: false` leaves
+ * redis-cli out, so CONFIG GET cannot be asked.
+ */
+export async function redisImage(docker: Docker, options: {cli?: boolean} = {}): Promise<string> {
+	const binaries = options.cli === false ? [REDIS_SERVER] : [REDIS_SERVER, REDIS_CLI];
+	const files = [...new Set(binaries.flatMap(b => [b, ...librariesOf(b)]))].sort();
+	return image(docker, {files, lines: ['RUN mkdir -p /data', 'WORKDIR /data'], cmd: ['redis-server']});
 }
 
 /** Remove every container and volume of this run (and the named volumes given), whatever state the test left. */
