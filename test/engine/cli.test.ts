@@ -10,7 +10,8 @@ import {cli, docker, readableCopy, type Run} from '../helpers/docker-cli.js';
 import {assertUnchanged} from '../helpers/host-snapshot.js';
 
 const CONTRACT_KEYS = ['schemaVersion', 'engine', 'container', 'profile', 'locations', 'findings', 'restartPolicy', 'comesBack'];
-const LATER_KEYS = ['databases', 'legacyStorage', 'timings'];
+// Keys that only some reports have: database discovery, timings, Redis, compose stacks.
+const LATER_KEYS = ['databases', 'legacyStorage', 'timings', 'redis', 'services'];
 const LOCATION_KEYS = ['path', 'label', 'priority', 'expected', 'storage', 'readOnly', 'mount', 'survives'];
 const ESC = '\u001B';
 

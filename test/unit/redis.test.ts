@@ -32,7 +32,7 @@ describe('Redis settings', () => {
 	});
 
 	it('redis-no-aof: a warning with snapshots, an error without; redis-data-not-persistent replaces not-persistent on the layer', () => {
-		const facts = makeFacts({name: 'q', command: ['redis-server'], workingDir: '/data', labels: {'com.docker.compose.service': 'redis', 'com.docker.compose.project': 'p'}});
+		const facts = makeFacts({name: 'q', command: ['redis-server'], workingDir: '/data', restartPolicy: 'unless-stopped', labels: {'com.docker.compose.service': 'redis', 'com.docker.compose.project': 'p'}});
 		const judge = (values: Record<string, string>, f = facts) => {
 			const redis = mergeSettings([{from: 'command line', values}], '/data', null, []);
 			const {profile, detectedBy} = redisProfile({profile: findProfile('redis-aof')!, detectedBy: 'x'}, redis);
