@@ -1,10 +1,10 @@
 // Which archives a backup writes: one per volume or bind mount of the container, named for file systems. Pure.
 import {isUnder} from '../core/model.js';
 import {normalisePath} from '../core/profiles.js';
-import type {ContainerFacts, Location, Priority} from '../core/types.js';
+import {PRIORITIES, type ContainerFacts, type Location, type Priority} from '../core/types.js';
 import type {BackupUnit} from './types.js';
 
-const PRIORITY_RANK: Record<Priority, number> = {critical: 0, high: 1, medium: 2, low: 3};
+const PRIORITY_RANK = (p: Priority) => PRIORITIES.indexOf(p);
 
 /** A file-name-safe name: letters, digits, dot, dash and underscore; never empty, never hidden. */
 export function sanitise(name: string): string {
@@ -31,7 +31,7 @@ export function planUnits(facts: ContainerFacts, locations: Location[]): BackupU
 		const covered = locations.filter(l => l.mount && normalisePath(l.mount.destination) === destination);
 		const own = covered.find(l => l.path === destination);
 		const anonymous = covered.some(l => l.storage === 'anonymous-volume');
-		const priority = covered.map(l => l.priority).sort((a, b) => PRIORITY_RANK[a] - PRIORITY_RANK[b])[0] ?? 'medium';
+		const priority = covered.map(l => l.priority).sort((a, b) => PRIORITY_RANK(a) - PRIORITY_RANK(b))[0] ?? 'medium';
 		let name = baseName(mount, anonymous);
 		for (let i = 2; used.has(name.toLowerCase()); i++) {
 			name = `${baseName(mount, anonymous)}-${i}`;
@@ -54,7 +54,7 @@ export function planUnits(facts: ContainerFacts, locations: Location[]): BackupU
 		});
 	}
 
-	return units.sort((a, b) => PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] || a.containerPath.localeCompare(b.containerPath));
+	return units.sort((a, b) => PRIORITY_RANK(a.priority) - PRIORITY_RANK(b.priority) || a.containerPath.localeCompare(b.containerPath));
 }
 
 /** Apply --only (name, label, container path or volume name) and --priority. */

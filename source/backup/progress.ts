@@ -1,17 +1,6 @@
 // Rates, ETAs and the plain reporter of backup events. The TUI's hook can use the same folding helpers.
+import {formatBytes} from '../report/text.js';
 import type {BackupEvent, VerifyResult} from './types.js';
-
-export function formatBytes(n: number): string {
-	const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-	let value = n;
-	let i = 0;
-	while (value >= 1000 && i < units.length - 1) {
-		value /= 1000;
-		i++;
-	}
-
-	return `${i === 0 ? Math.round(value) : value.toFixed(1)} ${units[i]}`;
-}
 
 export function formatDuration(seconds: number): string {
 	if (!Number.isFinite(seconds)) {

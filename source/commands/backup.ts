@@ -1,10 +1,10 @@
 import {createInterface} from 'node:readline/promises';
-import type {Priority} from '../core/types.js';
+import {PRIORITIES, type Priority} from '../core/types.js';
 import {DoctorError, exitCode} from '../errors.js';
-import {formatBytes, plainReporter, runBackup, verifyBackup, verifyLine} from '../backup/index.js';
+import {plainReporter, runBackup, verifyBackup, verifyLine} from '../backup/index.js';
+import {formatBytes} from '../report/text.js';
 import type {Command, CommandContext} from './context.js';
 
-const PRIORITIES: Priority[] = ['critical', 'high', 'medium', 'low'];
 
 /** --only a,b --only c → [a, b, c]. */
 export function listFlag(value: unknown): string[] {
@@ -15,7 +15,7 @@ export function listFlag(value: unknown): string[] {
 export function parsePriorities(value: unknown): Priority[] {
 	const list = listFlag(value);
 	for (const p of list) {
-		if (!PRIORITIES.includes(p as Priority)) {
+		if (!(PRIORITIES as readonly string[]).includes(p)) {
 			throw new DoctorError(`unknown priority "${p}": use ${PRIORITIES.join(', ')}`);
 		}
 	}

@@ -1,5 +1,5 @@
 import {createRequire} from 'node:module';
-import type {ContainerFacts, Priority, Profile, ProfileLocation, LocationKind, Expectation} from './types.js';
+import {PRIORITIES, type ContainerFacts, type Priority, type Profile, type ProfileLocation, type LocationKind, type Expectation} from './types.js';
 
 // Facts from ../shared/seeds: opencode-cloud's persistence guide (000), the agent server's guide (001),
 // opencode 1.2's move to SQLite (002), the management API's plan (003) and opencode's JSON layout (004).
@@ -201,7 +201,6 @@ export function normalisePath(p: string): string {
 	return '/' + parts.join('/');
 }
 
-const PRIORITIES = new Set(['critical', 'high', 'medium', 'low']);
 const KINDS = new Set(['dir', 'file', 'sqlite']);
 const EXPECTATIONS = new Set(['persistent', 'read-only', 'ephemeral', 'unknown']);
 
@@ -237,8 +236,8 @@ export function parseProfile(text: string, source: string): Profile {
 
 		const priority = loc.priority ?? 'medium';
 		const kind = loc.kind ?? 'dir';
-		if (!PRIORITIES.has(priority)) {
-			throw new Error(`profile ${source}: locations[${i}].priority must be critical, high, medium or low`);
+		if (!(PRIORITIES as readonly string[]).includes(priority)) {
+			throw new Error(`profile ${source}: locations[${i}].priority must be one of ${PRIORITIES.join(', ')}`);
 		}
 
 		if (!KINDS.has(kind)) {

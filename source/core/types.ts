@@ -26,7 +26,9 @@ export const SCENARIOS = [
 export type Scenario = (typeof SCENARIOS)[number];
 
 export type Survival = 'kept' | 'orphaned' | 'lost';
-export type Priority = 'critical' | 'high' | 'medium' | 'low';
+/** Most important first: the order of backups, of lists and of `--priority`. */
+export const PRIORITIES = ['critical', 'high', 'medium', 'low'] as const;
+export type Priority = (typeof PRIORITIES)[number];
 export type LocationKind = 'dir' | 'file' | 'sqlite';
 /** What the product needs from a location: kept across recreates, or only read from the image. */
 export type Expectation = 'persistent' | 'read-only' | 'ephemeral' | 'unknown';

@@ -1,4 +1,4 @@
-import type {Scenario, Severity, Survival} from '../core/types.js';
+import type {Priority, Scenario, Severity, Survival} from '../core/types.js';
 
 /** Short column heads for narrow terminals; the legend spells them out. */
 export const SCENARIO_SHORT: Record<Scenario, string> = {
@@ -32,6 +32,9 @@ export const SCENARIO_TITLE: Record<Scenario, string> = {
 /** A glyph as well as a colour, so the matrix reads without colour. */
 export const SURVIVAL_GLYPH: Record<Survival, string> = {kept: '✓', orphaned: '◐', lost: '✗'};
 export const SURVIVAL_COLOR: Record<Survival, string> = {kept: 'green', orphaned: 'yellow', lost: 'red'};
+/** The two priorities that stand out in lists; the others are plain. */
+export const PRIORITY_COLOR: Partial<Record<Priority, string>> = {critical: 'magenta', high: 'cyan'};
+
 /** A cell the probe observed, on the Matrix and in the details. */
 export const OBSERVED_MARK = '●';
 export const SEVERITY_MARK: Record<Severity, string> = {error: '✗', warning: '!', info: 'i'};

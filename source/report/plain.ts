@@ -1,5 +1,5 @@
 import {scenarioVisible, worstSeverityByPath} from './summary.js';
-import {pad} from './text.js';
+import {formatBytes, pad} from './text.js';
 import {redisLines, stackLines, stackSummary} from './stack.js';
 import {SCENARIO_SHORT, SCENARIO_TITLE, SEVERITY_MARK, SURVIVAL_GLYPH, mountLabel} from './labels.js';
 import {SCENARIOS, type Finding, type Report} from '../core/types.js';
@@ -9,11 +9,7 @@ function findingLines(f: Finding, indent: string): string[] {
 }
 
 function sizeLabel(bytes: number | null): string {
-	if (bytes === null) {
-		return '?';
-	}
-
-	return bytes < 1024 * 1024 ? `${Math.ceil(bytes / 1024)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+	return bytes === null ? '?' : formatBytes(bytes);
 }
 
 /** One line per database with its total rows (or its error), one per legacy storage dir, and their findings. */

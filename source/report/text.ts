@@ -113,3 +113,17 @@ export function wrapLines(text: string, width: number, maxLines = Number.POSITIV
 export function plural(n: number, word: string): string {
 	return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
+
+const IEC = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+
+/** Bytes in IEC units (1 KiB = 1024 B), everywhere: screens, plain text, messages. */
+export function formatBytes(n: number): string {
+	let value = n;
+	let i = 0;
+	while (Math.abs(value) >= 1024 && i < IEC.length - 1) {
+		value /= 1024;
+		i++;
+	}
+
+	return `${i === 0 ? Math.round(value) : value.toFixed(1)} ${IEC[i]}`;
+}

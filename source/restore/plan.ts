@@ -12,6 +12,7 @@ import {compareTrees, describeDiff} from './compare.js';
 import {describeTarget, helperImage, measureTarget, type Target, type TargetState} from './engine-side.js';
 import {scanArchive} from './scan.js';
 import type {ArchiveOutcome, RestoreEmit, RestoreOptions} from './types.js';
+import {formatBytes} from '../report/text.js';
 
 export interface PlanItem {
 	record: ArchiveRecord;
@@ -160,7 +161,7 @@ function checkTarget(item: PlanItem, options: RestoreOptions): void {
 	const need = neededBytes(item.index);
 	const room = state.availableBytes + state.usedBytes;
 	if (need > room) {
-		throw new DoctorError(`not enough room in ${describeTarget(target)} for ${item.record.file}: it needs ${Math.ceil(need / 1e6)} MB, the disk has ${Math.floor(room / 1e6)} MB once emptied; nothing was changed, free some space on the engine's disk`);
+		throw new DoctorError(`not enough room in ${describeTarget(target)} for ${item.record.file}: it needs ${formatBytes(need)}, the disk has ${formatBytes(room)} once emptied; nothing was changed, free some space on the engine's disk`);
 	}
 }
 

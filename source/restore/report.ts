@@ -1,5 +1,6 @@
 // The plain reporter of restore events (stderr) and the plain summary of its result (stdout).
-import {formatBytes, plainReporter, progressText, RateMeter} from '../backup/progress.js';
+import {plainReporter, progressText, RateMeter} from '../backup/progress.js';
+import {formatBytes} from '../report/text.js';
 import type {DatabaseRows, RestoreEvent, RestoreResult} from './types.js';
 
 const PHASE_WORDS: Record<string, string> = {

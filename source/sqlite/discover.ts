@@ -4,6 +4,7 @@ import type Docker from 'dockerode';
 import tar from 'tar-stream';
 import type {Location} from '../core/types.js';
 import {getArchiveStream} from '../docker/archive.js';
+import {formatBytes} from '../report/text.js';
 
 // Finds SQLite files and opencode's legacy JSON storage in a container's data locations, within bounds.
 // Local engine and a host path we can read: readdir on the host (no file body moves). Otherwise the archive API,
@@ -258,7 +259,7 @@ async function walkArchive(container: Docker.Container, root: WalkRoot, limits: 
 			if (++out.entries > limits.maxEntries) {
 				stop(`beyond ${limits.maxEntries} entries`);
 			} else if (bytes > limits.maxArchiveBytes) {
-				stop(`beyond ${Math.round(limits.maxArchiveBytes / 1024 / 1024)} MB streamed (the archive API sends whole files; pass --db PATH)`);
+				stop(`beyond ${formatBytes(limits.maxArchiveBytes)} streamed (the archive API sends whole files; pass --db PATH)`);
 			}
 
 			const skippedDir = relative.slice(0, -1).some(part => SKIP_DIRS.has(part)) || relative.length - 1 > limits.maxDepth;

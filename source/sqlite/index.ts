@@ -9,6 +9,7 @@ import type {Engine} from '../docker/engine.js';
 import {countLocalDatabase, explainSqliteError, oneLine} from './count.js';
 import {DEFAULT_LIMITS, walk, walkRoots, type DiscoveryLimits} from './discover.js';
 import {archiveSource, hostSource, snapshotDatabase, SnapshotError, type FileSource} from './snapshot.js';
+import {formatBytes} from '../report/text.js';
 
 export {snapshotDatabase} from './snapshot.js';
 export {compareCounts, databaseFindings} from './findings.js';
@@ -63,7 +64,7 @@ export async function reportDatabase(from: Docker.Container | FileSource, path: 
 		// A copied hot journal must be rolled back, which a read-only connection cannot do; the copy is ours to write.
 		Object.assign(report, countLocalDatabase(snap.main, {integrity, readonly: !existsSync(`${snap.main}-journal`), phases: options.phases}));
 		if (!integrity && options.integrity === undefined && !report.error) {
-			report.integritySkipped = `${Math.round(bytes / 1024 / 1024)} MB is over the ${INTEGRITY_BUDGET_BYTES / 1024 / 1024} MB a check reads by default: pass --integrity`;
+			report.integritySkipped = `${formatBytes(bytes)} is over the ${formatBytes(INTEGRITY_BUDGET_BYTES)} a check reads by default: pass --integrity`;
 		}
 	} catch (error) {
 		if (options.signal?.aborted) {

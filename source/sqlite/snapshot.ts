@@ -2,6 +2,7 @@ import {chmod, copyFile, rename, statfs, rm, stat as statHost} from 'node:fs/pro
 import {basename, join} from 'node:path';
 import type Docker from 'dockerode';
 import {copyFileFromContainer, statInContainer} from '../docker/archive.js';
+import {formatBytes} from '../report/text.js';
 
 // A consistent copy of a live SQLite database through the archive API, without touching the live files.
 // Order matters: -wal first, then the main file. A checkpoint that runs after the -wal copy only moves pages we
@@ -100,10 +101,6 @@ export async function freeBytes(dir: string): Promise<number> {
 	return s.bavail * s.bsize;
 }
 
-function megabytes(n: number): string {
-	return `${(n / 1024 / 1024).toFixed(1)} MB`;
-}
-
 function delay(ms: number, signal?: AbortSignal): Promise<void> {
 	return new Promise((resolve, reject) => {
 		const timer = setTimeout(resolve, ms);
@@ -141,7 +138,7 @@ export async function snapshotDatabase(from: Docker.Container | FileSource, dbPa
 		const needed = mainStat.size + (walStat?.size ?? 0) + (journalStat?.size ?? 0);
 		const free = await freeBytes(destDir);
 		if (needed + TEMP_HEADROOM > free) {
-			throw new SnapshotError(`${dbPath} needs ${megabytes(needed)} in ${destDir} but only ${megabytes(free)} is free: set TMPDIR to a bigger disk`);
+			throw new SnapshotError(`${dbPath} needs ${formatBytes(needed)} in ${destDir} but only ${formatBytes(free)} is free: set TMPDIR to a bigger disk`);
 		}
 
 		await removeCopies();

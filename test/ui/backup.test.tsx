@@ -21,18 +21,18 @@ describe('backup screen', () => {
 		const app = renderApp({services: backup.services, launch: {screen: 'backup'}}, {columns: 100, rows: 30});
 		let frame = await waitForText(app.lastFrame, 'locations selected');
 		assert.match(frame, /sizes from the engine's disk usage/, 'says where its numbers come from');
-		assert.match(frame, /\[x\] sessions & project data\s+\/home\/opencoder\/\.local\/share\/opencode\s+critical\s+named\s+~200\.0 MB/);
-		assert.match(frame, /\[x\] SSH keys .* high .* ~4\.0 kB/);
+		assert.match(frame, /\[x\] sessions & project data\s+\/home\/opencoder\/\.local\/share\/opencode\s+critical\s+named\s+~190\.7 MiB/);
+		assert.match(frame, /\[x\] SSH keys .* high .* ~3\.9 KiB/);
 		assert.match(frame, /\[ \] opencode config .* medium/);
-		assert.match(frame, /\[ \] cache \(regenerable\) .* low .* ~90\.0 MB/);
-		assert.match(frame, /2 of 4 locations selected · ~200\.0 MB/);
+		assert.match(frame, /\[ \] cache \(regenerable\) .* low .* ~85\.8 MiB/);
+		assert.match(frame, /2 of 4 locations selected · ~190\.7 MiB/);
 		assert.match(frame, new RegExp(`out +${DIR}`));
 		assert.match(frame, /stop +off: keeps running/);
 		await press(app, 'j', ' ');
 		frame = await waitForText(app.lastFrame, '1 of 4 locations selected');
 		assert.match(frame, /\[ \] SSH keys/);
 		await press(app, 'a');
-		await waitForText(app.lastFrame, '4 of 4 locations selected · ~290.0 MB');
+		await waitForText(app.lastFrame, '4 of 4 locations selected · ~276.6 MiB');
 		await press(app, 'a');
 		await waitForText(app.lastFrame, '0 of 4 locations selected');
 		await press(app, KEY.enter);
@@ -73,18 +73,18 @@ describe('backup screen', () => {
 		const app = renderApp({services: backup.services, launch: {screen: 'backup'}});
 		await waitForText(app.lastFrame, 'locations selected');
 		await press(app, KEY.enter, 'y');
-		let frame = await waitForText(app.lastFrame, '100.0 MB / 200.0 MB  50%');
+		let frame = await waitForText(app.lastFrame, '95.4 MiB / 190.7 MiB  50%');
 		assert.match(frame, /Backing up opencode-cloud-sandbox/);
-		assert.match(frame, /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] sessions & projec… █+░+ 100\.0 MB \/ 200\.0 MB {2}50%/);
+		assert.match(frame, /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] sessions & projec… █+░+ 95\.4 MiB \/ 190\.7 MiB {2}50%/);
 		assert.match(frame, /· SSH keys +░+ waiting/);
-		assert.match(frame, /∑ overall +█+░+ 100\.0 MB \/ 200\.0 MB {2}49%/);
+		assert.match(frame, /∑ overall +█+░+ 95\.4 MiB \/ 190\.7 MiB {2}49%/);
 		assert.match(lines(frame).at(-1)!, /ctrl\+c cancel/);
 		assert.ok(widest(frame) <= 80, frame);
 		backup.release();
 		frame = await waitForText(app.lastFrame, 'backup verified');
 		assert.match(frame, /✓ backup verified: 2 archives \+ manifest\.json, re-read: gzip, tar, sha256/);
 		assert.match(frame, new RegExp(DIR));
-		assert.match(frame, /✓ opencode-data\.tar\.gz +66\.7 MB +20 files, 200\.0 MB +1 db, 352 rows/);
+		assert.match(frame, /✓ opencode-data\.tar\.gz +63\.6 MiB +20 files, 190\.7 MiB +1 db, 352 rows/);
 		assert.match(frame, /check later: occ-doctor backup --verify/);
 		assert.ok(widest(frame) <= 80, frame);
 		app.unmount();
@@ -103,7 +103,7 @@ describe('backup screen', () => {
 			meter.add(s.bytes, s.t);
 		}
 
-		assert.equal(progressText(20_000_000, 200_000_000, meter), '20.0 MB / 200.0 MB  10%  10.0 MB/s  ETA 18s');
+		assert.equal(progressText(20_000_000, 200_000_000, meter), '19.1 MiB / 190.7 MiB  10%  9.5 MiB/s  ETA 18s');
 	});
 
 	it('`occ-doctor backup` in a terminal exits 0 after a verified backup, as --plain does, even when the check found errors', async () => {

@@ -39,12 +39,12 @@ describe('databases screen', () => {
 		const frame = await waitForText(app.lastFrame, 'counted from a consistent copy (archive API), live files untouched');
 		assert.match(frame, /3 databases · 1 legacy storage/);
 		assert.match(frame, /▪ \/home\/opencoder\/\.local\/share\/opencode\/opencode\.db {2}1,552 rows in 3 tables/);
-		assert.match(frame, /1\.2 MB · integrity ✓ ok · journal wal · -wal 41\.2 kB · user_version 3 · migration 20250101_init/);
+		assert.match(frame, /1\.2 MiB · integrity ✓ ok · journal wal · -wal 40\.2 KiB · user_version 3 · migration 20250101_init/);
 		assert.match(frame, /message\s+340/);
 		assert.match(frame, /✗ \/var\/lib\/agent\/broken\.db/);
 		assert.match(frame, /✗ file is not a database \(SQLITE_NOTADB\)/);
 		assert.match(frame, /journal delete · -wal none · user_version 0/);
-		assert.match(frame, /4\.1 kB · integrity not checked · journal \? · -wal none/);
+		assert.match(frame, /4\.0 KiB · integrity not checked · journal \? · -wal none/);
 		assert.match(frame, /▪ \/home\/opencoder\/\.local\/share\/opencode\/storage {2}legacy JSON storage \(opencode before 1\.2\): 1,416 files/);
 		assert.match(frame, /session\s+14/);
 		app.unmount();

@@ -102,7 +102,7 @@ describe('progress', () => {
 		meter.add(10_000_000, 1000);
 		assert.equal(meter.rate(), 10_000_000);
 		assert.equal(meter.eta(10_000_000, 30_000_000), 2);
-		assert.equal(progressText(10_000_000, 30_000_000, meter), '10.0 MB / 30.0 MB  33%  10.0 MB/s  ETA 2s');
+		assert.equal(progressText(10_000_000, 30_000_000, meter), '9.5 MiB / 28.6 MiB  33%  9.5 MiB/s  ETA 2s');
 		assert.equal(progressText(5, null, new RateMeter()), '5 B');
 		assert.equal(formatDuration(125), '2m05s');
 	});

@@ -1,6 +1,8 @@
 // The Backup screen: choose locations (sizes, priorities), the directory and --stop; confirm; a bar per location and one overall.
 import type {BackupUnit} from '../../backup/types.js';
-import {formatBytes, progressText, RateMeter} from '../../backup/progress.js';
+import {PRIORITY_COLOR} from '../../report/labels.js';
+import {progressText, RateMeter} from '../../backup/progress.js';
+import {formatBytes} from '../../report/text.js';
 import {Lines, seg, wrapAll, wrapLine, type Line} from '../components/line.js';
 import {bar, spin} from '../components/progress.js';
 import {fieldSegments} from '../components/text-field.js';
@@ -9,8 +11,6 @@ import type {BackupState, Sample, UnitProgress} from '../hooks/use-backup.js';
 import {pad, plural, scrollStart} from '../text.js';
 import type {Binding, KeyContext} from '../keys/table.js';
 import {matches, NO_ENGINE_SERVICE, type BackupSlice, type ScreenData, type ScreenDef, type ScreenProps} from './screen.js';
-
-const PRIORITY_COLOR: Record<string, string | undefined> = {critical: 'magenta', high: 'cyan'};
 
 export function filterUnits(state: BackupState, filter: string): BackupUnit[] {
 	return state.units.filter(u => matches(filter, u.name, u.label, u.containerPath, u.priority, u.storage, u.source.name, u.source.path));

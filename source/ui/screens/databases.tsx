@@ -1,6 +1,6 @@
 // The Databases screen: one block per SQLite database (size, journal, -wal, schema, integrity, exact counts per table),
 // opencode's legacy JSON storage, and after a probe the counts before and after its restart.
-import {formatBytes} from '../../backup/progress.js';
+import {formatBytes} from '../../report/text.js';
 import type {DatabaseReport, LegacyStorageReport, Report} from '../../core/types.js';
 import {Lines, seg, type Line} from '../components/line.js';
 import {lineWindow, pad, plural} from '../text.js';

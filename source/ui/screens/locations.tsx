@@ -1,12 +1,10 @@
 import type {Location, Report} from '../../core/types.js';
-import {SEVERITY_COLOR, SEVERITY_MARK, mountLabel} from '../../report/labels.js';
+import {PRIORITY_COLOR, SEVERITY_COLOR, SEVERITY_MARK, mountLabel} from '../../report/labels.js';
 import {sourceNote, worstSeverityByPath} from '../../report/summary.js';
 import {Lines, seg, type Line} from '../components/line.js';
 import {cellText, headerLine, layoutColumns, rowLine, type Cell, type ColumnSpec} from '../components/table.js';
 import {scrollStart} from '../text.js';
 import {matches, NO_LOCATIONS, type ScreenData, type ScreenDef, type ScreenProps} from './screen.js';
-
-const PRIORITY_COLOR: Record<string, string | undefined> = {critical: 'magenta', high: 'cyan'};
 
 export function filterLocations(report: Report, filter: string): Location[] {
 	return report.locations.filter(l => matches(filter, l.path, l.label, l.storage, l.priority, mountLabel(l.mount)));
