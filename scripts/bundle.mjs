@@ -1,15 +1,19 @@
 // `npm run build` step 2: bundle cli.tsx into dist/cli.js plus one chunk per command (loaded by `import()` when it
 // runs), so start-up reads a few files instead of hundreds of modules (docs/startup.md has the figures).
-// better-sqlite3 stays external (native addon); so do dockerode's session (gRPC + protobufjs, for BuildKit builds
-// only) and ssh2 (native parts), which load only when an image build or an ssh:// engine needs them.
+// better-sqlite3 stays external (native addon); so do dockerode's session and BuildKit progress decoder (gRPC and
+// protobufjs, for BuildKit builds only) and ssh2 (native parts), which load only when a build or an ssh:// engine
+// needs them, from node_modules as they ship.
 import {build} from 'esbuild';
 import {readFile} from 'node:fs/promises';
 
-// Two top-level requires in our engine client that check never uses, made lazy, and a debug line whose argument
+// Requires in our engine client that check never uses, made lazy or left out of the bundle, and a debug line whose argument
 // (util.inspect of every request's options) was computed even with debugging off. The text is matched exactly, so
 // a dependency update that changes it fails the build here rather than silently undoing it.
 const LAZY = [
 	{file: /docker-modem[/\\]lib[/\\]modem\.js$/, from: "debug('Sending: %s', util.inspect(options, {", to: "debug.enabled && debug('Sending: %s', util.inspect(options, {"},
+	{file: /dockerode[/\\]lib[/\\]util\.js$/, from: "var tar = require('tar-fs');", to: "var tar = {pack: function () { var fs = require('tar-fs'); return fs.pack.apply(fs, arguments); }};"},
+	{file: /dockerode[/\\]lib[/\\]util\.js$/, from: "var DockerIgnore = require('@balena/dockerignore');", to: "var DockerIgnore = function () { var d = require('@balena/dockerignore'); return d.apply(this, arguments); };"},
+	{file: /dockerode[/\\]lib[/\\]docker\.js$/, from: "var buildkit = require('./buildkit');", to: "var buildkit = require('dockerode/lib/buildkit.js');"},
 	{file: /dockerode[/\\]lib[/\\]docker\.js$/, from: "withSession = require('./session'),", to: "withSession = function () { return require('dockerode/lib/session.js').apply(this, arguments); },"},
 	{file: /docker-modem[/\\]lib[/\\]modem\.js$/, from: "ssh = require('./ssh'),", to: "ssh = function (opt) { return require('./ssh')(opt); },"},
 ];
@@ -47,7 +51,7 @@ await build({
 	format: 'esm',
 	target: 'node20',
 	jsx: 'automatic',
-	external: ['better-sqlite3', 'ssh2', 'cpu-features', 'dockerode/lib/session.js', 'react-devtools-core'],
+	external: ['better-sqlite3', 'ssh2', 'cpu-features', 'dockerode/lib/session.js', 'dockerode/lib/buildkit.js', 'react-devtools-core'],
 	plugins: [lazyRequires],
 	// Bundled CommonJS calls require(); an ES module has none.
 	banner: {js: "import {createRequire as occCreateRequire} from 'node:module'; const require = occCreateRequire(import.meta.url);"},
