@@ -134,7 +134,7 @@ export class ParallelGzip extends Transform {
 		this.size = 0;
 		this.crc = crc32(block, this.crc);
 		this.length += block.length;
-		const job = deflateRawAsync(block, {level: blockLevel(block, this.level), finishFlush: constants.Z_SYNC_FLUSH, ...(this.dictionary ? {dictionary: this.dictionary} : {})});
+		const job = deflateRawAsync(block, {level: blockLevel(block, this.level), finishFlush: constants.Z_SYNC_FLUSH, chunkSize: block.length + (block.length >> 3) + 1024, ...(this.dictionary ? {dictionary: this.dictionary} : {})});
 		// A stream torn down with blocks in flight must not leave an unhandled rejection behind.
 		job.catch(() => {});
 		this.inFlight.push(job);

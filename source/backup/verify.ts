@@ -3,10 +3,9 @@ import {createHash} from 'node:crypto';
 import {createReadStream} from 'node:fs';
 import {readFile} from 'node:fs/promises';
 import {join} from 'node:path';
-import {Transform} from 'node:stream';
+import {Transform, Writable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import {createGunzip} from 'node:zlib';
-import tar from 'tar-stream';
 import {checkAbort} from '../docker/abort.js';
 import {DoctorError} from '../docker/engine.js';
 import {readIndex} from './file-index.js';
@@ -31,34 +30,124 @@ function reason(error: unknown): string {
 	return (err.message ?? String(error)).split('\n')[0]!;
 }
 
+const BLOCK = 512;
+/** Entries that describe the next one (PAX, GNU long names), which tar tools do not list or count. */
+const META_TYPES = new Set(['x', 'g', 'L', 'K']);
+
+/** Does this 512-byte header's checksum field match its bytes (summed unsigned, as POSIX says, or signed, as old tars)? */
+function checksumOk(header: Buffer): boolean {
+	const stored = Number.parseInt(header.toString('latin1', 148, 156).replace(/\0.*$/s, '').trim(), 8);
+	let unsigned = 8 * 0x20;
+	let signed = 8 * 0x20;
+	for (let i = 0; i < BLOCK; i++) {
+		if (i < 148 || i >= 156) {
+			unsigned += header[i]!;
+			signed += (header[i]! << 24) >> 24;
+		}
+	}
+
+	return stored === unsigned || stored === signed;
+}
+
+function entrySize(header: Buffer): number {
+	const field = header.subarray(124, 136);
+	if ((field[0]! & 0x80) !== 0) {
+		return field.subarray(1).reduce((n, byte) => (n * 256) + byte, field[0]! & 0x7F);
+	}
+
+	const text = field.toString('latin1').replace(/\0.*$/s, '').trim();
+	return text ? Number.parseInt(text, 8) : 0;
+}
+
+/**
+ * Walks a tar stream's headers as it flows: every header's checksum checked, every body skipped by its size, the
+ * entries counted as tar lists them. It fails as a tar reader does on a damaged header or a stream that stops inside
+ * an entry. No per-entry stream, no copy of the contents: the bodies are only counted past.
+ */
+export class TarWalker extends Writable {
+	entries = 0;
+	private header: Buffer = Buffer.alloc(0);
+	private skip = 0;
+	private ended = false;
+	/** Inside the headers that describe the next entry; a PAX header's body is kept for its size record. */
+	private pax = false;
+	private paxBody: Buffer[] | null = null;
+
+	override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error) => void): void {
+		let at = 0;
+		while (at < chunk.length && !this.ended) {
+			if (this.skip > 0) {
+				const n = Math.min(this.skip, chunk.length - at);
+				this.paxBody?.push(chunk.subarray(at, at + n));
+				this.skip -= n;
+				at += n;
+				continue;
+			}
+
+			const n = Math.min(BLOCK - this.header.length, chunk.length - at);
+			this.header = this.header.length === 0 && n === BLOCK ? chunk.subarray(at, at + BLOCK) : Buffer.concat([this.header, chunk.subarray(at, at + n)]);
+			at += n;
+			if (this.header.length < BLOCK) {
+				continue;
+			}
+
+			const header = this.header;
+			this.header = Buffer.alloc(0);
+			if (header.every(byte => byte === 0)) {
+				// The end-of-archive marker: what follows is padding.
+				this.ended = true;
+				break;
+			}
+
+			if (!checksumOk(header)) {
+				done(new Error('Invalid tar header: its checksum does not match'));
+				return;
+			}
+
+			const type = String.fromCharCode(header[156]!);
+			// A PAX header's size record overrides the size field of the entry it describes.
+			const paxSize = this.paxBody ? /(?:^|\n)\d+ size=(\d+)\n/.exec(Buffer.concat(this.paxBody).toString('utf8'))?.[1] : undefined;
+			const size = META_TYPES.has(type) || paxSize === undefined ? entrySize(header) : Number(paxSize);
+			this.skip = Math.ceil(size / BLOCK) * BLOCK;
+			this.paxBody = type === 'x' ? [] : null;
+			if (META_TYPES.has(type)) {
+				this.pax = true;
+				continue;
+			}
+
+			this.pax = false;
+			this.entries++;
+		}
+
+		done();
+	}
+
+	override _final(done: (error?: Error) => void): void {
+		done(this.header.length > 0 || this.skip > 0 || this.pax ? new Error('Unexpected end of data') : undefined);
+	}
+}
+
 /** Read one .tar.gz end to end. ok when it parses fully and, where given, its sha256 and entry count match. */
 export async function verifyArchive(path: string, expected: {sha256?: string; entries?: number} = {}, signal?: AbortSignal): Promise<VerifyResult> {
 	const file = path.split('/').pop()!;
 	const hash = createHash('sha256');
-	let entries = 0;
 	const tap = new Transform({
 		transform(chunk: Buffer, _encoding, done) {
 			hash.update(chunk);
 			done(null, chunk);
 		},
 	});
-	const extract = tar.extract();
-	extract.on('entry', (_header, stream, next) => {
-		entries++;
-		stream.on('end', next);
-		// A truncated archive fails inside an entry: the pipeline reports it, the entry must not throw it again.
-		stream.on('error', () => {});
-		stream.resume();
-	});
+	const walker = new TarWalker();
 	try {
-		// Large reads and inflates: few threadpool round trips and few chunks for the tar parser.
-		await pipeline(createReadStream(path, {highWaterMark: 1024 * 1024}), tap, createGunzip({chunkSize: 256 * 1024}), extract, {signal});
+		// Large reads and inflates: few threadpool round trips and few chunks for the tar walk.
+		await pipeline(createReadStream(path, {highWaterMark: 1024 * 1024}), tap, createGunzip({chunkSize: 256 * 1024}), walker, {signal});
 	} catch (error) {
 		checkAbort(signal);
 
-		return {file, ok: false, error: `${file}: ${reason(error)}`, sha256: null, entries};
+		return {file, ok: false, error: `${file}: ${reason(error)}`, sha256: null, entries: walker.entries};
 	}
 
+	const {entries} = walker;
 	const sha256 = hash.digest('hex');
 	if (expected.sha256 && expected.sha256 !== sha256) {
 		return {file, ok: false, error: `${file}: sha256 ${sha256.slice(0, 12)}… does not match the manifest's ${expected.sha256.slice(0, 12)}…`, sha256, entries};

@@ -1,11 +1,14 @@
-// The single-file tar reader the database copy uses instead of a tar library: every header form the engine sends
-// (PAX with a size, GNU long names, directories before the file), and a stream cut short.
+// The two tar readers that replace a tar library on hot paths: the single-file reader of the database copy (every
+// header form the engine sends, a stream cut short) and the header walk of backup verification.
 import assert from 'node:assert/strict';
+import {spawnSync} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
 import {Readable, Writable} from 'node:stream';
+import {pipeline} from 'node:stream/promises';
 import {describe, it} from 'node:test';
 import tar from 'tar-stream';
 import {writeFirstFile} from '../../source/docker/archive.js';
+import {TarWalker} from '../../source/backup/verify.js';
 
 async function tarOf(entries: Array<{name: string; type?: 'file' | 'directory' | 'symlink'; body?: Buffer; pax?: Record<string, string>; linkname?: string}>): Promise<Buffer> {
 	const pack = tar.pack();
@@ -66,5 +69,38 @@ describe('writeFirstFile', () => {
 		assert.equal((await extract(await tarOf([{name: 'd', type: 'directory'}]), 512)).bytes, null);
 		const data = await tarOf([{name: 'x.db', body}]);
 		await assert.rejects(extract(data.subarray(0, 512 + 1000), 300), /ended 69000 bytes before the end/);
+	});
+});
+
+describe('TarWalker (verification)', () => {
+	async function walk(data: Buffer, size = 777): Promise<number> {
+		const walker = new TarWalker();
+		await pipeline(Readable.from(Array.from({length: Math.ceil(data.length / size)}, (_, i) => data.subarray(i * size, (i + 1) * size))), walker);
+		return walker.entries;
+	}
+
+	const entries = [
+		{name: 'd', type: 'directory' as const},
+		{name: `${'long-dir/'.repeat(20)}${'n'.repeat(120)}.txt`, body: randomBytes(3000)},
+		{name: 'l', type: 'symlink' as const, linkname: 'd'},
+		{name: 'p.bin', body: randomBytes(10_000), pax: {'SCHILY.xattr.user.k': 'v'}},
+		{name: 'empty', body: Buffer.alloc(0)},
+	];
+
+	it('counts the entries tar lists, past PAX headers and long names', async () => {
+		const data = await tarOf(entries);
+		const listed = spawnSync('tar', ['-tf', '-'], {input: data}).stdout.toString().trim().split('\n');
+		assert.equal(listed.length, entries.length);
+		assert.equal(await walk(data), entries.length);
+		assert.equal(await walk(data, 1), entries.length);
+	});
+
+	it('fails on a damaged header and on a stream that stops inside an entry', async () => {
+		const data = await tarOf(entries);
+		const damaged = Buffer.from(data);
+		damaged[0] ^= 0x40;
+		await assert.rejects(walk(damaged), /Invalid tar header/);
+		await assert.rejects(walk(data.subarray(0, 512 + 100)), /Unexpected end of data/);
+		await assert.rejects(walk(data.subarray(0, 700)), /Unexpected end of data/);
 	});
 });
