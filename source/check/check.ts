@@ -3,8 +3,9 @@ import {analyze} from '../core/analyze.js';
 import {detectProfile, findProfile, parseProfile, BUILTIN_PROFILES} from '../core/profiles.js';
 import type {ContainerFacts, Profile, Report} from '../core/types.js';
 import {connect, DoctorError, type Engine} from '../docker/engine.js';
-import {statInContainer} from '../docker/archive.js';
 import {findCandidates, gatherFacts, type Candidate} from '../docker/inspect.js';
+import {pathsExist} from '../docker/exists.js';
+import {collectCandidates} from '../core/model.js';
 import {requestsMade} from '../docker/requests.js';
 import {sortFindings} from '../core/findings.js';
 import {isRedis, redisProfile, withRedis} from '../core/redis.js';
@@ -82,6 +83,8 @@ export async function pickContainer(engine: Engine, ref?: string): Promise<strin
 	return stack ?? candidates[0]!.id;
 }
 
+type ReaderFor = typeof import('../sqlite/index.js').readerFor;
+
 export interface CheckResult {
 	engine: Engine;
 	facts: ContainerFacts;
@@ -90,15 +93,11 @@ export interface CheckResult {
 }
 
 /** A --db path must be a file in the container: a typo must not pass as "nothing to count". */
-async function requireDatabases(engine: Engine, facts: ContainerFacts, paths: string[]): Promise<void> {
-	// Where asking the engine could create a missing bind source, the count itself says what it could not read.
-	if (facts.archiveRisk) {
-		return;
-	}
-
-	const container = engine.docker.getContainer(facts.id);
+async function requireDatabases(engine: Engine, facts: ContainerFacts, paths: string[], readerFor: ReaderFor): Promise<void> {
 	for (const path of paths) {
-		const stat = await statInContainer(container, path);
+		// Where no read is safe, the database's own entry says why; a guess here would be no better.
+		const {source} = readerFor(engine, facts, path);
+		const stat = source ? await source.stat(path) : {isFile: true};
 		if (!stat?.isFile) {
 			throw new DoctorError(`--db ${path}: ${stat ? 'not a file' : 'no such file'} in ${facts.name}: pass the container path of a SQLite database`, 'usage', {code: 'missing-db'});
 		}
@@ -113,6 +112,7 @@ export async function checkContainer(engine: Engine, ref: string, options: Check
 	const redis = isRedis(facts) ? await gatherRedis(engine, facts) : undefined;
 	const detected = forced ? {profile: forced, detectedBy: `--profile ${options.profile}`} : detectProfile(facts);
 	const {profile, detectedBy} = redis && !forced ? redisProfile(detected, redis) : detected;
+	facts.pathExists = await pathsExist(engine, facts, collectCandidates(facts, profile, options.paths ?? []).map(c => c.path));
 	const {target} = engine;
 	const {schemaVersion, ...analysis} = analyze(facts, profile, detectedBy, options.paths ?? []);
 	let report: Report = {schemaVersion, engine: {context: target.context, host: target.label, transport: target.transport}, ...analysis};
@@ -122,9 +122,9 @@ export async function checkContainer(engine: Engine, ref: string, options: Check
 
 	lap('inspect');
 	if (options.databases !== false) {
-		await requireDatabases(engine, facts, options.db ?? []);
 		// better-sqlite3 and the tar parser load only when databases are counted.
-		const {countDatabases, databaseFindings} = await import('../sqlite/index.js');
+		const {countDatabases, databaseFindings, readerFor} = await import('../sqlite/index.js');
+		await requireDatabases(engine, facts, options.db ?? [], readerFor);
 		const {databases, legacyStorage, skipped} = await countDatabases(engine, facts, report.locations, {extra: options.db, signal: options.signal, integrity: options.integrity, phases});
 		report.databases = databases;
 		report.legacyStorage = legacyStorage;

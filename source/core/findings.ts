@@ -150,16 +150,28 @@ export function findingsFor(facts: ContainerFacts, profile: Profile, locations: 
 
 	for (const location of locations) {
 		const wantsPersistence = location.expected === 'persistent';
+		// Nothing there and nothing will be: nothing to lose. Only a path the product writes at run time is at risk.
+		if (location.exists === false && !location.writesAtRuntime) {
+			if (location.origin === 'user') {
+				findings.push({code: 'path-absent', severity: 'info', path: location.path, message: `${location.path} (given with --path) does not exist in ${facts.name}`, fix: 'check the path: docker diff NAME lists what the container wrote'});
+			}
+
+			continue;
+		}
 
 		if (wantsPersistence && (location.storage === 'container-layer' || location.storage === 'tmpfs')) {
 			const where = location.storage === 'tmpfs' ? 'a tmpfs (memory)' : 'the container\'s own layer';
+			const absent = location.exists === false;
 			if (important(location) || location.priority === 'medium') {
 				findings.push({
 					code: 'not-persistent',
 					severity: important(location) ? 'error' : 'warning',
 					path: location.path,
-					message: `${location.label} (${location.priority}) is on ${where}: it is lost on ${location.storage === 'tmpfs' ? 'every restart' : 'recreate or update'}`,
-					fix: namedVolumeFix(location, profile, facts),
+					message: absent
+						? `${location.label} (${location.priority}) does not exist yet, and ${profile.title} writes it at run time: it will land on ${where} and be lost on ${location.storage === 'tmpfs' ? 'every restart' : 'recreate or update'}`
+						: `${location.label} (${location.priority}) is on ${where}: it is lost on ${location.storage === 'tmpfs' ? 'every restart' : 'recreate or update'}`,
+					// Nothing to save yet: the fix only creates the mount.
+					fix: absent ? mountStep(location, profile, facts.name) : namedVolumeFix(location, profile, facts),
 				});
 			}
 		}

@@ -106,6 +106,7 @@ export function isExternalVolume(name: string | null, facts: ContainerFacts): bo
 }
 
 interface Candidate {
+	writesAtRuntime?: boolean;
 	path: string;
 	label: string;
 	priority: Priority;
@@ -127,7 +128,7 @@ export function collectCandidates(facts: ContainerFacts, profile: Profile, extra
 	};
 
 	for (const loc of profile.locations) {
-		add({path: resolvePath(loc.path, facts), label: loc.label, priority: loc.priority, kind: loc.kind, expected: loc.expected ?? 'persistent', origin: 'profile'});
+		add({path: resolvePath(loc.path, facts), label: loc.label, priority: loc.priority, kind: loc.kind, expected: loc.expected ?? 'persistent', origin: 'profile', ...(loc.writesAtRuntime ? {writesAtRuntime: true} : {})});
 	}
 
 	for (const path of extraPaths) {
@@ -176,6 +177,8 @@ export function buildLocations(facts: ContainerFacts, profile: Profile, extraPat
 			kind: c.kind,
 			expected: c.expected,
 			origin: c.origin,
+			exists: facts.pathExists[c.path] ?? null,
+			...(c.writesAtRuntime ? {writesAtRuntime: true} : {}),
 			storage,
 			readOnly,
 			mount: mount ? {type: mount.type, name: mount.name, source: mount.source, destination: normalisePath(mount.destination), rw: mount.rw} : null,

@@ -8,12 +8,13 @@ const OCC_HOME = '/home/opencoder';
 
 /** opencode-cloud's seven volumes, their container paths, the CLI's bind sources and priorities. */
 export const OPENCODE_CLOUD_VOLUMES = [
-	{volume: 'opencode-data', path: `${OCC_HOME}/.local/share/opencode`, cliBind: '~/.local/share/opencode', label: 'sessions & project data', priority: 'critical'},
+	// writesAtRuntime: opencode makes its data and state dirs on first run, the root entrypoint its users store.
+	{volume: 'opencode-data', path: `${OCC_HOME}/.local/share/opencode`, cliBind: '~/.local/share/opencode', label: 'sessions & project data', priority: 'critical', writesAtRuntime: true},
 	{volume: 'opencode-workspace', path: `${OCC_HOME}/workspace`, cliBind: '~/opencode', label: 'workspace (repositories)', priority: 'critical'},
 	{volume: 'opencode-ssh', path: `${OCC_HOME}/.ssh`, cliBind: '~/.local/share/opencode-cloud/ssh', label: 'SSH keys', priority: 'high'},
-	{volume: 'opencode-users', path: '/var/lib/opencode-users', cliBind: undefined, label: 'user accounts', priority: 'high'},
+	{volume: 'opencode-users', path: '/var/lib/opencode-users', cliBind: undefined, label: 'user accounts', priority: 'high', writesAtRuntime: true},
 	{volume: 'opencode-config', path: `${OCC_HOME}/.config/opencode`, cliBind: '~/.config/opencode-cloud/opencode', label: 'opencode config', priority: 'medium'},
-	{volume: 'opencode-state', path: `${OCC_HOME}/.local/state/opencode`, cliBind: '~/.local/state/opencode', label: 'app state', priority: 'medium'},
+	{volume: 'opencode-state', path: `${OCC_HOME}/.local/state/opencode`, cliBind: '~/.local/state/opencode', label: 'app state', priority: 'medium', writesAtRuntime: true},
 	{volume: 'opencode-cache', path: `${OCC_HOME}/.cache/opencode`, cliBind: '~/.cache/opencode', label: 'cache (regenerable)', priority: 'low'},
 ] as const;
 
@@ -30,6 +31,7 @@ const opencodeCloud: Profile = {
 			kind: 'dir' as const,
 			volume: v.volume,
 			cliBind: v.cliBind,
+			...('writesAtRuntime' in v ? {writesAtRuntime: true} : {}),
 		})),
 		{path: `${OCC_HOME}/.local/share/opencode/opencode.db`, label: 'opencode database', priority: 'critical', kind: 'sqlite'},
 	],
@@ -57,7 +59,7 @@ const agentServer: Profile = {
 	title: 'agent server (/data + SQLite)',
 	description: 'One /data volume: machine.db, credentials, uploaded agents and skills, webhooks, registry; read-only built-ins under /app.',
 	locations: [
-		{path: '/data', label: 'agent data', priority: 'critical', kind: 'dir'},
+		{path: '/data', label: 'agent data', priority: 'critical', kind: 'dir', writesAtRuntime: true},
 		{path: '/data/db/machine.db', label: 'machine database', priority: 'critical', kind: 'sqlite'},
 		{path: '/data/credentials', label: 'API credentials', priority: 'high', kind: 'dir'},
 		{path: '/data/config/agents', label: 'uploaded agents', priority: 'high', kind: 'dir'},
@@ -74,7 +76,7 @@ const redis: Profile = {
 	name: 'redis-aof',
 	title: 'Redis with AOF',
 	description: 'The agent server\'s Redis: task queue and status in /data, persisted by the append-only file.',
-	locations: [{path: '/data', label: 'redis AOF + RDB', priority: 'high', kind: 'dir'}],
+	locations: [{path: '/data', label: 'redis AOF + RDB', priority: 'high', kind: 'dir', writesAtRuntime: true}],
 };
 
 const managementApi: Profile = {
@@ -248,7 +250,7 @@ export function parseProfile(text: string, source: string): Profile {
 			throw new Error(`profile ${source}: locations[${i}].expected must be persistent, read-only, ephemeral or unknown`);
 		}
 
-		return {path: loc.path, label: loc.label ?? loc.path, priority: priority as Priority, kind: kind as LocationKind, expected: loc.expected as Expectation | undefined};
+		return {path: loc.path, label: loc.label ?? loc.path, priority: priority as Priority, kind: kind as LocationKind, expected: loc.expected as Expectation | undefined, ...(loc.writesAtRuntime === true ? {writesAtRuntime: true} : {})};
 	});
 	return {
 		name: typeof object.name === 'string' ? object.name : source.replace(/^.*\//, '').replace(/\.(json|ya?ml)$/, ''),

@@ -82,6 +82,10 @@ export interface ContainerFacts {
 	archiveRisk: string | null;
 	/** The container's writable layer on the host (overlay2's UpperDir): files made in the container, not the image's. */
 	layerDir: string | null;
+	/** The image's layers on the host, top first (overlay2's LowerDir); empty when unknown. */
+	imageLayerDirs: string[];
+	/** Does each candidate location exist in the container? null when it could not be told without a side effect. */
+	pathExists: Record<string, boolean | null>;
 	/** True when the container's logs contain the opencode-cloud entrypoint's persistence warning. */
 	persistenceWarningInLogs: boolean;
 	restartPolicy: string;
@@ -103,6 +107,8 @@ export interface ProfileLocation {
 	volume?: string;
 	/** Host path the opencode-cloud CLI binds here, used only in fixes. */
 	cliBind?: string;
+	/** The product creates and writes this path at run time, so its absence now is no comfort: it lands on the layer. */
+	writesAtRuntime?: boolean;
 }
 
 export interface Profile {
@@ -139,6 +145,10 @@ export interface Location {
 	/** True when the covering volume is not owned by the compose project (declared `external`). */
 	external: boolean;
 	survives: Record<Scenario, Survival | null>;
+	/** Does the path exist in the container? null when it could not be told without a side effect. */
+	exists: boolean | null;
+	/** From the profile: the product writes here at run time (absent now, it will land where its mount says). */
+	writesAtRuntime?: boolean;
 	/** Filled by `probe`: what a sentinel written here did, observed on the real engine. */
 	observed?: Observation;
 }
@@ -253,6 +263,13 @@ export interface DatabaseReport {
 export interface LegacyStorageReport {
 	path: string;
 	counts: Record<string, number>;
+	/**
+	 * Sessions opencode's JSON → SQLite migration would carry over (their project file exists) that are not in the
+	 * opencode.db beside storage/; absent when there is no readable opencode.db there. `ids`: the first few.
+	 */
+	notInDatabase?: {count: number; ids: string[]};
+	/** Sessions the migration skips because their project file is missing (storage/session/<project>/<id>.json). */
+	orphans?: {count: number; ids: string[]};
 }
 
 export const SCHEMA_VERSION = 1;

@@ -55,6 +55,9 @@ export function factsFromInspect(
 		command: [info.Path, ...(info.Args ?? [])].filter((part: unknown): part is string => typeof part === 'string' && part !== ''),
 		workingDir: info.Config?.WorkingDir ?? '',
 		layerDir: info.GraphDriver?.Name === 'overlay2' ? info.GraphDriver.Data?.UpperDir ?? null : null,
+		// The first LowerDir entry is the container's -init layer (hosts, resolv.conf), then the image's, top first.
+		imageLayerDirs: info.GraphDriver?.Name === 'overlay2' ? String(info.GraphDriver.Data?.LowerDir ?? '').split(':').filter(Boolean) : [],
+		pathExists: {},
 		persistenceWarningInLogs: host.persistenceWarningInLogs,
 		restartPolicy: info.HostConfig?.RestartPolicy?.Name ?? '',
 		autoRemove: Boolean(info.HostConfig?.AutoRemove),

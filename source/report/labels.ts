@@ -38,6 +38,8 @@ export const PRIORITY_COLOR: Partial<Record<Priority, string>> = {critical: 'mag
 /** A cell the probe observed, on the Matrix and in the details. */
 export const OBSERVED_MARK = '●';
 export const SEVERITY_MARK: Record<Severity, string> = {error: '✗', warning: '!', info: 'i'};
+/** A location that does not exist in the container: nothing there to lose (unless a finding says otherwise). */
+export const ABSENT_MARK = '○';
 export const SEVERITY_COLOR: Record<Severity, string> = {error: 'red', warning: 'yellow', info: 'blue'};
 
 export function shortId(id: string): string {

@@ -1,7 +1,7 @@
 import {scenarioVisible, worstSeverityByPath} from './summary.js';
 import {formatBytes, pad} from './text.js';
 import {redisLines, stackLines, stackSummary} from './stack.js';
-import {SCENARIO_SHORT, SCENARIO_TITLE, SEVERITY_MARK, SURVIVAL_GLYPH, mountLabel} from './labels.js';
+import {ABSENT_MARK, SCENARIO_SHORT, SCENARIO_TITLE, SEVERITY_MARK, SURVIVAL_GLYPH, mountLabel} from './labels.js';
 import {SCENARIOS, type Finding, type Report} from '../core/types.js';
 
 function findingLines(f: Finding, indent: string): string[] {
@@ -79,14 +79,15 @@ export function renderPlain(report: Report): string {
 	}
 
 	lines.push('');
-	lines.push('Locations');
+	lines.push(report.locations.some(l => l.exists === false) ? `Locations (${ABSENT_MARK} absent: not in the container)` : 'Locations');
 	const worst = worstSeverityByPath(report.findings);
 	const width = Math.min(60, Math.max(...report.locations.map(l => l.path.length), 10));
 	for (const location of report.locations) {
 		const severity = worst.get(location.path);
-		const mark = severity ? SEVERITY_MARK[severity] : '✓';
+		const absent = location.exists === false;
+		const mark = severity && severity !== 'info' ? SEVERITY_MARK[severity] : (absent ? ABSENT_MARK : (severity ? SEVERITY_MARK[severity] : '✓'));
 		const ro = location.readOnly ? ' ro' : '';
-		lines.push(`  ${mark} ${pad(location.path, width)}  ${pad(location.priority, 8)}  ${location.storage}${ro} ${mountLabel(location.mount)}`.trimEnd());
+		lines.push(`  ${mark} ${pad(location.path, width)}  ${pad(location.priority, 8)}  ${absent ? 'absent, ' : ''}${location.storage}${ro} ${mountLabel(location.mount)}`.trimEnd());
 		for (const f of report.findings.filter(f => f.path === location.path)) {
 			lines.push(...findingLines(f, '      '));
 		}

@@ -121,6 +121,19 @@ export function countLocalDatabase(file: string, options: {integrity?: boolean; 
 	return out;
 }
 
+/** The ids in opencode's `session` table of a local copy; null when it has none or cannot be read. */
+export function sessionIdsOf(file: string, readonly = true): Set<string> | null {
+	let db: Database.Database | undefined;
+	try {
+		db = new Database(file, {readonly, fileMustExist: true});
+		return new Set((db.prepare('SELECT id FROM session').all() as Array<{id: string}>).map(r => String(r.id)));
+	} catch {
+		return null;
+	} finally {
+		db?.close();
+	}
+}
+
 /** Sum of a report's table counts. */
 export function totalRows(report: Pick<DatabaseReport, 'tables'>): number {
 	return Object.values(report.tables).reduce((a, b) => a + b, 0);

@@ -39,7 +39,14 @@ export interface WalkResult {
 	sqlite: string[];
 	/** storage/ dir (container path) → kind → JSON file count. */
 	storage: Map<string, Record<string, number>>;
+	/** storage/ dir → its sessions (id → project id from the path) and its project ids: what the migration reads. */
+	sessions: Map<string, LegacySessions>;
 	skipped: string[];
+}
+
+export interface LegacySessions {
+	sessions: Map<string, string>;
+	projects: Set<string>;
 }
 
 /** A location is walked when it should hold data: not a cache, not the workspace, not read-only, not tmpfs. */
@@ -130,6 +137,19 @@ function opencodeStorage(storage: Map<string, Record<string, number>>): Map<stri
 class Collector {
 	readonly sqlite: string[] = [];
 	readonly storage = new Map<string, Record<string, number>>();
+	readonly sessions = new Map<string, LegacySessions>();
+
+	/** opencode's migration takes ids from paths, not JSON: session/<project>/<id>.json and project/<id>.json. */
+	private identify(storage: string, parts: string[]) {
+		const entry = this.sessions.get(storage) ?? {sessions: new Map<string, string>(), projects: new Set<string>()};
+		this.sessions.set(storage, entry);
+		if (parts[0] === 'session' && parts.length === 3) {
+			entry.sessions.set(parts[2]!.replace(/\.json$/, ''), parts[1]!);
+		} else if (parts[0] === 'project' && parts.length === 2) {
+			entry.projects.add(parts[1]!.replace(/\.json$/, ''));
+		}
+	}
+
 	// Two roots can reach the same file (host walk of a volume, archive walk of a parent): count it once.
 	private readonly seen = new Set<string>();
 	entries = 0;
@@ -145,6 +165,7 @@ class Collector {
 			const counts = this.storage.get(legacy.storage) ?? {};
 			counts[legacy.kind] = (counts[legacy.kind] ?? 0) + 1;
 			this.storage.set(legacy.storage, counts);
+			this.identify(legacy.storage, path.slice(legacy.storage.length + 1).split('/'));
 			return true;
 		}
 
@@ -321,5 +342,7 @@ export async function walk(container: Docker.Container, roots: WalkRoot[], limit
 		}
 	}
 
-	return {sqlite: [...new Set(out.sqlite)].sort(), storage: opencodeStorage(out.storage), skipped};
+	const storage = opencodeStorage(out.storage);
+	const sessions = new Map([...out.sessions].filter(([dir]) => storage.has(dir)));
+	return {sqlite: [...new Set(out.sqlite)].sort(), storage, sessions, skipped};
 }

@@ -28,6 +28,10 @@ function opencodeSessions(db: DatabaseReport): number | null {
 	return db.error === null && 'session' in db.tables ? db.tables.session! : null;
 }
 
+function idList(some: {count: number; ids: string[]}): string {
+	return some.ids.join(', ') + (some.count > some.ids.length ? ` and ${some.count - some.ids.length} more` : '');
+}
+
 export function databaseFindings(databases: DatabaseReport[], legacy: LegacyStorageReport[], env: Record<string, string>): Finding[] {
 	const findings: Finding[] = [];
 	for (const db of databases) {
@@ -53,6 +57,27 @@ export function databaseFindings(databases: DatabaseReport[], legacy: LegacyStor
 				message: `${storage.path} holds ${sessions} sessions in opencode's pre-1.2 JSON format and there is no opencode.db: the next start of opencode 1.2+ migrates them once`,
 				fix: `back up ${storage.path} before upgrading (occ-doctor backup), and keep storage/ on the same persistent volume as opencode.db`,
 			});
+			continue;
+		}
+
+		if (storage.orphans) {
+			findings.push({
+				code: 'legacy-orphan-sessions', severity: 'warning', path: storage.path,
+				message: `${storage.orphans.count} session${storage.orphans.count === 1 ? '' : 's'} in ${storage.path} ${storage.orphans.count === 1 ? 'has' : 'have'} no project file, so opencode's migration skips ${storage.orphans.count === 1 ? 'it' : 'them'}: ${idList(storage.orphans)}`,
+				fix: `keep ${storage.path} (they exist only there); restore storage/project/<project id>.json from a backup, move opencode.db aside and start opencode once to migrate them`,
+			});
+		}
+
+		if (storage.notInDatabase) {
+			if (storage.notInDatabase.count > 0) {
+				const db = beside.find(d => channelOf(d.path) === selectedChannel(env)) ?? beside[0]!;
+				findings.push({
+					code: 'partial-migration', severity: 'warning', path: db.path,
+					message: `${storage.notInDatabase.count} session${storage.notInDatabase.count === 1 ? '' : 's'} of ${storage.path} that opencode's migration carries over ${storage.notInDatabase.count === 1 ? 'is' : 'are'} not in ${db.path}: ${idList(storage.notInDatabase)}`,
+					fix: `keep ${storage.path}; back up both, then move opencode.db aside and start opencode 1.2+ once to re-run the migration`,
+				});
+			}
+
 			continue;
 		}
 

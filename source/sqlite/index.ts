@@ -6,10 +6,11 @@ import {join, posix} from 'node:path';
 import type Docker from 'dockerode';
 import type {ContainerFacts, DatabaseReport, LegacyStorageReport, Location} from '../core/types.js';
 import type {Engine} from '../docker/engine.js';
-import {countLocalDatabase, explainSqliteError, oneLine} from './count.js';
-import {DEFAULT_LIMITS, walk, walkRoots, type DiscoveryLimits} from './discover.js';
+import {countLocalDatabase, explainSqliteError, oneLine, sessionIdsOf} from './count.js';
+import {DEFAULT_LIMITS, walk, walkRoots, type DiscoveryLimits, type LegacySessions} from './discover.js';
 import {archiveSource, hostSource, snapshotDatabase, SnapshotError, type FileSource} from './snapshot.js';
 import {formatBytes} from '../report/text.js';
+import {channelDatabaseName, selectedChannel} from './findings.js';
 
 export {snapshotDatabase} from './snapshot.js';
 export {compareCounts, databaseFindings} from './findings.js';
@@ -50,7 +51,7 @@ function emptyReport(path: string): DatabaseReport {
 }
 
 /** Snapshot one database into `tempRoot`, count the copy, delete the copy. Never throws but for an abort. */
-export async function reportDatabase(from: Docker.Container | FileSource, path: string, tempRoot: string, options: Pick<CountOptions, 'signal' | 'integrity' | 'phases'> = {}): Promise<DatabaseReport> {
+export async function reportDatabase(from: Docker.Container | FileSource, path: string, tempRoot: string, options: Pick<CountOptions, 'signal' | 'integrity' | 'phases'> & {onCopy?: (main: string, readonly: boolean) => void} = {}): Promise<DatabaseReport> {
 	const report = emptyReport(path);
 	const dir = await mkdtemp(join(tempRoot, 'db-'));
 	try {
@@ -62,7 +63,12 @@ export async function reportDatabase(from: Docker.Container | FileSource, path: 
 		const bytes = report.sizeBytes + (report.walBytes ?? 0);
 		const integrity = options.integrity ?? bytes <= INTEGRITY_BUDGET_BYTES;
 		// A copied hot journal must be rolled back, which a read-only connection cannot do; the copy is ours to write.
-		Object.assign(report, countLocalDatabase(snap.main, {integrity, readonly: !existsSync(`${snap.main}-journal`), phases: options.phases}));
+		const readonly = !existsSync(`${snap.main}-journal`);
+		Object.assign(report, countLocalDatabase(snap.main, {integrity, readonly, phases: options.phases}));
+		if (report.error === null) {
+			options.onCopy?.(snap.main, readonly);
+		}
+
 		if (!integrity && options.integrity === undefined && !report.error) {
 			report.integritySkipped = `${formatBytes(bytes)} is over the ${formatBytes(INTEGRITY_BUDGET_BYTES)} a check reads by default: pass --integrity`;
 		}
@@ -79,6 +85,39 @@ export async function reportDatabase(from: Docker.Container | FileSource, path: 
 	}
 
 	return report;
+}
+
+/** How many ids to name in a report; the count says the rest. */
+const IDS_SHOWN = 5;
+
+function some(ids: string[]): {count: number; ids: string[]} {
+	return {count: ids.length, ids: ids.sort().slice(0, IDS_SHOWN)};
+}
+
+/** opencode's migration skips a session whose project/<id>.json is missing (json-migration.ts): it never reaches the database. */
+function migrationOrphans(legacy: LegacySessions | undefined): Pick<LegacyStorageReport, 'orphans'> {
+	const orphans = [...legacy?.sessions ?? []].filter(([, project]) => !legacy!.projects.has(project)).map(([id]) => id);
+	return orphans.length > 0 ? {orphans: some(orphans)} : {};
+}
+
+/** The migratable sessions of storage/ that the database does not hold. */
+function notMigrated(legacy: LegacySessions, inDatabase: Set<string> | null): Pick<LegacyStorageReport, 'notInDatabase'> {
+	if (!inDatabase) {
+		return {};
+	}
+
+	return {notInDatabase: some([...legacy.sessions].filter(([id, project]) => legacy.projects.has(project) && !inDatabase.has(id)).map(([id]) => id))};
+}
+
+/** The legacy storage/ beside the database of the channel this container's opencode migrates into. */
+function besideStorage(path: string, wanted: string, legacy: LegacyStorageReport[], sessions: Map<string, LegacySessions>): {report: LegacyStorageReport; sessions: LegacySessions} | null {
+	if (posix.basename(path) !== wanted) {
+		return null;
+	}
+
+	const report = legacy.find(l => l.path === `${posix.dirname(path)}/storage`);
+	const found = report ? sessions.get(report.path) : undefined;
+	return report && found ? {report, sessions: found} : null;
 }
 
 /**
@@ -192,7 +231,7 @@ export async function countDatabases(engine: Engine, facts: ContainerFacts, loca
 	const paths = await databasePaths(engine, facts, locations, found.sqlite, options.extra ?? [], skipped);
 	addPhase(options.phases, 'discover', started);
 	options.onEvent?.({type: 'discovered', databases: paths, skipped});
-	const legacyStorage = [...found.storage].map(([path, counts]) => ({path, counts}));
+	const legacyStorage: LegacyStorageReport[] = [...found.storage].map(([path, counts]) => ({path, counts, ...migrationOrphans(found.sessions.get(path))}));
 	if (paths.length === 0) {
 		return {databases: [], legacyStorage, skipped};
 	}
@@ -204,7 +243,9 @@ export async function countDatabases(engine: Engine, facts: ContainerFacts, loca
 		for (const [index, path] of paths.entries()) {
 			options.onEvent?.({type: 'counting', path, index, total: paths.length});
 			const {source, reason} = readerFor(engine, facts, path);
-			const report = source ? await reportDatabase(source, path, tempRoot, options) : {...emptyReport(path), error: reason};
+			const legacy = besideStorage(path, channelDatabaseName(selectedChannel(facts.env)), legacyStorage, found.sessions);
+			const onCopy = legacy ? (main: string, readonly: boolean) => Object.assign(legacy.report, notMigrated(legacy.sessions, sessionIdsOf(main, readonly))) : undefined;
+			const report = source ? await reportDatabase(source, path, tempRoot, {...options, onCopy}) : {...emptyReport(path), error: reason};
 			databases.push(report);
 			options.onEvent?.({type: 'counted', report});
 		}

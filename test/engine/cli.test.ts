@@ -12,7 +12,7 @@ import {assertUnchanged} from '../helpers/host-snapshot.js';
 const CONTRACT_KEYS = ['schemaVersion', 'engine', 'container', 'profile', 'locations', 'findings', 'restartPolicy', 'comesBack'];
 // Keys that only some reports have: database discovery, timings, Redis, compose stacks.
 const LATER_KEYS = ['databases', 'legacyStorage', 'timings', 'redis', 'services'];
-const LOCATION_KEYS = ['path', 'label', 'priority', 'expected', 'storage', 'readOnly', 'mount', 'survives'];
+const LOCATION_KEYS = ['path', 'label', 'priority', 'expected', 'exists', 'storage', 'readOnly', 'mount', 'survives'];
 const ESC = '\u001B';
 
 let engine: Engine | undefined;
@@ -139,6 +139,8 @@ describe('the occ-doctor CLI', () => {
 		}
 
 		const name = await container('-v', `${await volume()}:/srv/data`);
+		// A path that exists: one that does not is not at risk (test/engine/findings.test.ts).
+		await docker('exec', name, 'mkdir', '/srv/notes');
 		const result = await assertUnchanged(engine!.docker, name, async () => cli(['check', '--json', '--container', name, '--path', '/srv/notes', '-p', '/srv/data/sub']));
 		const json = JSON.parse(result.stdout) as {locations: Array<{path: string; storage: string; label: string}>};
 		const byPath = new Map(json.locations.map(l => [l.path, l]));
@@ -154,6 +156,7 @@ describe('the occ-doctor CLI', () => {
 		}
 
 		const name = await container('-v', `${await volume()}:/srv/data`);
+		await docker('exec', name, 'mkdir', '/srv/state');
 		const jsonFile = join(dir, 'mine.json');
 		writeFileSync(jsonFile, JSON.stringify({name: 'mine', locations: [{path: '/srv/data/db.sqlite', label: 'my database', priority: 'critical', kind: 'sqlite'}]}));
 		const yamlFile = join(dir, 'mine.yaml');

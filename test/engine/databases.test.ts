@@ -77,10 +77,15 @@ describe('databases (real engine)', () => {
 				db.exec('CREATE TABLE __drizzle_migrations (id INTEGER PRIMARY KEY, hash TEXT, created_at INTEGER)');
 				db.exec('INSERT INTO __drizzle_migrations (hash, created_at) VALUES (\'m1\', 1), (\'m2\', 2)');
 				rows(db, 'project', 1);
-				rows(db, 'session', 2, 2);
+				const session = db.prepare('INSERT INTO session VALUES (?, \'p1\')');
+				session.run('ses_0');
+				session.run('ses_1');
 				db.pragma('wal_checkpoint(TRUNCATE)');
-				// From here on, commits live only in -wal.
-				rows(db, 'session', 3, 2);
+				// From here on, commits live only in -wal: the migration check must see these ids too.
+				for (const id of ['ses_2', 'ses_3', 'ses_4']) {
+					session.run(id);
+				}
+
 				rows(db, 'message', 40);
 				rows(db, 'part', 300, 2);
 			}, true);
@@ -135,7 +140,10 @@ describe('databases (real engine)', () => {
 				...beta,
 				'storage/migration': '1',
 				'storage/project/p1.json': '{}',
+				// ses_5 is migratable but missing from opencode.db; p_gone has no project file, so its two are orphans.
 				...Object.fromEntries(Array.from({length: 6}, (_, i) => [`storage/session/p1/ses_${i}.json`, '{}'])),
+				'storage/session/p_gone/ses_x1.json': '{}',
+				'storage/session/p_gone/ses_x2.json': '{}',
 				...Object.fromEntries(Array.from({length: 8}, (_, i) => [`storage/message/ses_${i % 2}/msg_${i}.json`, '{}'])),
 				...Object.fromEntries(Array.from({length: 11}, (_, i) => [`storage/part/msg_${i % 3}/prt_${i}.json`, '{}'])),
 				'storage/session_diff/ses_0.json': '[]',
@@ -177,7 +185,14 @@ describe('databases (real engine)', () => {
 			assert.match(broken.error ?? '', /not a readable SQLite database|corrupt/);
 			assert.deepEqual(broken.tables, {});
 
-			assert.deepEqual(report.legacyStorage, [{path: `${DATA}/storage`, counts: {project: 1, session: 6, message: 8, part: 11, todo: 0, permission: 0, session_share: 0, session_diff: 1}}]);
+			assert.deepEqual(report.legacyStorage, [{
+				path: `${DATA}/storage`,
+				counts: {project: 1, session: 8, message: 8, part: 11, todo: 0, permission: 0, session_share: 0, session_diff: 1},
+				orphans: {count: 2, ids: ['ses_x1', 'ses_x2']},
+				notInDatabase: {count: 1, ids: ['ses_5']},
+			}]);
+			assert.match(report.findings.find(f => f.code === 'partial-migration')?.message ?? '', /^1 session of .*storage that opencode's migration carries over is not in .*opencode\.db: ses_5$/);
+			assert.match(report.findings.find(f => f.code === 'legacy-orphan-sessions')?.message ?? '', /2 sessions in .*storage have no project file, so opencode's migration skips them: ses_x1, ses_x2$/);
 			const codes = report.findings.map(f => `${f.code} ${f.path ?? ''}`.trim());
 			for (const expected of [`partial-migration ${DATA}/opencode.db`, `channel-database ${DATA}/opencode-beta.db`, 'sync-drift /srv/api/management.db', 'database-unreadable /data/db/broken.db']) {
 				assert.ok(codes.includes(expected), `finding ${expected} in ${codes.join(', ')}`);

@@ -11,8 +11,8 @@ import type {Engine} from '../../source/docker/engine.js';
 import {IDLE_CMD} from '../../source/docker/fixture-image.js';
 import {PERSISTENCE_WARNING} from '../../source/docker/inspect.js';
 import {cleanup, engineOrSkip, image, RUN_ID, TEST_LABEL, uniqueName, LABEL_FLAGS} from '../helpers/engine.js';
-import {docker} from '../helpers/docker-cli.js';
-import {checkUnchanged} from '../helpers/host-snapshot.js';
+import {cli, docker} from '../helpers/docker-cli.js';
+import {assertUnchanged, checkUnchanged} from '../helpers/host-snapshot.js';
 
 let engine: Engine | undefined;
 let img = '';
@@ -75,7 +75,12 @@ describe('findings on real containers', () => {
 
 		const {report} = await check(['--label', 'managed-by=opencode-cloud', '-v', '/home/opencoder/workspace', '--tmpfs', '/home/opencoder/.local/share/opencode']);
 		assert.equal(report.profile.name, 'opencode-cloud');
-		assert.equal(at(report, 'not-persistent', '/home/opencoder/.ssh')?.severity, 'error');
+		// Absent from this image, and nothing writes it at run time: not at risk. The users store is written by the entrypoint.
+		assert.equal(report.locations.find(l => l.path === '/home/opencoder/.ssh')?.exists, false);
+		assert.equal(at(report, 'not-persistent', '/home/opencoder/.ssh'), undefined);
+		const users = at(report, 'not-persistent', '/var/lib/opencode-users');
+		assert.equal(users?.severity, 'error');
+		assert.match(users?.fix ?? '', /^recreate \S+ with -v opencode-users:\/var\/lib\/opencode-users$/);
 		assert.match(at(report, 'not-persistent', '/home/opencoder/.local/share/opencode')?.message ?? '', /tmpfs/);
 		const anon = at(report, 'anonymous-volume', '/home/opencoder/workspace');
 		assert.equal(anon?.severity, 'error');
@@ -174,6 +179,27 @@ describe('findings on real containers', () => {
 		assert.ok(report.locations.every(l => l.storage === 'named-volume'), 'every location on a named volume');
 		assert.equal(exitCodeFor(report), 0);
 		assert.deepEqual(report.comesBack, {'host-reboot': true, 'engine-restart': true});
+	});
+
+	it('a container without the profile\'s paths: every location exists: false, exit 0; --path to nothing is an info line', async t => {
+		if (!await ready(t)) {
+			return;
+		}
+
+		const name = uniqueName('find');
+		await docker('run', '-d', '--name', name, '--network', 'none', ...LABEL_FLAGS, img);
+		const result = await assertUnchanged(engine!.docker, name, async () => cli(['check', '--json', '--container', name, '--profile', 'opencode', '--path', '/no/such/dir']));
+		assert.equal(result.code, 0, result.stdout + result.stderr);
+		const report = JSON.parse(result.stdout) as Report;
+		assert.ok(report.locations.length >= 8);
+		assert.deepEqual(report.locations.filter(l => l.exists !== false).map(l => l.path), []);
+		assert.deepEqual(report.findings.filter(f => f.severity === 'error'), []);
+		assert.equal(at(report, 'path-absent', '/no/such/dir')?.severity, 'info');
+		// And /etc, which the image has, is found on its layers.
+		const {report: withEtc} = await checkUnchanged(engine!, {container: name, profile: 'opencode', paths: ['/etc/passwd', '/tmp']});
+		assert.deepEqual(withEtc.locations.filter(l => l.exists === true).map(l => l.path).sort(), ['/etc/passwd', '/tmp']);
+		const plain = await cli(['check', '--plain', '--container', name, '--profile', 'opencode']);
+		assert.match(plain.stdout, /○ \/root\/.local\/share\/opencode +critical +absent, container-layer/);
 	});
 
 	it('no-restart-policy: a container without one stays down after a reboot; the printed fix gives it one', async t => {

@@ -30,6 +30,8 @@ export function makeFacts(partial: Partial<ContainerFacts> & {mounts?: MountFact
 		bindSourceIsFile: {},
 		archiveRisk: null,
 		layerDir: null,
+		imageLayerDirs: [],
+		pathExists: {},
 		persistenceWarningInLogs: false,
 		restartPolicy: '',
 		autoRemove: false,

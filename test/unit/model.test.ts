@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
 import {analyze, exitCodeFor} from '../../source/core/analyze.js';
-import {buildLocations, coveringMount} from '../../source/core/model.js';
+import {buildLocations, collectCandidates, coveringMount} from '../../source/core/model.js';
 import {GENERIC_PROFILE, detectProfile, findProfile, resolvePath} from '../../source/core/profiles.js';
 import {bind, makeFacts, recordedFacts, vol} from '../helpers/facts.js';
 import {archiveRiskOf} from '../../source/docker/inspect.js';
@@ -169,5 +169,26 @@ describe('findings', () => {
 
 		const compose = analyze(makeFacts({labels: {'com.docker.compose.project': 'p', 'com.docker.compose.service': 'web'}}), GENERIC_PROFILE, 'test');
 		assert.match(compose.findings.find(f => f.code === 'no-restart-policy')!.fix, /restart: unless-stopped. under services\.web/);
+	});
+
+	it('an absent location is not at risk, unless the product writes there at run time; --path to nothing says so', () => {
+		const absent = (paths: string[]) => Object.fromEntries(paths.map(p => [p, false]));
+		const occFacts = makeFacts({labels: {'managed-by': 'opencode-cloud'}, restartPolicy: 'always'});
+		occFacts.pathExists = absent(collectCandidates(occFacts, occ).map(c => c.path));
+		const report = analyze(occFacts, occ, 'test');
+		assert.ok(report.locations.every(l => l.exists === false));
+		const errors = report.findings.filter(f => f.severity === 'error');
+		assert.deepEqual(errors.map(f => f.path).sort(), ['/home/opencoder/.local/share/opencode', '/var/lib/opencode-users']);
+		for (const f of errors) {
+			assert.match(f.message, /does not exist yet, and opencode-cloud sandbox \(occ\) writes it at run time/);
+			assert.match(f.fix, /^recreate app with -v opencode-(data|users):/);
+			assert.doesNotMatch(f.fix, /docker cp/);
+		}
+
+		const plain = makeFacts({restartPolicy: 'always'});
+		plain.pathExists = absent([...collectCandidates(plain, findProfile('opencode')!, ['/no/such/dir']).map(c => c.path)]);
+		const quiet = analyze(plain, findProfile('opencode')!, 'test', ['/no/such/dir']);
+		assert.equal(exitCodeFor(quiet), 0);
+		assert.deepEqual(quiet.findings.map(f => `${f.code} ${f.severity} ${f.path}`), ['path-absent info /no/such/dir']);
 	});
 });

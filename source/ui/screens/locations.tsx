@@ -1,5 +1,5 @@
 import type {Location, Report} from '../../core/types.js';
-import {PRIORITY_COLOR, SEVERITY_COLOR, SEVERITY_MARK, mountLabel} from '../../report/labels.js';
+import {ABSENT_MARK, PRIORITY_COLOR, SEVERITY_COLOR, SEVERITY_MARK, mountLabel} from '../../report/labels.js';
 import {sourceNote, worstSeverityByPath} from '../../report/summary.js';
 import {Lines, seg, type Line} from '../components/line.js';
 import {cellText, headerLine, layoutColumns, rowLine, type Cell, type ColumnSpec} from '../components/table.js';
@@ -25,11 +25,11 @@ export function locationLines(report: Report, rows: Location[], width: number): 
 	const cells: Cell[][] = rows.map(l => {
 		const severity = worst.get(l.path);
 		return [
-			severity ? seg(SEVERITY_MARK[severity], {color: SEVERITY_COLOR[severity]}) : seg('✓', {color: 'green'}),
+			severity && severity !== 'info' ? seg(SEVERITY_MARK[severity], {color: SEVERITY_COLOR[severity]}) : (l.exists === false ? seg(ABSENT_MARK, {dim: true}) : seg('✓', {color: 'green'})),
 			l.path,
 			l.label,
 			seg(l.priority, {color: PRIORITY_COLOR[l.priority]}),
-			l.storage,
+			l.exists === false ? `absent, ${l.storage}` : l.storage,
 			l.readOnly ? 'ro' : '',
 			mountLabel(l.mount),
 		];

@@ -1,0 +1,89 @@
+import {lstatSync} from 'node:fs';
+import {coveringMount, hostPathOf} from '../core/model.js';
+import {normalisePath} from '../core/profiles.js';
+import type {ContainerFacts} from '../core/types.js';
+import {statInContainer} from './archive.js';
+import type {Engine} from './engine.js';
+
+// Does a path exist in the container? Asked of the host first (a stat of the bind source or volume mountpoint, or of
+// the overlay2 layers for the container's own files), so a local check needs no engine request for it; the archive
+// API's HEAD only for what the host cannot answer, and never while that call would change the host.
+
+type Answer = boolean | null;
+
+/** ENOENT/ENOTDIR say "absent"; any other error (EACCES) says "cannot tell". */
+function lstatAnswer(path: string): Answer {
+	try {
+		const st = lstatSync(path);
+		// overlay2 marks a file deleted in an upper layer with a 0/0 character device (a whiteout).
+		return !(st.isCharacterDevice() && st.rdev === 0);
+	} catch (error) {
+		const code = (error as NodeJS.ErrnoException).code;
+		return code === 'ENOENT' || code === 'ENOTDIR' ? false : null;
+	}
+}
+
+/** The container's own files: its writable layer first, then the image's layers, top to bottom. */
+function inLayers(path: string, facts: Pick<ContainerFacts, 'layerDir' | 'imageLayerDirs'>): Answer {
+	if (!facts.layerDir) {
+		return null;
+	}
+
+	for (const layer of [facts.layerDir, ...facts.imageLayerDirs]) {
+		const answer = lstatAnswer(layer + path);
+		if (answer === null) {
+			return null;
+		}
+
+		if (answer) {
+			return !isWhiteout(layer + path);
+		}
+	}
+
+	return false;
+}
+
+function isWhiteout(path: string): boolean {
+	try {
+		const st = lstatSync(path);
+		return st.isCharacterDevice() && st.rdev === 0;
+	} catch {
+		return false;
+	}
+}
+
+/** Without an engine request where the host can tell. null: unknown, and no request was made either. */
+export function existsOnHost(path: string, facts: ContainerFacts, local: boolean): Answer {
+	const mount = coveringMount(path, facts);
+	if (mount && normalisePath(mount.destination) === path) {
+		// A mount point is there whenever the container runs (a missing bind source is missing-host-path's business).
+		return true;
+	}
+
+	if (!local || mount?.type === 'tmpfs') {
+		return null;
+	}
+
+	const host = hostPathOf(path, facts);
+	return host ? lstatAnswer(host) : (mount ? null : inLayers(path, facts));
+}
+
+/** Existence of each path; one HEAD request per path the host cannot answer, none while archiveRisk is set. */
+export async function pathsExist(engine: Engine, facts: ContainerFacts, paths: string[]): Promise<Record<string, Answer>> {
+	const out: Record<string, Answer> = {};
+	const container = engine.docker.getContainer(facts.id);
+	for (const path of paths) {
+		let answer = existsOnHost(path, facts, engine.target.local);
+		if (answer === null && !facts.archiveRisk && coveringMount(path, facts)?.type !== 'tmpfs') {
+			try {
+				answer = (await statInContainer(container, path)) !== null;
+			} catch {
+				answer = null;
+			}
+		}
+
+		out[path] = answer;
+	}
+
+	return out;
+}
