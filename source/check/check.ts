@@ -4,7 +4,7 @@ import {detectProfile, findProfile, parseProfile, BUILTIN_PROFILES} from '../cor
 import type {ContainerFacts, Profile, Report} from '../core/types.js';
 import {connect, DoctorError, type Engine} from '../docker/engine.js';
 import {findCandidates, gatherFacts, type Candidate} from '../docker/inspect.js';
-import {pathsExist} from '../docker/exists.js';
+import {configuredUser, ownedLocations, pathOwners, pathsExist} from '../docker/exists.js';
 import {collectCandidates} from '../core/model.js';
 import {requestsMade} from '../docker/requests.js';
 import {sortFindings} from '../core/findings.js';
@@ -113,6 +113,10 @@ export async function checkContainer(engine: Engine, ref: string, options: Check
 	const detected = forced ? {profile: forced, detectedBy: `--profile ${options.profile}`} : detectProfile(facts);
 	const {profile, detectedBy} = redis && !forced ? redisProfile(detected, redis) : detected;
 	facts.pathExists = await pathsExist(engine, facts, collectCandidates(facts, profile, options.paths ?? []).map(c => c.path));
+	// Owners are read only for the locations that exist and must be written: the first analysis says which.
+	const owned = ownedLocations(analyze(facts, profile, detectedBy, options.paths ?? []).locations).map(l => l.path);
+	facts.appUser = await configuredUser(engine, facts);
+	facts.pathOwners = facts.appUser && facts.appUser.uid !== 0 ? await pathOwners(engine, facts, owned) : {};
 	const {target} = engine;
 	const {schemaVersion, ...analysis} = analyze(facts, profile, detectedBy, options.paths ?? []);
 	let report: Report = {schemaVersion, engine: {context: target.context, host: target.label, transport: target.transport}, ...analysis};

@@ -1,5 +1,6 @@
 import {composeOf, coveringMount} from './model.js';
 import {comesBackOf} from './matrix.js';
+import {ownerIds, writerCanWrite} from './owners.js';
 import {normalisePath as normalise, OPENCODE_CLOUD_VOLUMES} from './profiles.js';
 import {posix} from 'node:path';
 import type {ContainerFacts, Finding, Location, MountFacts, Profile, Severity} from './types.js';
@@ -113,6 +114,66 @@ function sqliteFileMountFindings(facts: ContainerFacts, locations: Location[]): 
 			path: database,
 			message: `${names} ${mounts.length === 1 ? 'is' : 'are'} bind-mounted as single files: SQLite deletes -wal and -shm when it closes the database, the engine then recreates them as directories at the next start, and ${posix.basename(database)} cannot be opened`,
 			fix: `mount the directory instead of the files: -v ${shellQuote(hostDirectory)}:${shellQuote(directory)} (and drop the ${mounts.length} file bind${mounts.length === 1 ? '' : 's'})`,
+		});
+	}
+
+	return findings;
+}
+
+/** May this user write the file itself (not create beside it)? */
+function canWriteFile(user: {uid: number; groups: number[]}, owner: {uid: number; gid: number; mode: number}): boolean {
+	if (user.uid === 0) {
+		return true;
+	}
+
+	const bits = owner.uid === user.uid ? owner.mode >> 6 : (user.groups.includes(owner.gid) ? owner.mode >> 3 : owner.mode);
+	return (bits & 0o2) !== 0;
+}
+
+/** A chown with numeric ids, run where the data is: the host for a local bind, a throwaway root container for a volume. */
+function chownFix(location: Location, facts: ContainerFacts, ids: string): string {
+	const mount = location.mount;
+	const rest = mount && location.path !== mount.destination ? location.path.slice(mount.destination.length) : '';
+	const recursive = location.kind === 'dir' ? '-R ' : '';
+	if (mount?.type === 'bind' && mount.source && facts.bindSourceExists[mount.source] === true) {
+		return `chown ${recursive}${ids} ${shellQuote(mount.source + rest)}`;
+	}
+
+	if (mount?.type === 'volume' || mount?.type === 'bind') {
+		const source = mount.type === 'volume' ? mount.name! : mount.source!;
+		return `docker run --rm -u 0 --network none --entrypoint chown -v ${shellQuote(source)}:/d ${shellQuote(facts.image)} ${recursive}${ids} ${shellQuote('/d' + rest)}`;
+	}
+
+	return `docker exec -u 0 ${shellQuote(facts.name)} chown ${recursive}${ids} ${shellQuote(location.path)}`;
+}
+
+/** Data the product must write, owned so that the user who writes it cannot (check reads owners without a side effect). */
+function ownerFindings(facts: ContainerFacts, locations: Location[]): Finding[] {
+	const user = facts.appUser;
+	if (!user) {
+		return [];
+	}
+
+	const findings: Finding[] = [];
+	for (const location of locations) {
+		const owner = facts.pathOwners[location.path];
+		if (!owner || location.expected !== 'persistent' || location.readOnly || location.exists !== true) {
+			continue;
+		}
+
+		const writable = location.kind === 'dir' ? writerCanWrite(location, user, owner) : location.writer === 'root' || canWriteFile(user, owner);
+		if (writable) {
+			continue;
+		}
+
+		const ids = ownerIds(user);
+		const important = location.priority === 'critical' || location.priority === 'high';
+		findings.push({
+			code: 'owner-mismatch',
+			severity: important ? 'error' : 'warning',
+			path: location.path,
+			message: `${location.path} is owned by uid ${owner.uid} (gid ${owner.gid}, mode ${owner.mode.toString(8).padStart(4, '0')}) but the container writes it as uid ${user.uid}: its writes fail with "permission denied"`,
+			fix: chownFix(location, facts, ids),
 		});
 	}
 
@@ -241,6 +302,8 @@ export function findingsFor(facts: ContainerFacts, profile: Profile, locations: 
 			});
 		}
 	}
+
+	findings.push(...ownerFindings(facts, locations));
 
 	const restart = restartPolicyFinding(facts);
 	if (restart) {

@@ -107,6 +107,7 @@ export function isExternalVolume(name: string | null, facts: ContainerFacts): bo
 
 interface Candidate {
 	writesAtRuntime?: boolean;
+	writer?: 'root';
 	path: string;
 	label: string;
 	priority: Priority;
@@ -128,7 +129,7 @@ export function collectCandidates(facts: ContainerFacts, profile: Profile, extra
 	};
 
 	for (const loc of profile.locations) {
-		add({path: resolvePath(loc.path, facts), label: loc.label, priority: loc.priority, kind: loc.kind, expected: loc.expected ?? 'persistent', origin: 'profile', ...(loc.writesAtRuntime ? {writesAtRuntime: true} : {})});
+		add({path: resolvePath(loc.path, facts), label: loc.label, priority: loc.priority, kind: loc.kind, expected: loc.expected ?? 'persistent', origin: 'profile', ...(loc.writesAtRuntime ? {writesAtRuntime: true} : {}), ...(loc.writer === 'root' ? {writer: 'root' as const} : {})});
 	}
 
 	for (const path of extraPaths) {
@@ -163,6 +164,10 @@ export function collectCandidates(facts: ContainerFacts, profile: Profile, extra
 	return [...out.values()];
 }
 
+function ownerLabel(owner: {uid: number; gid: number; mode: number}): {uid: number; gid: number; mode: string} {
+	return {uid: owner.uid, gid: owner.gid, mode: owner.mode.toString(8).padStart(4, '0')};
+}
+
 export function buildLocations(facts: ContainerFacts, profile: Profile, extraPaths: string[] = []): Location[] {
 	const compose = composeOf(facts);
 	return collectCandidates(facts, profile, extraPaths).map(c => {
@@ -179,6 +184,8 @@ export function buildLocations(facts: ContainerFacts, profile: Profile, extraPat
 			origin: c.origin,
 			exists: facts.pathExists[c.path] ?? null,
 			...(c.writesAtRuntime ? {writesAtRuntime: true} : {}),
+			...(c.writer ? {writer: c.writer} : {}),
+			...(facts.pathOwners[c.path] ? {owner: ownerLabel(facts.pathOwners[c.path]!)} : {}),
 			storage,
 			readOnly,
 			mount: mount ? {type: mount.type, name: mount.name, source: mount.source, destination: normalisePath(mount.destination), rw: mount.rw} : null,

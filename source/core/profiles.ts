@@ -12,7 +12,8 @@ export const OPENCODE_CLOUD_VOLUMES = [
 	{volume: 'opencode-data', path: `${OCC_HOME}/.local/share/opencode`, cliBind: '~/.local/share/opencode', label: 'sessions & project data', priority: 'critical', writesAtRuntime: true},
 	{volume: 'opencode-workspace', path: `${OCC_HOME}/workspace`, cliBind: '~/opencode', label: 'workspace (repositories)', priority: 'critical'},
 	{volume: 'opencode-ssh', path: `${OCC_HOME}/.ssh`, cliBind: '~/.local/share/opencode-cloud/ssh', label: 'SSH keys', priority: 'high'},
-	{volume: 'opencode-users', path: '/var/lib/opencode-users', cliBind: undefined, label: 'user accounts', priority: 'high', writesAtRuntime: true},
+	// Root's entrypoint writes the users store; upstream makes it root 0700 on purpose.
+	{volume: 'opencode-users', path: '/var/lib/opencode-users', cliBind: undefined, label: 'user accounts', priority: 'high', writesAtRuntime: true, writer: 'root'},
 	{volume: 'opencode-config', path: `${OCC_HOME}/.config/opencode`, cliBind: '~/.config/opencode-cloud/opencode', label: 'opencode config', priority: 'medium'},
 	{volume: 'opencode-state', path: `${OCC_HOME}/.local/state/opencode`, cliBind: '~/.local/state/opencode', label: 'app state', priority: 'medium', writesAtRuntime: true},
 	{volume: 'opencode-cache', path: `${OCC_HOME}/.cache/opencode`, cliBind: '~/.cache/opencode', label: 'cache (regenerable)', priority: 'low'},
@@ -32,6 +33,7 @@ const opencodeCloud: Profile = {
 			volume: v.volume,
 			cliBind: v.cliBind,
 			...('writesAtRuntime' in v ? {writesAtRuntime: true} : {}),
+			...('writer' in v ? {writer: v.writer} : {}),
 		})),
 		{path: `${OCC_HOME}/.local/share/opencode/opencode.db`, label: 'opencode database', priority: 'critical', kind: 'sqlite'},
 	],
@@ -250,7 +252,11 @@ export function parseProfile(text: string, source: string): Profile {
 			throw new Error(`profile ${source}: locations[${i}].expected must be persistent, read-only, ephemeral or unknown`);
 		}
 
-		return {path: loc.path, label: loc.label ?? loc.path, priority: priority as Priority, kind: kind as LocationKind, expected: loc.expected as Expectation | undefined, ...(loc.writesAtRuntime === true ? {writesAtRuntime: true} : {})};
+		if (loc.writer !== undefined && loc.writer !== 'root' && loc.writer !== 'app') {
+			throw new Error(`profile ${source}: locations[${i}].writer must be root or app`);
+		}
+
+		return {path: loc.path, label: loc.label ?? loc.path, priority: priority as Priority, kind: kind as LocationKind, expected: loc.expected as Expectation | undefined, ...(loc.writesAtRuntime === true ? {writesAtRuntime: true} : {}), ...(loc.writer ? {writer: loc.writer} : {})};
 	});
 	return {
 		name: typeof object.name === 'string' ? object.name : source.replace(/^.*\//, '').replace(/\.(json|ya?ml)$/, ''),

@@ -86,6 +86,10 @@ export interface ContainerFacts {
 	imageLayerDirs: string[];
 	/** Does each candidate location exist in the container? null when it could not be told without a side effect. */
 	pathExists: Record<string, boolean | null>;
+	/** Owner and mode of each existing writable data location, read without a side effect; missing when not read. */
+	pathOwners: Record<string, {uid: number; gid: number; mode: number}>;
+	/** The container's user resolved through its /etc/passwd and /etc/group; null when they could not be read safely. */
+	appUser: {uid: number; gid: number; groups: number[]} | null;
 	/** True when the container's logs contain the opencode-cloud entrypoint's persistence warning. */
 	persistenceWarningInLogs: boolean;
 	restartPolicy: string;
@@ -109,6 +113,8 @@ export interface ProfileLocation {
 	cliBind?: string;
 	/** The product creates and writes this path at run time, so its absence now is no comfort: it lands on the layer. */
 	writesAtRuntime?: boolean;
+	/** Who writes it: `root` (an entrypoint running as root), else the container's user. */
+	writer?: 'root' | 'app';
 }
 
 export interface Profile {
@@ -149,6 +155,10 @@ export interface Location {
 	exists: boolean | null;
 	/** From the profile: the product writes here at run time (absent now, it will land where its mount says). */
 	writesAtRuntime?: boolean;
+	/** From the profile: `root` when an entrypoint running as root writes it; absent means the container's user. */
+	writer?: 'root';
+	/** Owner and mode now (a side-effect-free read); absent when not read. */
+	owner?: {uid: number; gid: number; mode: string};
 	/** Filled by `probe`: what a sentinel written here did, observed on the real engine. */
 	observed?: Observation;
 }

@@ -231,3 +231,48 @@ export async function putFiles(container: Docker.Container, directory: string, f
 	pack.finalize();
 	await container.putArchive(pack as unknown as NodeJS.ReadableStream, {path: directory});
 }
+
+/**
+ * Owner and mode of a directory, from the first header of its tar stream. The stream is dropped after that header,
+ * so a large tree is never transferred. null when the path does not exist.
+ */
+export async function ownerOf(container: Docker.Container, dir: string): Promise<{uid: number; gid: number; mode: number} | null> {
+	let stream: NodeJS.ReadableStream & {destroy?: () => void};
+	try {
+		stream = await getArchiveStream(container, dir) as typeof stream;
+	} catch (error) {
+		if ((error as {statusCode?: number}).statusCode === 404) {
+			return null;
+		}
+
+		throw error;
+	}
+
+	const extract = (await loadTar()).extract();
+	return new Promise<{uid: number; gid: number; mode: number} | null>((resolve, reject) => {
+		let settled = false;
+		const done = (value: {uid: number; gid: number; mode: number} | null, error?: Error) => {
+			if (settled) {
+				return;
+			}
+
+			settled = true;
+			stream.destroy?.();
+			extract.destroy();
+			if (error) {
+				reject(error);
+			} else {
+				resolve(value);
+			}
+		};
+
+		extract.on('entry', (header: {uid?: number; gid?: number; mode?: number}) => {
+			done({uid: header.uid ?? 0, gid: header.gid ?? 0, mode: (header.mode ?? 0) & 0o7777});
+		});
+		extract.on('finish', () => done(null));
+		extract.on('error', (error: Error) => done(null, error));
+		stream.on('error', (error: Error) => done(null, error));
+		stream.pipe(extract as unknown as NodeJS.WritableStream);
+	});
+}
+

@@ -1,8 +1,10 @@
-import {lstatSync} from 'node:fs';
+import {lstatSync, readFileSync} from 'node:fs';
 import {coveringMount, hostPathOf} from '../core/model.js';
 import {normalisePath} from '../core/profiles.js';
 import type {ContainerFacts} from '../core/types.js';
-import {statInContainer} from './archive.js';
+import {ownerOf, readFileFromContainer, statInContainer} from './archive.js';
+import {resolveUser} from '../core/owners.js';
+import type {Location} from '../core/types.js';
 import type {Engine} from './engine.js';
 
 // Does a path exist in the container? Asked of the host first (a stat of the bind source or volume mountpoint, or of
@@ -86,4 +88,87 @@ export async function pathsExist(engine: Engine, facts: ContainerFacts, paths: s
 	}
 
 	return out;
+}
+
+type Owner = {uid: number; gid: number; mode: number};
+
+/** The host file behind a container path: its mount's source, else the topmost overlay2 layer that has it. */
+function hostFileOf(path: string, facts: ContainerFacts): string | null {
+	const mount = coveringMount(path, facts);
+	if (mount) {
+		return mount.type === 'tmpfs' ? null : hostPathOf(path, facts);
+	}
+
+	for (const layer of facts.layerDir ? [facts.layerDir, ...facts.imageLayerDirs] : []) {
+		const answer = lstatAnswer(layer + path);
+		if (answer === null) {
+			return null;
+		}
+
+		if (answer) {
+			return layer + path;
+		}
+	}
+
+	return null;
+}
+
+function ownerOnHost(path: string): Owner | null {
+	try {
+		const st = lstatSync(path);
+		return {uid: st.uid, gid: st.gid, mode: st.mode & 0o7777};
+	} catch {
+		return null;
+	}
+}
+
+/** Data locations whose owner matters: they exist, must persist, and are written (not :ro, not a tmpfs). */
+export function ownedLocations(locations: Location[]): Location[] {
+	return locations.filter(l => l.exists === true && l.expected === 'persistent' && !l.readOnly && l.storage !== 'tmpfs');
+}
+
+/**
+ * Owner and mode of each path: a stat on the host when the engine is local, else the first tar header of a GET of
+ * the path, aborted after that header; never through the engine while that would change the host.
+ */
+export async function pathOwners(engine: Engine, facts: ContainerFacts, paths: string[]): Promise<Record<string, Owner>> {
+	const out: Record<string, Owner> = {};
+	const container = engine.docker.getContainer(facts.id);
+	for (const path of paths) {
+		const host = engine.target.local ? hostFileOf(path, facts) : null;
+		let owner = host ? ownerOnHost(host) : null;
+		if (!owner && !facts.archiveRisk) {
+			owner = await ownerOf(container, path).catch(() => null);
+		}
+
+		if (owner) {
+			out[path] = owner;
+		}
+	}
+
+	return out;
+}
+
+/** The container's configured user, resolved through the image's /etc/passwd and /etc/group (read like any file). */
+export async function configuredUser(engine: Engine, facts: ContainerFacts): Promise<ContainerFacts['appUser']> {
+	if (facts.user === '' || facts.user === 'root' || facts.user === '0') {
+		return {uid: 0, gid: 0, groups: [0]};
+	}
+
+	const container = engine.docker.getContainer(facts.id);
+	const read = async (path: string): Promise<string | null> => {
+		const host = engine.target.local ? hostFileOf(path, facts) : null;
+		if (host) {
+			try {
+				return readFileSync(host, 'utf8');
+			} catch {
+				// Unreadable here: the engine may still read it.
+			}
+		}
+
+		return facts.archiveRisk ? null : (await readFileFromContainer(container, path).catch(() => null))?.toString('utf8') ?? null;
+	};
+
+	const user = resolveUser(facts.user, await read('/etc/passwd'), await read('/etc/group'));
+	return user.uid === null ? null : {uid: user.uid, gid: user.gid ?? user.uid, groups: user.groups};
 }

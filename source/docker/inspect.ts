@@ -58,6 +58,8 @@ export function factsFromInspect(
 		// The first LowerDir entry is the container's -init layer (hosts, resolv.conf), then the image's, top first.
 		imageLayerDirs: info.GraphDriver?.Name === 'overlay2' ? String(info.GraphDriver.Data?.LowerDir ?? '').split(':').filter(Boolean) : [],
 		pathExists: {},
+		pathOwners: {},
+		appUser: null,
 		persistenceWarningInLogs: host.persistenceWarningInLogs,
 		restartPolicy: info.HostConfig?.RestartPolicy?.Name ?? '',
 		autoRemove: Boolean(info.HostConfig?.AutoRemove),

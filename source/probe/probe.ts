@@ -10,7 +10,8 @@ import {DoctorError, connect, type Engine} from '../docker/engine.js';
 import {compareCounts, countDatabases} from '../sqlite/index.js';
 import {statInContainer as statPath} from '../docker/archive.js';
 import {checkAbort, interrupted} from '../docker/abort.js';
-import {canCreateIn, containerUser, dirOwner, processUser, type ContainerUser} from './access.js';
+import {writerCanWrite} from '../core/owners.js';
+import {containerUser, dirOwner, processUser, type ContainerUser} from './access.js';
 import {execIn} from './exec.js';
 import {probeFindings} from './findings.js';
 import {DEFAULT_READY_TIMEOUT_MS, containerGone, explainContainerError, restartContainer, startContainer, stopContainer, stopTimeoutOf, waitReady} from '../docker/lifecycle.js';
@@ -107,7 +108,8 @@ async function resolveTarget(container: Docker.Container, target: ProbeTarget, f
 	}
 
 	const owner = await dirOwner(container, dir);
-	if (owner && !canCreateIn(user, owner)) {
+	// The same rule as check's owner-mismatch (source/core/owners.ts): a root-written directory is not the user's.
+	if (owner && !writerCanWrite({writer: dir === wanted ? target.writer : undefined}, user, owner)) {
 		const mode = owner.mode.toString(8).padStart(4, '0');
 		target.skip = {
 			observed: 'unwritable',

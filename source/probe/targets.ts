@@ -35,6 +35,11 @@ export function initialTargets(locations: Location[], runId: string): ProbeTarge
 		const existing = byDir.get(dir);
 		if (existing) {
 			existing.locations.push(location.path);
+			// Root alone writing the directory is only so when every location there says so.
+			if (existing.writer !== location.writer) {
+				delete existing.writer;
+			}
+
 			continue;
 		}
 
@@ -45,6 +50,7 @@ export function initialTargets(locations: Location[], runId: string): ProbeTarge
 			// The archive API sees beneath a tmpfs mount (and would leave a file in the layer there): use exec.
 			channel: location.storage === 'tmpfs' ? 'exec' : 'archive',
 			skip: null,
+			...(location.writer ? {writer: location.writer} : {}),
 		};
 		if (location.readOnly) {
 			target.skip = {observed: 'unwritable', note: location.mount ? `read-only: ${location.mount.destination} is mounted :ro` : 'read-only: the root filesystem is read-only (--read-only)'};

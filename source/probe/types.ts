@@ -45,6 +45,8 @@ export interface ProbeTarget {
 	skip: {observed: Observed | null; note: string} | null;
 	/** Why a different directory than the location itself (the location does not exist yet). */
 	note?: string;
+	/** From the profile: root writes this directory (an entrypoint), so its owner and mode are not the app user's business. */
+	writer?: 'root';
 }
 
 export interface ProbePlan {

@@ -1,6 +1,6 @@
 // Each finding fires on a real container that calls for it, and none fires on a clean all-named-volume setup.
 import assert from 'node:assert/strict';
-import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, describe, it, type TestContext} from 'node:test';
@@ -11,7 +11,7 @@ import type {Engine} from '../../source/docker/engine.js';
 import {IDLE_CMD} from '../../source/docker/fixture-image.js';
 import {PERSISTENCE_WARNING} from '../../source/docker/inspect.js';
 import {cleanup, engineOrSkip, image, RUN_ID, TEST_LABEL, uniqueName, LABEL_FLAGS} from '../helpers/engine.js';
-import {cli, docker} from '../helpers/docker-cli.js';
+import {cli, docker, run} from '../helpers/docker-cli.js';
 import {assertUnchanged, checkUnchanged} from '../helpers/host-snapshot.js';
 
 let engine: Engine | undefined;
@@ -200,6 +200,47 @@ describe('findings on real containers', () => {
 		assert.deepEqual(withEtc.locations.filter(l => l.exists === true).map(l => l.path).sort(), ['/etc/passwd', '/tmp']);
 		const plain = await cli(['check', '--plain', '--container', name, '--profile', 'opencode']);
 		assert.match(plain.stdout, /○ \/root\/.local\/share\/opencode +critical +absent, container-layer/);
+	});
+
+	it('owner-mismatch: data owned by uid 1000 (bind) and root (volume) while the app runs as 1001; the printed chowns fix it; root\'s users store is fine', async t => {
+		if (!await ready(t)) {
+			return;
+		}
+
+		const dir = hostDir();
+		const data = join(dir, 'data');
+		mkdirSync(data);
+		writeFileSync(join(data, 'auth.json'), '{}');
+		chownSync(data, 1000, 1000);
+		chownSync(join(data, 'auth.json'), 1000, 1000);
+		const workspace = uniqueName('ws');
+		const users = uniqueName('users');
+		for (const volume of [workspace, users]) {
+			await docker('volume', 'create', '--label', `${TEST_LABEL}=${RUN_ID}`, volume);
+		}
+
+		// Upstream's users store: root 0700, written by the root entrypoint.
+		await docker('run', '--rm', '-u', '0', '--network', 'none', '--entrypoint', 'chmod', '-v', `${users}:/d`, img, '0700', '/d');
+		const flags = ['--label', 'managed-by=opencode-cloud', '--restart', 'unless-stopped', '--user', '1001', '-v', `${data}:/home/opencoder/.local/share/opencode`, '-v', `${workspace}:/home/opencoder/workspace`, '-v', `${users}:/var/lib/opencode-users`];
+		const {name, report} = await check(flags);
+		const mismatches = report.findings.filter(f => f.code === 'owner-mismatch');
+		assert.deepEqual(mismatches.map(f => f.path).sort(), ['/home/opencoder/.local/share/opencode', '/home/opencoder/workspace']);
+		assert.equal(at(report, 'owner-mismatch', '/home/opencoder/.local/share/opencode')?.fix, `chown -R 1001:1001 ${data}`);
+		assert.match(at(report, 'owner-mismatch', '/home/opencoder/workspace')?.fix ?? '', new RegExp(`^docker run --rm -u 0 --network none --entrypoint chown -v ${workspace}:/d \\S+ -R 1001:1001 /d$`));
+		assert.deepEqual(report.locations.find(l => l.path === '/var/lib/opencode-users')?.owner, {uid: 0, gid: 0, mode: '0700'});
+		assert.equal(report.locations.find(l => l.path === '/var/lib/opencode-users')?.writer, 'root');
+
+		for (const finding of mismatches) {
+			const result = await run('sh', ['-c', finding.fix]);
+			assert.equal(result.code, 0, `${finding.fix}: ${result.stderr}`);
+		}
+
+		const {report: after} = await checkUnchanged(engine!, {container: name});
+		assert.deepEqual(after.findings.filter(f => f.code === 'owner-mismatch'), []);
+		// And the container's user can write there now: the fix works where it matters.
+		for (const path of ['/home/opencoder/.local/share/opencode', '/home/opencoder/workspace']) {
+			await docker('exec', name, 'touch', `${path}/written-by-1001`);
+		}
 	});
 
 	it('no-restart-policy: a container without one stays down after a reboot; the printed fix gives it one', async t => {

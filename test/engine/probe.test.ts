@@ -169,6 +169,33 @@ describe('probe on a real engine', {timeout: 300_000}, () => {
 		}
 	});
 
+	it('opencode-cloud\'s layout probes clean: its users store is root 0700 on purpose, written by the root entrypoint', async t => {
+		const engine = await engineOrSkip(t);
+		if (!engine) {
+			return;
+		}
+
+		const {docker} = engine;
+		try {
+			const tag = await image(docker, {user: '1000', labels: {'managed-by': 'opencode-cloud'}, lines: ['RUN mkdir -p /home/opencoder/.local/share/opencode /home/opencoder/.local/state/opencode /home/opencoder/.config/opencode /home/opencoder/.cache/opencode /home/opencoder/.ssh /home/opencoder/workspace /var/lib/opencode-users && chown -R 1000:1000 /home/opencoder && chmod 0700 /var/lib/opencode-users']});
+			const binds: string[] = [];
+			for (const [volume, path] of [['data', '/home/opencoder/.local/share/opencode'], ['users', '/var/lib/opencode-users']] as const) {
+				const name = uniqueName(volume);
+				await docker.createVolume({Name: name, Labels: LABELS});
+				binds.push(`${name}:${path}`);
+			}
+
+			const container = await run(docker, {Image: tag, Cmd: IDLE, HostConfig: {Binds: binds, RestartPolicy: {Name: 'unless-stopped'}}}, false);
+			// The volumes take the image's owners at first start: the data dir the user's, the users store root 0700.
+			await container.start();
+			const result = await runProbe({container: container.id, labels: LABELS}, {}, engine);
+			assert.deepEqual(result.findings.filter(f => f.code === 'probe-unwritable' || f.code === 'probe-mismatch'), []);
+			assert.equal(observedByPath(result)['/var/lib/opencode-users']?.restart, 'kept');
+		} finally {
+			await cleanup(docker);
+		}
+	});
+
 	it('judges by the user the entrypoint drops to (su), not Config.User, when the container runs', async t => {
 		const engine = await engineOrSkip(t);
 		if (!engine) {

@@ -32,6 +32,8 @@ export function makeFacts(partial: Partial<ContainerFacts> & {mounts?: MountFact
 		layerDir: null,
 		imageLayerDirs: [],
 		pathExists: {},
+		pathOwners: {},
+		appUser: null,
 		persistenceWarningInLogs: false,
 		restartPolicy: '',
 		autoRemove: false,
