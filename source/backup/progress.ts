@@ -1,4 +1,5 @@
 // Rates, ETAs and the plain reporter of backup events. The TUI's hook can use the same folding helpers.
+import type {ProgressOutput} from '../report/status.js';
 import {formatBytes} from '../report/text.js';
 import type {BackupEvent, VerifyResult} from './types.js';
 
@@ -58,11 +59,11 @@ export function progressText(bytes: number, total: number | null, meter: RateMet
 	return parts.join('  ');
 }
 
-/** The plain reporter: one line per step, progress lines at most every `intervalMs`, all on stderr. */
-export function plainReporter(write: (line: string) => void, intervalMs = 250): (event: BackupEvent) => void {
+/** The plain reporter: one line per step and per finished location; progress as the output's status (stderr). */
+export function plainReporter(out: ProgressOutput): (event: BackupEvent) => void {
+	const write = (line: string) => out.line(line);
 	const meters = new Map<string, RateMeter>();
 	const overall = new RateMeter();
-	let lastLine = 0;
 	return event => {
 		switch (event.type) {
 			case 'plan': {
@@ -95,11 +96,7 @@ export function plainReporter(write: (line: string) => void, intervalMs = 250): 
 				meters.set(event.location, meter);
 				meter.add(event.bytes);
 				overall.add(event.overall.bytes);
-				const now = Date.now();
-				if (now - lastLine >= intervalMs) {
-					lastLine = now;
-					write(`  ${event.location}: ${progressText(event.bytes, event.total, meter)} · overall ${progressText(event.overall.bytes, event.overall.total, overall)}`);
-				}
+				out.status(`  ${event.location}: ${progressText(event.bytes, event.total, meter)} · overall ${progressText(event.overall.bytes, event.overall.total, overall)}`, event.location);
 
 				break;
 			}
@@ -121,6 +118,7 @@ export function plainReporter(write: (line: string) => void, intervalMs = 250): 
 			}
 
 			case 'done': {
+				out.end();
 				break;
 			}
 		}

@@ -2,6 +2,7 @@ import {createInterface} from 'node:readline/promises';
 import {PRIORITIES, type Priority} from '../core/types.js';
 import {DoctorError, exitCode} from '../errors.js';
 import {plainReporter, runBackup, verifyBackup, verifyLine} from '../backup/index.js';
+import {progressOutput, type StatusStream} from '../report/status.js';
 import {formatBytes} from '../report/text.js';
 import type {Command, CommandContext} from './context.js';
 
@@ -77,7 +78,7 @@ export const backupCommand: Command = async ctx => {
 		await confirmStop(ctx, ctx.flags.container ?? 'the container');
 	}
 
-	const report = plainReporter(line => ctx.stderr.write(line + '\n'));
+	const out = progressOutput(ctx.stderr as StatusStream);
 	const {dir, manifest} = await runBackup({
 		host: ctx.flags.host,
 		context: ctx.flags.context,
@@ -88,7 +89,7 @@ export const backupCommand: Command = async ctx => {
 		out: typeof ctx.flags.out === 'string' ? ctx.flags.out : undefined,
 		stop,
 		signal: ctx.signal,
-	}, report);
+	}, plainReporter(out)).finally(() => out.end());
 
 	// --rehearse: restore what was just written into scratch volumes, verify every file, open every database.
 	const rehearsal = ctx.flags.rehearse ? await (await import('./restore.js')).rehearseBackup(ctx, dir, manifest.container.id) : null;

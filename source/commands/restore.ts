@@ -4,6 +4,7 @@ import {DoctorError, errorJson, errorLine} from '../errors.js';
 import {cleanupRestores, planRestore, restoreReporter, restoreSummary, runRestore, type RestoreOptions, type RestorePlan, type RestoreResult} from '../restore/index.js';
 import {listFlag} from './backup.js';
 import type {Command, CommandContext} from './context.js';
+import {progressOutput, type StatusStream} from '../report/status.js';
 
 /** Confirm a restore in place: --yes, or the container's name typed at the prompt. */
 async function confirm(ctx: CommandContext, plan: RestorePlan): Promise<void> {
@@ -46,8 +47,9 @@ async function cleanupCommand(ctx: CommandContext): Promise<number> {
 export async function rehearseBackup(ctx: CommandContext, dir: string, container: string): Promise<{code: number; result: RestoreResult}> {
 	const options: RestoreOptions = {host: ctx.flags.host, context: ctx.flags.context as string | undefined, dir, container, rehearse: true, signal: ctx.signal};
 	const engine = await connect({host: options.host, context: options.context});
-	const report = restoreReporter(line => ctx.stderr.write(line + '\n'));
-	const result = await runRestore(await planRestore(options, engine, report), options, report);
+	const out = progressOutput(ctx.stderr as StatusStream);
+	const report = restoreReporter(out);
+	const result = await planRestore(options, engine, report).then(plan => runRestore(plan, options, report)).finally(() => out.end());
 	return {code: exitCodeOf(result), result};
 }
 
@@ -75,15 +77,16 @@ export const restoreCommand: Command = async ctx => {
 		signal: ctx.signal,
 	};
 	const engine = await connect({host: options.host, context: options.context});
-	const report = restoreReporter(line => ctx.stderr.write(line + '\n'));
-	const plan = await planRestore(options, engine, report);
+	const out = progressOutput(ctx.stderr as StatusStream);
+	const report = restoreReporter(out);
+	const plan = await planRestore(options, engine, report).finally(() => out.end());
 	if (!options.dryRun && !options.rehearse) {
 		await confirm(ctx, plan);
 	}
 
 	let result: RestoreResult;
 	try {
-		result = await runRestore(plan, options, report);
+		result = await runRestore(plan, options, report).finally(() => out.end());
 	} catch (error) {
 		// Ctrl+C, then a rollback that failed: the old data is not back, so this must not read as an interrupt (130).
 		if (error instanceof DoctorError && error.code === 'rollback-failed') {

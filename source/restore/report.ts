@@ -1,5 +1,6 @@
 // The plain reporter of restore events (stderr) and the plain summary of its result (stdout).
 import {plainReporter, progressText, RateMeter} from '../backup/progress.js';
+import {prefixed, type ProgressOutput} from '../report/status.js';
 import {formatBytes} from '../report/text.js';
 import type {DatabaseRows, RestoreEvent, RestoreResult} from './types.js';
 
@@ -16,11 +17,11 @@ const PHASE_WORDS: Record<string, string> = {
 	rehearsing: 'rehearsing',
 };
 
-/** One line per step, progress at most every `intervalMs`; the safety copy's own events as backup prints them. */
-export function restoreReporter(write: (line: string) => void, intervalMs = 250): (event: RestoreEvent) => void {
+/** One line per step; progress as the output's status; the safety copy's own events as backup prints them. */
+export function restoreReporter(out: ProgressOutput): (event: RestoreEvent) => void {
+	const write = (line: string) => out.line(line);
 	const meters = new Map<string, RateMeter>();
-	const safety = plainReporter(line => write(`safety copy: ${line.trim()}`), intervalMs);
-	let lastLine = 0;
+	const safety = plainReporter(prefixed(out, 'safety copy: '));
 	return event => {
 		switch (event.type) {
 			case 'plan': {
@@ -42,11 +43,7 @@ export function restoreReporter(write: (line: string) => void, intervalMs = 250)
 				const meter = meters.get(key) ?? new RateMeter();
 				meters.set(key, meter);
 				meter.add(event.bytes);
-				const now = Date.now();
-				if (now - lastLine >= intervalMs) {
-					lastLine = now;
-					write(`  ${event.archive}: ${event.phase} ${progressText(event.bytes, event.total, meter)}`);
-				}
+				out.status(`  ${event.archive}: ${event.phase} ${progressText(event.bytes, event.total, meter)}`, key);
 
 				break;
 			}
@@ -70,6 +67,7 @@ export function restoreReporter(write: (line: string) => void, intervalMs = 250)
 			}
 
 			case 'done': {
+				out.end();
 				break;
 			}
 		}
