@@ -249,13 +249,25 @@ export class SshTransport {
 				return undefined; // We ended it (the agent closed an idle connection).
 			}
 
-			if (sawData || /mux_client|control socket|Broken pipe|closed by remote host|Connection reset|not responding/i.test(stderr)) {
+			// What ssh says when the link itself went: the master's connection closed, reset or stopped answering.
+			if (/mux_client|control socket|Broken pipe|closed by remote host|Connection reset|not responding|Connection closed/i.test(stderr)) {
 				this.lost = explainLost(this.host, stderr);
 				return this.lost;
 			}
 
-			return explainSshFailure(stderr, code, this.host);
+			// ssh's own exit code after bytes flowed: the session ended under us. Was it the link? Ask the master.
+			if (sawData && code === 255 && !this.masterAnswers()) {
+				this.lost = explainLost(this.host, stderr);
+				return this.lost;
+			}
+
+			// After bytes flowed, the engine (or we) ended the connection, as it does after a streamed response: not a failure.
+			return sawData ? undefined : explainSshFailure(stderr, code, this.host);
 		});
+	}
+
+	private masterAnswers(): boolean {
+		return existsSync(this.controlPath) && spawnSync(this.ssh, ['-o', `ControlPath=${this.controlPath}`, '-O', 'check', ...this.args], {stdio: 'ignore', timeout: 5000}).status === 0;
 	}
 
 	/** End the master (and with it every session) and remove the private directory. Safe to call twice. */

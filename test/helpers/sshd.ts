@@ -67,7 +67,8 @@ async function until(predicate: () => boolean, timeoutMs: number, what: () => st
  * Start sshd (as root, so the remote commands run as root) whose `docker` reaches `dockerHost` through SetEnv.
  * Each alias logs in with its own key; authorized_keys options give each key one remote behaviour.
  */
-export async function startSshd(dockerHost: string, options: {proxyPort?: number} = {}): Promise<SshBox> {
+/** `slowPort`: also an alias `box-slow` reaching sshd through that port (the bench's delaying proxy). */
+export async function startSshd(dockerHost: string, options: {slowPort?: number} = {}): Promise<SshBox> {
 	if (!existsSync(SSHD) || process.getuid?.() !== 0) {
 		throw new Error(`a real sshd needs root and ${SSHD} (apt-get install openssh-server openssh-client)`);
 	}
@@ -117,9 +118,9 @@ export async function startSshd(dockerHost: string, options: {proxyPort?: number
 		'',
 	].join('\n'));
 
-	const sshPort = options.proxyPort ?? port;
 	const known = (file: string, pub: string) => {
-		writeFileSync(join(dir, file), `[127.0.0.1]:${sshPort} ${pub.split(' ').slice(0, 2).join(' ')}\n`);
+		const key = pub.split(' ').slice(0, 2).join(' ');
+		writeFileSync(join(dir, file), [port, options.slowPort].filter(Boolean).map(p => `[127.0.0.1]:${p} ${key}\n`).join(''));
 	};
 
 	known('known_hosts', hostPub);
@@ -127,7 +128,7 @@ export async function startSshd(dockerHost: string, options: {proxyPort?: number
 	writeFileSync(join(dir, 'known_hosts_empty'), '');
 	const host = (alias: string, lines: string[]) => [`Host ${alias}`, ...lines.map(l => `  ${l}`)].join('\n');
 	const common = (alias: string, knownHosts = 'known_hosts') => [
-		'HostName 127.0.0.1', `Port ${sshPort}`, 'User root', `IdentityFile ${dir}/id_${alias}`, 'IdentitiesOnly yes',
+		'HostName 127.0.0.1', `Port ${port}`, 'User root', `IdentityFile ${dir}/id_${alias}`, 'IdentitiesOnly yes',
 		`UserKnownHostsFile ${dir}/${knownHosts}`, 'GlobalKnownHostsFile /dev/null',
 	];
 	const config = join(dir, 'ssh_config');
@@ -137,6 +138,7 @@ export async function startSshd(dockerHost: string, options: {proxyPort?: number
 		host('box-changed', common('box', 'known_hosts_changed')),
 		host('box-refused', [...common('box').map(l => (l.startsWith('Port') ? `Port ${port === 1 ? 2 : 1}` : l))]),
 		host('box-nxdomain', ['HostName occ-doctor-no-such-host.invalid', ...common('box').slice(1)]),
+		...(options.slowPort ? [host('box-slow', common('box').map(l => (l.startsWith('Port') ? `Port ${options.slowPort}` : l)))] : []),
 		'',
 	].join('\n\n'));
 	writeFileSync(join(binDir, 'ssh'), `#!/bin/sh\nexec /usr/bin/ssh -F ${config} "$@"\n`, {mode: 0o755});
