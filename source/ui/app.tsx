@@ -91,6 +91,7 @@ export function App({services, container, size, color = true, screens = SCREENS,
 		inspection: state.inspection,
 		engineLabel: services.engineLabel,
 		tick,
+		open: check,
 		...(services.probe ? {probe: {state: probe.state, noRestart: Boolean(launch.probe?.noRestart), start: () => ref && probe.start(ref), respond: probe.respond}} : {}),
 		...(services.backup && services.backupChoices ? {backup: {state: backup.state, dispatch: backup.dispatch, load: () => ref && backup.load(ref), start: () => ref && backup.start(ref, backup.state)}} : {}),
 	} : null;

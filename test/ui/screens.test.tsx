@@ -21,7 +21,7 @@ describe('overview', () => {
 		assert.match(frame, /› copy it into a named volume first: docker run --rm --entrypoint cp -v/);
 		assert.match(frame, /› then recreate \S+ with -v\s+opencode-workspace:\/home\/opencoder\/workspace/);
 		assert.match(frame, /predicted from mounts/);
-		assert.match(lines(frame).at(-1)!, /tab\/1-7 screens.*q quit/);
+		assert.match(lines(frame).at(-1)!, /tab\/1-9 screens.*q quit/);
 		app.unmount();
 	});
 });
@@ -38,8 +38,10 @@ describe('navigation', () => {
 		await waitForText(app.lastFrame, 'Errors (3)');
 		await press(app, KEY.tab);
 		await waitForText(app.lastFrame, 'Nothing to show: no SQLite database');
-		await press(app, KEY.tab, KEY.tab, KEY.tab);
+		await press(app, KEY.tab, KEY.tab, KEY.tab, KEY.tab);
 		await waitForText(app.lastFrame, 'Fix this first');
+		await press(app, KEY.shiftTab);
+		await waitForText(app.lastFrame, 'Nothing to show: not part of a compose project');
 		await press(app, KEY.shiftTab);
 		await waitForText(app.lastFrame, 'Nothing to show: no engine service');
 		await press(app, KEY.shiftTab, KEY.shiftTab, KEY.shiftTab);

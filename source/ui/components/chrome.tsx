@@ -43,13 +43,23 @@ export function titleLine(report: Report | null, engineLabel: string, busy: bool
 
 /** The tabs, each with its fixed number; when they do not fit, the gaps go, then the titles shorten to their first letters. Empty screens are dim. */
 export function tabsLine(tabs: Array<{title: string; number: number}>, active: number, width = Number.POSITIVE_INFINITY, empty: boolean[] = []): Line {
-	const full = tabs.reduce((n, t) => n + t.title.length + 4, 0);
+	// Too wide: the tabs of empty screens shrink to their number first (highest first), then the others' titles.
+	const titles = tabs.map(t => t.title);
+	const fullWidth = () => titles.reduce((n, t) => n + (t ? t.length + 4 : 3), 0);
+	for (let i = tabs.length - 1; i >= 0 && fullWidth() > width; i--) {
+		if (empty[i] && i !== active) {
+			titles[i] = '';
+		}
+	}
+
+	const full = fullWidth();
 	const gap = full + tabs.length <= width ? ' ' : '';
 	const shorten = full > width;
 	// Shortened, the active tab keeps its whole title.
-	const room = shorten ? Math.max(3, Math.floor((width - tabs[active]!.title.length - 4) / Math.max(1, tabs.length - 1)) - 3) : 0;
+	const named = titles.filter(Boolean).length;
+	const room = shorten ? Math.max(3, Math.floor((width - titles[active]!.length - 4 - (tabs.length - named) * 3) / Math.max(1, named - 1)) - 3) : 0;
 	return tabs.flatMap((t, i) => [
-		seg(` ${t.number} ${shorten && i !== active ? t.title.slice(0, room) : t.title} `, {inverse: i === active, bold: i === active, dim: i !== active || Boolean(empty[i])}),
+		seg(titles[i] ? ` ${t.number} ${shorten && i !== active ? titles[i]!.slice(0, room) : titles[i]} ` : ` ${t.number} `, {inverse: i === active, bold: i === active, dim: i !== active || Boolean(empty[i])}),
 		seg(gap),
 	]);
 }

@@ -28,6 +28,8 @@ export interface ScreenData {
 	backup?: BackupSlice;
 	/** Counts up while something runs: the spinners' frame (the timer lives in a hook, not in a screen). */
 	tick?: number;
+	/** Check another container (a service of the stack): its report replaces this one. */
+	open?(ref: string): void;
 }
 
 export interface ScreenProps<Row> {
