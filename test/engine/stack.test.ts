@@ -163,4 +163,32 @@ describe('compose stacks with Redis', () => {
 		assert.ok(stopped.findings.some(f => f.code === 'redis-data-not-persistent' && f.severity === 'error' && f.path === '/data'));
 		assert.ok(!stopped.findings.some(f => f.code === 'not-persistent' && f.path === '/data'), 'the Redis finding replaces the generic one');
 	});
+
+	it('a Redis outside compose, without redis-cli, reads its config file: no AOF and save "" is an error, with the docker run fix', {timeout: 120_000}, async t => {
+		const e = await ready(t);
+		if (!e) {
+			return;
+		}
+
+		if ((await run('redis-server', ['--version'])).code !== 0) {
+			skipOrFail(t, 'redis-server is needed');
+			return;
+		}
+
+		const img = await redisImage(e.docker, {cli: false, config: 'appendonly no\nsave ""'});
+		const name = `occt-redis-${RUN_ID}-${randomBytes(2).toString('hex')}`;
+		await docker('run', '-d', '--name', name, '--network', 'none', '--restart', 'unless-stopped', '--label', `${TEST_LABEL}=${RUN_ID}`, img, 'redis-server', '/etc/redis.conf');
+		const result = await assertUnchanged(e.docker, name, async () => cli(['check', '--json', '--container', name]));
+		const json = JSON.parse(result.stdout) as Json;
+		assert.equal(result.code, 1, result.stderr);
+		assert.equal(json.services, undefined, 'not a compose service: no stack');
+		assert.equal(json.profile.name, 'redis-aof');
+		assert.deepEqual(json.redis?.from, {appendonly: '/etc/redis.conf', save: '/etc/redis.conf', dir: 'default'});
+		assert.deepEqual([json.redis?.appendonly, json.redis?.save, json.redis?.dir], [false, '', '/data']);
+		assert.ok(json.redis?.notes.some(n => /no redis-cli/.test(n)), json.redis?.notes.join('; '));
+		const noAof = json.findings.find(f => f.code === 'redis-no-aof')!;
+		assert.equal(noAof.severity, 'error');
+		assert.match(noAof.fix, new RegExp(`recreate ${name} with redis-server --appendonly yes`));
+		assert.ok(json.findings.some(f => f.code === 'redis-data-not-persistent' && f.fix.includes(`-v redis-data:/data`)));
+	});
 });

@@ -63,12 +63,14 @@ export const REDIS_CLI = '/usr/bin/redis-cli';
 /**
  * Debian's real redis-server and redis-cli with their libraries in a FROM-scratch image (no registry), working in
  * /data like the official image, without its VOLUME: each test decides where /data lives. `cli: false` leaves
- * redis-cli out, so CONFIG GET cannot be asked.
+ * redis-cli out, so CONFIG GET cannot be asked; `config` is written to /etc/redis.conf.
  */
-export async function redisImage(docker: Docker, options: {cli?: boolean} = {}): Promise<string> {
+export async function redisImage(docker: Docker, options: {cli?: boolean; config?: string} = {}): Promise<string> {
 	const binaries = options.cli === false ? [REDIS_SERVER] : [REDIS_SERVER, REDIS_CLI];
 	const files = [...new Set(binaries.flatMap(b => [b, ...librariesOf(b)]))].sort();
-	return image(docker, {files, lines: ['RUN mkdir -p /data', 'WORKDIR /data'], cmd: ['redis-server']});
+	// `config` becomes /etc/redis.conf, one printf line per config line.
+	const config = options.config === undefined ? [] : [`RUN printf '%s\\n' ${options.config.split('\n').map(l => `'${l}'`).join(' ')} > /etc/redis.conf`];
+	return image(docker, {files, lines: ['RUN mkdir -p /data', ...config, 'WORKDIR /data'], cmd: ['redis-server']});
 }
 
 /** Remove every container and volume of this run (and the named volumes given), whatever state the test left. */
