@@ -1,4 +1,4 @@
-import {composeOf, coveringMount} from './model.js';
+import {composeOf, coveringMount, isUnder} from './model.js';
 import {comesBackOf} from './matrix.js';
 import {ownerIds, writerCanWrite} from './owners.js';
 import {normalisePath as normalise, OPENCODE_CLOUD_VOLUMES} from './profiles.js';
@@ -45,6 +45,39 @@ function namedVolumeFix(location: Location, profile: Profile, facts: ContainerFa
 
 	const saved = `./${volume}-saved`;
 	return `save it first: docker cp ${name}:${shellQuote(location.path)} ${saved} ; then ${mountStep(location, profile, name)} ; then put it back: docker cp ${saved}/. ${name}:${shellQuote(location.path)}`;
+}
+
+const MOVABLE: ReadonlySet<Location['storage']> = new Set(['container-layer', 'tmpfs']);
+
+/**
+ * Where data on the layer or a tmpfs can be moved: one rule for every location. A file moves with its directory
+ * (a named volume on a file path makes a directory there); a nested path moves with the outermost location above it
+ * on the same storage (one volume, not one per child). Returns the directory to mount, and the location it belongs
+ * to when that is another location.
+ */
+export function moveRoot(location: Location, locations: Location[], facts: Pick<ContainerFacts, 'mounts' | 'tmpfs'>): {path: string; parent: Location | null} {
+	const dirOf = (l: Location) => (l.kind === 'dir' ? l.path : posix.dirname(l.path));
+	const own = coveringMount(location.path, facts)?.destination ?? null;
+	const parent = [...locations]
+		.sort((a, b) => a.path.length - b.path.length)
+		.find(other => other !== location && other.kind === 'dir' && other.expected === 'persistent' && MOVABLE.has(other.storage) && other.exists !== false
+			&& (coveringMount(other.path, facts)?.destination ?? null) === own && isUnder(dirOf(location), other.path));
+	return parent ? {path: parent.path, parent} : {path: dirOf(location), parent: null};
+}
+
+/** The fix for data on the layer or a tmpfs: its own, its directory's, or a pointer to the parent that carries it. */
+function moveFix(location: Location, locations: Location[], profile: Profile, facts: ContainerFacts): string {
+	const root = moveRoot(location, locations, facts);
+	if (root.parent) {
+		return `move ${root.path} (the fix under it); ${location.path} goes with it, no volume of its own`;
+	}
+
+	if (root.path !== location.path) {
+		// A file: its directory gets the volume, and the copy is the directory's.
+		return namedVolumeFix({...location, path: root.path, kind: 'dir'}, profile, facts);
+	}
+
+	return namedVolumeFix(location, profile, facts);
 }
 
 /**
@@ -232,7 +265,7 @@ export function findingsFor(facts: ContainerFacts, profile: Profile, locations: 
 						? `${location.label} (${location.priority}) does not exist yet, and ${profile.title} writes it at run time: it will land on ${where} and be lost on ${location.storage === 'tmpfs' ? 'every restart' : 'recreate or update'}`
 						: `${location.label} (${location.priority}) is on ${where}: it is lost on ${location.storage === 'tmpfs' ? 'every restart' : 'recreate or update'}`,
 					// Nothing to save yet: the fix only creates the mount.
-					fix: absent ? mountStep(location, profile, facts.name) : namedVolumeFix(location, profile, facts),
+					fix: absent ? mountStep({...location, path: moveRoot(location, locations, facts).path}, profile, facts.name) : moveFix(location, locations, profile, facts),
 				});
 			}
 		}
@@ -263,7 +296,7 @@ export function findingsFor(facts: ContainerFacts, profile: Profile, locations: 
 				severity: important(location) ? 'error' : 'warning',
 				path: location.path,
 				message: `${location.label} must be written but is ${location.mount ? 'mounted read-only' : 'on a read-only root filesystem'}`,
-				fix: location.mount ? `drop :ro from the mount of ${location.mount.destination}` : namedVolumeFix(location, profile, facts),
+				fix: location.mount ? `drop :ro from the mount of ${location.mount.destination}` : moveFix(location, locations, profile, facts),
 			});
 		}
 

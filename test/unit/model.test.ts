@@ -191,4 +191,26 @@ describe('findings', () => {
 		assert.equal(exitCodeFor(quiet), 0);
 		assert.deepEqual(quiet.findings.map(f => `${f.code} ${f.severity} ${f.path}`), ['path-absent info /no/such/dir']);
 	});
+
+	it('one rule for moving data: a file moves with its directory, a nested path with its parent, copies are of directories', () => {
+		const facts = makeFacts({restartPolicy: 'always'});
+		const profile = findProfile('opencode')!;
+		facts.pathExists = Object.fromEntries(collectCandidates(facts, profile).map(c => [c.path, true]));
+		const report = analyze(facts, profile, 'test');
+		const fixOf = (path: string) => report.findings.find(f => f.code === 'not-persistent' && f.path === path)?.fix ?? '';
+		const data = '/root/.local/share/opencode';
+		assert.equal(fixOf(data), `save it first: docker cp app:${data} ./local-share-opencode-saved ; then recreate app with -v local-share-opencode:${data} ; then put it back: docker cp ./local-share-opencode-saved/. app:${data}`);
+		for (const child of [`${data}/auth.json`, `${data}/opencode.db`, `${data}/storage`]) {
+			assert.equal(fixOf(child), `move ${data} (the fix under it); ${child} goes with it, no volume of its own`);
+		}
+
+		for (const f of report.findings) {
+			assert.doesNotMatch(f.fix, /-v [\w.-]+:\S+\.(json|db)\b/, `no named volume on a file: ${f.fix}`);
+		}
+
+		const custom = {name: 'mine', title: 'mine', description: '', locations: [{path: '/srv/app/config.json', label: 'config', priority: 'high' as const, kind: 'file' as const}]};
+		const file = makeFacts({restartPolicy: 'always', pathExists: {'/srv/app/config.json': true}});
+		const fix = analyze(file, custom, 'test').findings.find(f => f.code === 'not-persistent')!.fix;
+		assert.equal(fix, 'save it first: docker cp app:/srv/app ./srv-app-saved ; then recreate app with -v srv-app:/srv/app ; then put it back: docker cp ./srv-app-saved/. app:/srv/app');
+	});
 });
