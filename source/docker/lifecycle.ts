@@ -19,7 +19,7 @@ export function hasHealthcheck(info: any): boolean {
 
 /** The container vanished under us: someone removed it. `task` names what was running: 'the probe', 'the restore'. */
 export function containerGone(name: string, task = 'the probe'): DoctorError {
-	return new DoctorError(`container ${name} was removed during ${task} (by someone else): there is nothing to restore`, 'failed');
+	return new DoctorError(`container ${name} was removed during ${task} (by someone else): there is nothing to restore`, 'failed', {code: 'container-gone'});
 }
 
 /** Turn an engine error into one line; a 404 on the container means it was removed mid-task. */

@@ -11,6 +11,7 @@ import {compareCounts, countDatabases} from '../sqlite/index.js';
 import {statInContainer as statPath} from '../docker/archive.js';
 import {checkAbort, interrupted} from '../docker/abort.js';
 import {writerCanWrite} from '../core/owners.js';
+import {UndoStack} from '../docker/undo.js';
 import {containerUser, dirOwner, processUser, type ContainerUser} from './access.js';
 import {execIn} from './exec.js';
 import {probeFindings} from './findings.js';
@@ -217,245 +218,310 @@ export async function prepareProbe(options: ProbeOptions, engine?: Engine): Prom
 	return {engine, check, info, user, plan};
 }
 
-/**
- * Write a sentinel into every location, restart the container, read them back, read them through a twin that has the
- * mounts a recreate would give, and clean up. Whatever happens (an error, an abort), the finally block restores the
- * container's state and removes what was written, before the error is rethrown.
- */
-export async function runProbe(options: ProbeOptions, hooks: ProbeHooks = {}, engine?: Engine): Promise<ProbeResult> {
+type Observations = Map<ProbeTarget, {restart: Observed | null; recreate: Observed | null; note?: string}>;
+
+/** One probe in flight: what it planned, what it has seen and put in place so far, and how to put that back. */
+interface ProbeRun {
+	options: ProbeOptions;
+	engine: Engine;
+	check: CheckResult;
+	info: any;
+	user: ContainerUser;
+	plan: ProbePlan;
+	container: Docker.Container;
+	content: string;
+	readyTimeout: number;
+	emit: (event: ProbeEvent) => void;
+	step: (next: ProbeStep, detail?: string) => void;
+	/** Add the time of the step in progress to the timings, at the end. */
+	stopClock: () => void;
+	timings: Partial<Record<ProbeStep, number>>;
+	/** Everything put in place, undone newest first by cleanup. */
+	undo: UndoStack;
+	observed: Observations;
+	/** Every sentinel a write was tried for (a failed write can leave an empty file). */
+	attempted: ProbeTarget[];
+	startedByUs: boolean;
+	restarted: boolean;
+	databases?: {before: DatabaseReport[]; after: DatabaseReport[]};
+	failure: unknown;
+	leftovers: string[];
+	/** False once the container was found removed. */
+	exists: boolean;
+	runningNow: boolean;
+	/** The container is back in the state it was found in (running, or stopped). */
+	stateRestored: boolean;
+	journal: ProbeJournal | null;
+	stateDir: string;
+}
+
+/** Record the run's progress in its journal; a journal that cannot be written is dropped with a warning. */
+function record(run: ProbeRun, change: Partial<ProbeJournal>): void {
+	if (!run.journal) {
+		return;
+	}
+
+	run.journal = {...run.journal, ...change};
+	try {
+		writeJournal(run.stateDir, run.journal);
+	} catch (error) {
+		run.journal = null;
+		run.emit({type: 'warning', message: `could not record the probe's state in ${journalPath(run.stateDir, run.plan.runId)} (${(error as Error).message.split('\n')[0]}): if the engine dies mid-probe, \`probe --cleanup\` cannot restore ${run.check.facts.name}'s state`});
+	}
+}
+
+/** Prepare, show the plan, ask, and open the journal. Nothing is changed before this returns. */
+async function beginProbe(options: ProbeOptions, hooks: ProbeHooks, given?: Engine): Promise<ProbeRun> {
 	const emit = (event: ProbeEvent) => hooks.onEvent?.(event);
-	const {signal} = options;
 	const timings: Partial<Record<ProbeStep, number>> = {};
 	let stepStart = Date.now();
 	let current: ProbeStep = 'preparing';
-	const step = (next: ProbeStep, detail?: string) => {
+	const stopClock = () => {
 		timings[current] = (timings[current] ?? 0) + Date.now() - stepStart;
-		current = next;
 		stepStart = Date.now();
+	};
+
+	const step = (next: ProbeStep, detail?: string) => {
+		stopClock();
+		current = next;
 		emit({type: 'step', step: next, ...(detail ? {detail} : {})});
 	};
 
 	emit({type: 'step', step: 'preparing'});
-	const prepared = await prepareProbe(options, engine);
-	const {check, info, user, plan} = prepared;
-	engine = prepared.engine;
+	const {engine, check, info, user, plan} = await prepareProbe(options, given);
 	const {facts} = check;
-	const name = facts.name;
-	const container = engine.docker.getContainer(facts.id);
 	emit({type: 'plan', plan});
-	checkAbort(signal);
+	checkAbort(options.signal);
 	if ((plan.restart || plan.startStopped) && hooks.confirm && !(await hooks.confirm(plan))) {
-		throw new DoctorError(`probe cancelled: nothing was written and ${name} was not restarted`, 'declined');
+		throw new DoctorError(`probe cancelled: nothing was written and ${facts.name} was not restarted`, 'declined');
 	}
 
-	checkAbort(signal);
-	const content = sentinelContent(plan.runId, randomBytes(16).toString('hex'));
-	const stopTimeout = plan.container.stopTimeout;
-	const readyTimeout = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
-	const observed = new Map<ProbeTarget, {restart: Observed | null; recreate: Observed | null; note?: string}>();
-	const attempted: ProbeTarget[] = [];
-	let startedByUs = false;
-	let restarted = false;
-	let pendingRestart: Promise<void> | null = null;
-	let twinId: string | null = null;
-	let databases: {before: DatabaseReport[]; after: DatabaseReport[]} | undefined;
-	let failure: unknown = null;
-	const leftovers: string[] = [];
-	const stateBefore = facts.state.status;
-	let exists = true;
-	// The container is back in the state it was found in (running, or stopped); false until the finally block says so.
-	let stateRestored = false;
-	// The journal: the state before and what we put in place, on this machine, for `probe --cleanup` after an engine death.
-	const stateDir = options.stateDir ?? defaultStateDir();
-	let journal: ProbeJournal | null = {
-		version: 1,
-		runId: plan.runId,
-		engine: engine.target.label,
-		container: {id: facts.id, name},
-		before: {status: stateBefore, running: plan.container.running},
-		startedByUs: plan.startStopped,
-		sentinels: [],
-		twin: null,
-		step: 'preparing',
-		pid: process.pid,
-		startedAt: new Date().toISOString(),
-		updatedAt: '',
+	checkAbort(options.signal);
+	const run: ProbeRun = {
+		options, engine, check, info, user, plan, emit, step, stopClock, timings,
+		container: engine.docker.getContainer(facts.id),
+		content: sentinelContent(plan.runId, randomBytes(16).toString('hex')),
+		readyTimeout: options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
+		undo: new UndoStack(),
+		observed: new Map(),
+		attempted: [],
+		startedByUs: false,
+		restarted: false,
+		failure: null,
+		leftovers: [],
+		exists: true,
+		runningNow: false,
+		stateRestored: false,
+		stateDir: options.stateDir ?? defaultStateDir(),
+		// The state before and what we put in place, on this machine, for `probe --cleanup` after an engine death.
+		journal: {
+			version: 1,
+			runId: plan.runId,
+			engine: engine.target.label,
+			container: {id: facts.id, name: facts.name},
+			before: {status: facts.state.status, running: plan.container.running},
+			startedByUs: plan.startStopped,
+			sentinels: [],
+			twin: null,
+			step: 'preparing',
+			pid: process.pid,
+			startedAt: new Date().toISOString(),
+			updatedAt: '',
+		},
 	};
-	const record = (change: Partial<ProbeJournal>) => {
-		if (!journal) {
+	record(run, {step: plan.startStopped ? 'starting' : 'writing'});
+	// Whatever happens from here: the container ends as it was found, running or stopped.
+	run.stateRestored = !plan.startStopped;
+	return run;
+}
+
+/** A stopped container is started only for the probe (with --yes), and stopped again at the end. */
+async function startIfStopped(run: ProbeRun): Promise<void> {
+	const {engine, plan, check: {facts}} = run;
+	if (!plan.startStopped) {
+		return;
+	}
+
+	run.step('starting', facts.name);
+	run.startedByUs = true;
+	run.undo.push(`stop ${facts.name} again`, async () => {
+		if (!run.exists) {
 			return;
 		}
 
-		journal = {...journal, ...change};
-		try {
-			writeJournal(stateDir, journal);
-		} catch (error) {
-			journal = null;
-			emit({type: 'warning', message: `could not record the probe's state in ${journalPath(stateDir, plan.runId)} (${(error as Error).message.split('\n')[0]}): if the engine dies mid-probe, \`probe --cleanup\` cannot restore ${name}'s state`});
+		run.step('stopping', facts.name);
+		run.stateRestored = await stopContainer(engine, facts.id, facts.name, plan.container.stopTimeout).then(() => true, (error: unknown) => {
+			// Removed under us: there is nothing left to put back.
+			if (error instanceof DoctorError && error.code === 'container-gone') {
+				run.exists = false;
+				return true;
+			}
+
+			run.failure ??= error;
+			return false;
+		});
+	});
+	await startContainer(engine, facts.id, facts.name);
+	await waitReady(engine, facts.id, facts.name, run.readyTimeout, run.options.signal);
+	checkAbort(run.options.signal);
+}
+
+/** The archive API cannot delete: a target whose sentinel could not be removed afterwards is not probed. */
+async function skipUnremovable(run: ProbeRun): Promise<void> {
+	const {engine, plan, info, container, options, check: {facts}} = run;
+	const running = plan.container.running || plan.startStopped;
+	const execRm = running && await execIn(container, ['rm', '-f', `/${sentinelName(plan.runId)}-check`], {user: '0'}).then(r => r.exitCode === 0, () => false);
+	let helperRm: boolean | null = null;
+	for (const target of plan.targets.filter(t => !t.skip)) {
+		const entry = removeEntry(target, facts, info);
+		if (execRm || hostWritable(entry.hostPath) || (!running && hostWritable(entry.layerHostPath))) {
+			continue;
 		}
-	};
 
-	record({step: plan.startStopped ? 'starting' : 'writing'});
+		if (entry.mount && target.channel === 'archive') {
+			helperRm ??= await removeWithHelper(engine, facts.imageId, facts, [`/${sentinelName(plan.runId)}-check`], plan.runId, options.labels).catch(() => false);
+			if (helperRm) {
+				continue;
+			}
+		}
 
+		target.skip = {observed: null, note: 'not probed: the sentinel could not be removed afterwards (no rm in the image, and the engine\'s disk is not reachable from here)'};
+	}
+}
+
+/** Put the container back running if it should run, then remove every sentinel attempted. */
+async function removeSentinelsUndo(run: ProbeRun): Promise<void> {
+	const {engine, plan, info, container, options, check: {facts}} = run;
 	try {
-		if (plan.startStopped) {
-			step('starting', name);
-			startedByUs = true;
-			await startContainer(engine, facts.id, name);
-			await waitReady(engine, facts.id, name, readyTimeout, signal);
-			checkAbort(signal);
+		const now = await container.inspect();
+		if (now.State?.Status === 'removing' || now.State?.Dead) {
+			throw Object.assign(new Error('removing'), {statusCode: 404});
 		}
 
-		const running = plan.container.running || plan.startStopped;
-		// The archive API cannot delete: make sure each sentinel can be removed before writing it.
-		let execRm = false;
-		if (running) {
-			execRm = await execIn(container, ['rm', '-f', `/${sentinelName(plan.runId)}-check`], {user: '0'}).then(r => r.exitCode === 0, () => false);
-		}
-
-		let helperRm: boolean | null = null;
-		for (const target of plan.targets.filter(t => !t.skip)) {
-			const entry = removeEntry(target, facts, info);
-			if (execRm || hostWritable(entry.hostPath) || (!running && hostWritable(entry.layerHostPath))) {
-				continue;
-			}
-
-			if (entry.mount && target.channel === 'archive') {
-				helperRm ??= await removeWithHelper(engine, facts.imageId, facts, [`/${sentinelName(plan.runId)}-check`], plan.runId, options.labels).catch(() => false);
-				if (helperRm) {
-					continue;
-				}
-			}
-
-			target.skip = {observed: null, note: 'not probed: the sentinel could not be removed afterwards (no rm in the image, and the engine\'s disk is not reachable from here)'};
-		}
-
-		step('writing');
-		for (const target of plan.targets) {
-			checkAbort(signal);
-			if (target.skip) {
-				emit({type: 'sentinel', dir: target.dir, action: target.skip.observed === 'unwritable' ? 'unwritable' : 'skipped', note: target.skip.note});
-				continue;
-			}
-
-			attempted.push(target);
-			record({sentinels: attempted.map(t => removeEntry(t, facts, info))});
-			const failed = await writeSentinel(container, target, content, {uid: user.uid ?? 0, gid: user.gid ?? 0}, user.from ? `${user.uid}:${user.gid}` : undefined);
-			if (failed === 'no-shell') {
-				target.skip = {observed: null, note: 'not probed: tmpfs needs a shell in the image (the archive API cannot reach tmpfs)'};
-				emit({type: 'sentinel', dir: target.dir, action: 'skipped', note: target.skip.note});
-			} else if (failed) {
-				target.skip = {observed: 'unwritable', note: failed};
-				emit({type: 'sentinel', dir: target.dir, action: 'unwritable', note: failed});
-			} else {
-				observed.set(target, {restart: null, recreate: null, ...(target.note ? {note: target.note} : {})});
-				emit({type: 'sentinel', dir: target.dir, action: 'written', ...(target.note ? {note: target.note} : {})});
-			}
-		}
-
-		if (plan.restart) {
-			checkAbort(signal);
-			// Rows before and after: a restart that loses rows is an error even when every sentinel came back.
-			const before = await countRows(engine, facts, check.report.locations, signal, emit);
-			step('restarting', `stop timeout ${stopTimeout} s`);
-			record({step: 'restarting'});
-			pendingRestart = restartContainer(engine, facts.id, name, stopTimeout);
-			await pendingRestart;
-			pendingRestart = null;
-			restarted = true;
-			step('waiting', info.Config?.Healthcheck ? 'running and healthy' : 'running');
-			await waitReady(engine, facts.id, name, readyTimeout, signal);
-			checkAbort(signal);
-			step('reading');
-			for (const [target, o] of observed) {
-				o.restart = await readSentinel(container, target, content);
-			}
-
-			const after = before ? await countRows(engine, facts, check.report.locations, signal, emit) : null;
-			if (before && after) {
-				databases = {before, after};
-			}
-		}
-
-		checkAbort(signal);
-		step('recreate', `twin occ-doctor-twin-${plan.runId}`);
-		record({step: 'recreate', twin: `occ-doctor-twin-${plan.runId}`});
-		try {
-			const twin = await engine.docker.createContainer(twinCreateOptions(info, facts, plan.runId, options.labels));
-			twinId = twin.id;
-			for (const [target, o] of observed) {
-				// The twin is never started: its tmpfs is not mounted, and what lies beneath is the image's, as in a new container.
-				o.recreate = await readSentinel(twin, target, content, 'archive');
-			}
-		} catch (error) {
-			if (isEngineFailure(error)) {
-				throw error;
-			}
-
-			// The image was removed, or the engine refused the twin: the restart observations still stand.
-			emit({type: 'warning', message: `recreate probe failed: ${explainContainerError(error, engine, name).message}`});
+		run.runningNow = Boolean(now.State?.Running);
+		if ((plan.container.running || run.startedByUs) && !run.runningNow && !now.State?.Restarting) {
+			await startContainer(engine, facts.id, facts.name);
+			await waitReady(engine, facts.id, facts.name, run.readyTimeout);
+			run.runningNow = true;
 		}
 	} catch (error) {
-		failure = error;
-	} finally {
-		step('cleanup');
-		// A restart the engine has begun finishes; wait for it so the container ends running.
-		await pendingRestart?.catch(() => {});
-		if (twinId) {
-			await removeHelper(engine, twinId).catch(() => leftovers.push(`twin container ${twinId!.slice(0, 12)}`));
+		run.exists = (error as {statusCode?: number}).statusCode !== 404;
+		run.failure ??= error;
+	}
+
+	const left = await removeSentinels(run.attempted.map(t => removeEntry(t, facts, info)), {
+		container: run.exists ? container : null,
+		running: run.runningNow,
+		helper: async paths => removeWithHelper(engine, facts.imageId, facts, paths, plan.runId, options.labels),
+	});
+	run.leftovers.push(...left);
+	for (const target of run.attempted) {
+		run.emit({type: 'sentinel', dir: target.dir, action: left.includes(target.sentinel) ? 'left' : 'removed'});
+	}
+
+	run.stateRestored = !run.exists || (plan.container.running ? run.runningNow : !run.startedByUs);
+}
+
+async function writeSentinels(run: ProbeRun): Promise<void> {
+	const {plan, info, container, content, user, emit, check: {facts}} = run;
+	run.step('writing');
+	run.undo.push('remove the sentinels', async () => removeSentinelsUndo(run));
+	for (const target of plan.targets) {
+		checkAbort(run.options.signal);
+		if (target.skip) {
+			emit({type: 'sentinel', dir: target.dir, action: target.skip.observed === 'unwritable' ? 'unwritable' : 'skipped', note: target.skip.note});
+			continue;
 		}
 
-		let runningNow = false;
-		try {
-			const now = await container.inspect();
-			if (now.State?.Status === 'removing' || now.State?.Dead) {
-				throw Object.assign(new Error('removing'), {statusCode: 404});
-			}
-
-			runningNow = Boolean(now.State?.Running);
-			if ((plan.container.running || startedByUs) && !runningNow && !now.State?.Restarting) {
-				await startContainer(engine, facts.id, name);
-				await waitReady(engine, facts.id, name, readyTimeout);
-				runningNow = true;
-			}
-		} catch (error) {
-			exists = (error as {statusCode?: number}).statusCode !== 404;
-			failure ??= error;
+		run.attempted.push(target);
+		record(run, {sentinels: run.attempted.map(t => removeEntry(t, facts, info))});
+		const failed = await writeSentinel(container, target, content, {uid: user.uid ?? 0, gid: user.gid ?? 0}, user.from ? `${user.uid}:${user.gid}` : undefined);
+		if (failed === 'no-shell') {
+			target.skip = {observed: null, note: 'not probed: tmpfs needs a shell in the image (the archive API cannot reach tmpfs)'};
+			emit({type: 'sentinel', dir: target.dir, action: 'skipped', note: target.skip.note});
+		} else if (failed) {
+			target.skip = {observed: 'unwritable', note: failed};
+			emit({type: 'sentinel', dir: target.dir, action: 'unwritable', note: failed});
+		} else {
+			run.observed.set(target, {restart: null, recreate: null, ...(target.note ? {note: target.note} : {})});
+			emit({type: 'sentinel', dir: target.dir, action: 'written', ...(target.note ? {note: target.note} : {})});
 		}
+	}
+}
 
-		const entries = attempted.map(t => removeEntry(t, facts, info));
-		const left = await removeSentinels(entries, {
-			container: exists ? container : null,
-			running: runningNow,
-			helper: async paths => removeWithHelper(engine!, facts.imageId, facts, paths, plan.runId, options.labels),
+/** Restart, wait, read every sentinel back; rows before and after (a restart that loses rows is an error). */
+async function restartAndRead(run: ProbeRun): Promise<void> {
+	const {engine, plan, info, container, content, check, options: {signal}} = run;
+	const {facts} = check;
+	if (!plan.restart) {
+		return;
+	}
+
+	checkAbort(signal);
+	const before = await countRows(engine, facts, check.report.locations, signal, run.emit);
+	run.step('restarting', `stop timeout ${plan.container.stopTimeout} s`);
+	record(run, {step: 'restarting'});
+	const pending = restartContainer(engine, facts.id, facts.name, plan.container.stopTimeout);
+	// A restart the engine has begun finishes: cleanup waits for it, so the container ends running.
+	run.undo.push('wait for the restart', async () => {
+		await pending.catch(() => {});
+	});
+	await pending;
+	run.restarted = true;
+	run.step('waiting', info.Config?.Healthcheck ? 'running and healthy' : 'running');
+	await waitReady(engine, facts.id, facts.name, run.readyTimeout, signal);
+	checkAbort(signal);
+	run.step('reading');
+	for (const [target, o] of run.observed) {
+		o.restart = await readSentinel(container, target, content);
+	}
+
+	const after = before ? await countRows(engine, facts, check.report.locations, signal, run.emit) : null;
+	if (before && after) {
+		run.databases = {before, after};
+	}
+}
+
+/** Read the sentinels through a never-started twin with the mounts a recreate would give. */
+async function readThroughTwin(run: ProbeRun): Promise<void> {
+	const {engine, plan, info, content, options, check: {facts}} = run;
+	checkAbort(options.signal);
+	run.step('recreate', `twin occ-doctor-twin-${plan.runId}`);
+	record(run, {step: 'recreate', twin: `occ-doctor-twin-${plan.runId}`});
+	try {
+		const twin = await engine.docker.createContainer(twinCreateOptions(info, facts, plan.runId, options.labels));
+		run.undo.push(`remove twin container ${twin.id.slice(0, 12)}`, async () => {
+			await removeHelper(engine, twin.id).catch(() => run.leftovers.push(`twin container ${twin.id.slice(0, 12)}`));
 		});
-		leftovers.push(...left);
-		for (const target of attempted) {
-			emit({type: 'sentinel', dir: target.dir, action: left.includes(target.sentinel) ? 'left' : 'removed'});
+		for (const [target, o] of run.observed) {
+			// The twin is never started: its tmpfs is not mounted, and what lies beneath is the image's, as in a new container.
+			o.recreate = await readSentinel(twin, target, content, 'archive');
+		}
+	} catch (error) {
+		if (isEngineFailure(error)) {
+			throw error;
 		}
 
-		stateRestored = !exists || (plan.container.running ? runningNow : !startedByUs);
-		if (startedByUs && exists) {
-			step('stopping', name);
-			stateRestored = await stopContainer(engine, facts.id, name, stopTimeout).then(() => true, (error: unknown) => {
-				failure ??= error;
-				return false;
-			});
-		}
-
-		timings[current] = (timings[current] ?? 0) + Date.now() - stepStart;
+		// The image was removed, or the engine refused the twin: the restart observations still stand.
+		run.emit({type: 'warning', message: `recreate probe failed: ${explainContainerError(error, engine, facts.name).message}`});
 	}
+}
 
+/** The error to throw, if any: an engine that went away names `probe --cleanup`; leftovers are listed. */
+async function probeError(run: ProbeRun): Promise<DoctorError | null> {
+	const {engine, plan, options: {signal}, check: {facts}} = run;
+	const name = facts.name;
 	const engineUp = await engine.docker.ping().then(() => true, () => false);
-	if (journal && engineUp && leftovers.length === 0 && stateRestored) {
-		removeJournal(stateDir, plan.runId);
-		journal = null;
+	if (run.journal && engineUp && run.leftovers.length === 0 && run.stateRestored) {
+		removeJournal(run.stateDir, plan.runId);
+		run.journal = null;
 	}
 
+	let failure = run.failure;
 	if (failure && !(failure instanceof DoctorError && failure.exitCode === 130) && !engineUp) {
 		const was = plan.container.running ? 'running' : 'stopped';
-		const after = journal
-			? `when it is back, run \`occ-doctor probe --cleanup --container ${name}\`: it puts ${name} back as it was (${was}) and removes what is left, from ${journalPath(stateDir, plan.runId)}`
+		const after = run.journal
+			? `when it is back, run \`occ-doctor probe --cleanup --container ${name}\`: it puts ${name} back as it was (${was}) and removes what is left, from ${journalPath(run.stateDir, plan.runId)}`
 			: `start it again; ${name}'s restart policy decides whether it runs`;
 		const said = String((failure as Error).message ?? failure).split('\n')[0]!;
 		// The engine error's own advice ("start it …") is replaced by what to do after the probe: keep just its cause.
@@ -463,17 +529,51 @@ export async function runProbe(options: ProbeOptions, hooks: ProbeHooks = {}, en
 		failure = new DoctorError(`the Docker engine at ${engine.target.label} went away during the probe (${cause}): ${after}`, 'cannot-run');
 	}
 
-	if (failure) {
-		// Whatever the engine said first, a container that is gone now was removed under us.
-		const error = signal?.aborted && !(failure instanceof DoctorError && failure.exitCode !== 130) ? interrupted(signal) : (exists ? explainContainerError(failure, engine, name) : containerGone(name));
-		if (leftovers.length > 0) {
-			error.message += ` · left behind: ${leftovers.join(', ')}${engineUp ? `; run \`occ-doctor probe --cleanup --container ${name}\`` : ''}`;
+	if (!failure) {
+		return null;
+	}
+
+	// Whatever the engine said first, a container that is gone now was removed under us.
+	const error = signal?.aborted && !(failure instanceof DoctorError && failure.exitCode !== 130) ? interrupted(signal) : (run.exists ? explainContainerError(failure, engine, name) : containerGone(name));
+	if (run.leftovers.length > 0) {
+		error.message += ` · left behind: ${run.leftovers.join(', ')}${engineUp ? `; run \`occ-doctor probe --cleanup --container ${name}\`` : ''}`;
+	}
+
+	return error;
+}
+
+/**
+ * Write a sentinel into every location, restart the container, read them back, read them through a twin that has the
+ * mounts a recreate would give, and clean up. Each step pushes how to undo what it put in place; whatever happens
+ * (an error, an abort), the stack is unwound (twin removed, restart awaited, container running again, sentinels
+ * removed, a container we started stopped) before the error is rethrown.
+ */
+export async function runProbe(options: ProbeOptions, hooks: ProbeHooks = {}, engine?: Engine): Promise<ProbeResult> {
+	const run = await beginProbe(options, hooks, engine);
+	try {
+		await startIfStopped(run);
+		await skipUnremovable(run);
+		await writeSentinels(run);
+		await restartAndRead(run);
+		await readThroughTwin(run);
+	} catch (error) {
+		run.failure = error;
+	} finally {
+		run.step('cleanup');
+		for (const {error} of await run.undo.unwind()) {
+			run.failure ??= error;
 		}
 
+		run.stopClock();
+	}
+
+	const error = await probeError(run);
+	if (error) {
 		throw error;
 	}
 
-	return buildResult(check, plan, observed, {restarted, startedByUs, timings, leftovers, databases, stateBefore, stateAfter: await container.inspect().then(i => i.State?.Status ?? 'unknown', () => 'unknown')}, emit);
+	const {check, plan, container} = run;
+	return buildResult(check, plan, run.observed, {restarted: run.restarted, startedByUs: run.startedByUs, timings: run.timings, leftovers: run.leftovers, databases: run.databases, stateBefore: check.facts.state.status, stateAfter: await container.inspect().then(i => i.State?.Status ?? 'unknown', () => 'unknown')}, run.emit);
 }
 
 /** Row counts for the before/after comparison. Counting must never fail the probe: a failure is a warning. */
