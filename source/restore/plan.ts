@@ -117,19 +117,24 @@ async function checkArchive(dir: string, record: ArchiveRecord, options: Restore
 	const file = join(dir, record.file);
 	const scan = await scanArchive(file, {sha256: record.sha256, entries: record.entries}, options.signal, bytes => {
 		emit({type: 'progress', archive: archiveName(record), phase: 'checking', bytes, total: record.compressedBytes});
-	});
+	}, !record.index);
 	if (scan.unsafe) {
 		throw new DoctorError(`${scan.unsafe}: refused, nothing was changed; restore it by hand only if you trust it`);
 	}
 
 	let damage = scan.damage;
+	let index = scan.entries;
 	if (!damage && record.index) {
 		try {
+			// The sidecar must list exactly the archive's entries (its hashes are checked against the restored files).
 			const sidecar = await readIndex(join(dir, record.index));
-			const diff = compareTrees(sidecar.entries, scan.entries);
+			const withoutHashes = (entries: IndexEntry[]) => entries.map(({sha256: _, ...rest}) => rest as IndexEntry);
+			const diff = compareTrees(withoutHashes(sidecar.entries), withoutHashes(scan.entries));
 			if (diff.added.length + diff.changed.length + diff.removed.length > 0) {
 				damage = `${record.index} does not match ${record.file}: ${describeDiff(diff)}`;
 			}
+
+			index = sidecar.entries;
 		} catch (error) {
 			damage = `${record.index}: ${(error as Error).message.split('\n')[0]}`;
 		}
@@ -140,7 +145,7 @@ async function checkArchive(dir: string, record: ArchiveRecord, options: Restore
 		throw new DoctorError(`${damage}: nothing was changed; check the backup with occ-doctor backup --verify ${dir}`);
 	}
 
-	return {index: scan.entries, damage};
+	return {index, damage};
 }
 
 function outcomeOf(record: ArchiveRecord, target: string, status: ArchiveOutcome['status'], note: string | null = null): ArchiveOutcome {
