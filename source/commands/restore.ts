@@ -2,6 +2,8 @@ import {createInterface} from 'node:readline/promises';
 import {connect} from '../docker/engine.js';
 import {DoctorError, errorJson, errorLine} from '../errors.js';
 import {cleanupRestores, planRestore, restoreReporter, restoreSummary, runRestore, type RestoreOptions, type RestorePlan, type RestoreResult} from '../restore/index.js';
+import {formatBytes} from '../backup/progress.js';
+import {findBackups} from '../restore/find.js';
 import {listFlag} from './backup.js';
 import type {Command, CommandContext} from './context.js';
 import {progressOutput, type StatusStream} from '../report/status.js';
@@ -61,7 +63,15 @@ export const restoreCommand: Command = async ctx => {
 
 	const dir = ctx.args?.[0];
 	if (!dir) {
-		throw new DoctorError('restore needs the backup to restore: occ-doctor restore DIR (`ls -d occ-doctor-backup-*` lists them)');
+		// Without DIR: list what there is to restore (newest first), then say how to pick one.
+		const found = await findBackups(['.', ...(typeof ctx.flags.out === 'string' ? [ctx.flags.out] : [])]);
+		if (ctx.mode !== 'json') {
+			for (const b of found) {
+				ctx.stdout.write(`${b.dir}  ${b.createdAt}  ${b.container}  ${b.archives} archive${b.archives === 1 ? '' : 's'}  ${formatBytes(b.compressedBytes)}  ${b.verified ? 'verified' : 'not verified'}  (manifest v${b.version})\n`);
+			}
+		}
+
+		throw new DoctorError(found.length > 0 ? 'restore needs the backup to restore: occ-doctor restore DIR with one of the directories above (newest first)' : 'restore needs the backup to restore: occ-doctor restore DIR (none here; --out DIR also looks in DIR)', 'usage', {code: 'missing-backup', details: {backups: found}});
 	}
 
 	const options: RestoreOptions = {

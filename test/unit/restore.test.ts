@@ -9,6 +9,8 @@ import {compareTrees, describeDiff} from '../../source/restore/compare.js';
 import {neededBytes, parseTo} from '../../source/restore/plan.js';
 import {claimSafetyDir} from '../../source/restore/restore.js';
 import {unsafeEntry} from '../../source/restore/scan.js';
+import {findBackups} from '../../source/restore/find.js';
+import {mkdirSync, writeFileSync} from 'node:fs';
 
 const file = (path: string, sha256: string, extra: Partial<IndexEntry> = {}): IndexEntry => ({path, type: 'file', size: 3, mode: 0o644, uid: 0, gid: 0, mtime: 100, sha256, ...extra});
 
@@ -71,6 +73,25 @@ describe('restore: plan pieces', () => {
 			assert.notEqual(a, b);
 			assert.deepEqual([basename(a), basename(b)].sort(), ['occ-doctor-pre-restore-my-box-20260102T030405Z', 'occ-doctor-pre-restore-my-box-20260102T030405Z-2']);
 			assert.equal(statSync(a).mode & 0o777, 0o700);
+		} finally {
+			rmSync(parent, {recursive: true, force: true});
+		}
+	});
+});
+
+describe('restore: finding backups', () => {
+	it('lists backups and safety copies with a manifest, newest first; anything else is left out', async () => {
+		const parent = mkdtempSync(join(tmpdir(), 'occt-find-'));
+		try {
+			const manifest = (createdAt: string) => JSON.stringify({format: 'occ-doctor-backup', version: 2, createdAt, container: {name: 'box'}, archives: [{compressedBytes: 10}, {compressedBytes: 5}], verified: true});
+			for (const [name, createdAt] of [['occ-doctor-backup-box-1', '2026-01-01T00:00:00Z'], ['occ-doctor-pre-restore-box-2', '2026-01-02T00:00:00Z'], ['something-else', '2026-01-03T00:00:00Z']] as const) {
+				mkdirSync(join(parent, name));
+				writeFileSync(join(parent, name, 'manifest.json'), manifest(createdAt));
+			}
+
+			mkdirSync(join(parent, 'occ-doctor-backup-broken'));
+			const found = await findBackups([parent]);
+			assert.deepEqual(found.map(f => [basename(f.dir), f.archives, f.compressedBytes, f.verified]), [['occ-doctor-pre-restore-box-2', 2, 15, true], ['occ-doctor-backup-box-1', 2, 15, true]]);
 		} finally {
 			rmSync(parent, {recursive: true, force: true});
 		}
