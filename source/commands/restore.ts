@@ -2,7 +2,7 @@ import {createInterface} from 'node:readline/promises';
 import {connect} from '../docker/engine.js';
 import {DoctorError, errorJson, errorLine} from '../errors.js';
 import {cleanupRestores, planRestore, restoreReporter, restoreSummary, runRestore, type RestoreOptions, type RestorePlan, type RestoreResult} from '../restore/index.js';
-import {formatBytes} from '../backup/progress.js';
+import {formatBytes} from '../report/text.js';
 import {findBackups} from '../restore/find.js';
 import {listFlag} from './backup.js';
 import type {Command, CommandContext} from './context.js';

@@ -126,4 +126,3 @@ export function restoreSummary(result: RestoreResult): string {
 	return lines.join('\n');
 }
 
-export {formatBytes};
