@@ -39,6 +39,11 @@ export function type(session: string, text: string, enter = false): void {
 	}
 }
 
+/** Named keys, as tmux calls them: Tab, BTab (shift+tab), Escape, Enter, Up, Down. */
+export function key(session: string, ...names: string[]): void {
+	tmux('send-keys', '-t', session, ...names);
+}
+
 export function screen(session: string): string {
 	return tmux('capture-pane', '-p', '-t', session);
 }

@@ -1,7 +1,25 @@
 import assert from 'node:assert/strict';
 import {spawnSync} from 'node:child_process';
 import {describe, it} from 'node:test';
-import {envPrefix, openTerminal, screen, tmuxSandbox, type, waitForScreen} from './tmux.js';
+import {SCREENS} from '../../source/ui/screens/index.js';
+import {envPrefix, key, openTerminal, screen, screenWithAttributes, tmuxSandbox, type, waitForScreen} from './tmux.js';
+
+/** The number of the tab drawn in inverse on the tab line (the second line), or null. */
+function activeTab(session: string): number | null {
+	const tabs = screenWithAttributes(session).split('\n')[1] ?? '';
+	// An SGR with 7 (inverse), maybe more SGRs after it (tmux adds a colour reset), then " N ".
+	const match = /\u001B\[(?:\d+;)*7(?:;\d+)*m(?:\u001B\[[\d;]*m)* ?(\d) /.exec(tabs);
+	return match ? Number(match[1]) : null;
+}
+
+async function waitForTab(session: string, number: number): Promise<string> {
+	const text = await waitForScreen(session, () => activeTab(session) === number, 15_000).catch(error => {
+		throw new Error(`screen ${number} never became the active tab; the tab line: ${JSON.stringify(screenWithAttributes(session).split('\n')[1])}\n${(error as Error).message}`);
+	});
+	assert.ok(text.split('\n').every(l => [...l].length <= 80), `screen ${number} fits 80 columns:\n${text}`);
+	assert.equal(text.split('\n').filter(l => /^occ-doctor/.test(l)).length, 1, `one frame on screen ${number}:\n${text}`);
+	return text;
+}
 
 // The built CLI in a real 80×24 terminal (tmux) against a real opencode-cloud-like container:
 // opencode-data on a named volume, the workspace on the image's anonymous VOLUME, the rest in the container layer.
@@ -38,6 +56,47 @@ describe('the TUI in tmux at 80×24', () => {
 		text = await waitForScreen(session, s => /EXIT=\d+/.test(s));
 		assert.match(text, /EXIT=1/);
 		assert.doesNotMatch(screen(session), /orphaned: on disk/, 'the alternate screen is gone');
+	});
+
+	it('walks every screen by number and by tab, opens and scrolls the help, and leaves with q', async t => {
+		const {docker, name, cli} = sandbox;
+		if (!docker) {
+			return t.skip('no engine');
+		}
+
+		const {session} = openTerminal(80, 24, 'walk');
+		type(session, `${envPrefix()}node ${cli} --container ${name}; echo "EXIT=$?"`, true);
+		await waitForScreen(session, s => s.includes('Fix this first'));
+		for (const s of SCREENS) {
+			type(session, String(s.number));
+			await waitForTab(session, s.number);
+		}
+
+		// By tab from the last one: round to the first and on through all of them, then back with shift+tab.
+		for (const s of [...SCREENS, SCREENS[0]!]) {
+			key(session, 'Tab');
+			await waitForTab(session, s.number);
+		}
+
+		key(session, 'BTab');
+		await waitForTab(session, SCREENS.at(-1)!.number);
+		key(session, 'BTab');
+		await waitForTab(session, SCREENS.at(-2)!.number);
+
+		type(session, '?');
+		let text = await waitForScreen(session, s => /Help {2}lines 1–\d+ of \d+/.test(s));
+		assert.match(text, /Everywhere/);
+		type(session, 'jjj');
+		text = await waitForScreen(session, s => /Help {2}lines 4–\d+ of \d+/.test(s));
+		type(session, 'G');
+		text = await waitForScreen(session, s => /Help {2}lines \d+–(\d+) of \1\b/.test(s));
+		assert.match(text, /Survival: ✓ kept/);
+		key(session, 'Escape');
+		await waitForTab(session, SCREENS.at(-2)!.number);
+
+		type(session, 'q');
+		text = await waitForScreen(session, s => /EXIT=\d+/.test(s));
+		assert.match(text, /EXIT=1/);
 	});
 
 	it('piped (stdout not a TTY) prints the plain report with no escape codes and exits 1', t => {
