@@ -118,6 +118,10 @@ describe('compose stacks with Redis', () => {
 			assert.equal(result.code, 0, result.stderr);
 		}
 
+		const unknown = await cli(['check', '--json', '--container', without.app, '--service', 'worker']);
+		assert.equal(unknown.code, 2);
+		assert.equal(JSON.parse(unknown.stdout).error.code, 'unknown-service');
+		assert.match(unknown.stderr, new RegExp(`^occ-doctor: --service worker: compose project ${without.project} has no such service \\(services: app, redis\\)\n$`));
 		const alone = JSON.parse((await cli(['check', '--json', '--container', without.app, '--service', 'redis'])).stdout) as Json;
 		assert.equal(alone.container.compose?.service, 'redis');
 		assert.equal(alone.services, undefined, '--service checks one service');
@@ -190,5 +194,8 @@ describe('compose stacks with Redis', () => {
 		assert.equal(noAof.severity, 'error');
 		assert.match(noAof.fix, new RegExp(`recreate ${name} with redis-server --appendonly yes`));
 		assert.ok(json.findings.some(f => f.code === 'redis-data-not-persistent' && f.fix.includes(`-v redis-data:/data`)));
+		const notCompose = await cli(['check', '--container', name, '--service', 'redis']);
+		assert.equal(notCompose.code, 2);
+		assert.match(notCompose.stderr, new RegExp(`^occ-doctor: --service redis: ${name} is not a compose service: .*\n$`));
 	});
 });
