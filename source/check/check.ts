@@ -156,6 +156,11 @@ export async function runCheck(options: CheckOptions, engine?: Engine): Promise<
 	};
 
 	const requestsBefore = engine ? requestsMade(engine.docker) : 0;
+	if (options.databases !== false) {
+		// Loaded while the engine answers: the counting code and the SQLite addon are not free to load.
+		import('../sqlite/index.js').catch(() => {});
+	}
+
 	if (!engine) {
 		engine = await connect(options);
 		lap('connect');

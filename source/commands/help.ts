@@ -19,7 +19,7 @@ export const HELP = `
     --path, -p PATH           also judge this container path (repeatable)
     --db PATH                 also count this SQLite database (container path, repeatable; must exist)
     --no-databases            skip finding and counting databases
-    --integrity               run PRAGMA quick_check on every database (default: those up to 64 MB)
+    --integrity               run PRAGMA quick_check on every database (default: those up to 32 MB)
     --profile NAME|FILE       force a profile: opencode-cloud, opencode, agent-server, redis-aof,
                               management-api, generic, or a JSON/YAML file of your own
     --host URL                the engine: unix:///path, tcp://host:port or ssh://[user@]host (default: DOCKER_HOST)
