@@ -170,6 +170,19 @@ function checkTarget(item: PlanItem, options: RestoreOptions): void {
 	}
 }
 
+/** Another running container that uses the volume would see its data replaced under it: refused unless --force. */
+async function checkOtherUsers(engine: Engine, item: PlanItem, containerId: string, options: RestoreOptions): Promise<void> {
+	if (item.target.kind !== 'volume' || !item.exists || options.force || options.rehearse || options.dryRun) {
+		return;
+	}
+
+	const users = await engine.docker.listContainers({filters: {volume: [item.target.name]}});
+	const others = users.filter(c => c.Id !== containerId).map(c => (c.Names?.[0] ?? c.Id.slice(0, 12)).replace(/^\//, ''));
+	if (others.length > 0) {
+		throw new DoctorError(`${describeTarget(item.target)} is in use by the running container${others.length === 1 ? '' : 's'} ${others.join(', ')}: stop ${others.length === 1 ? 'it' : 'them'} first (docker stop ${others.join(' ')}) or pass --force; nothing was changed`);
+	}
+}
+
 export async function planRestore(options: RestoreOptions, engine: Engine, emit: RestoreEmit): Promise<RestorePlan> {
 	const dir = resolve(options.dir);
 	const manifest = await readManifest(dir);
@@ -223,6 +236,8 @@ export async function planRestore(options: RestoreOptions, engine: Engine, emit:
 			});
 			checkTarget(item, options);
 		}
+
+		await checkOtherUsers(engine, item, info.Id, options);
 
 		items.push(item);
 	}

@@ -285,7 +285,7 @@ describe('restore (real engine)', () => {
 		});
 	}
 
-	it('refuses a tar-slip archive (../, an absolute path, a symlink out), a flipped byte and a too-small disk: exit 2, target untouched, not restarted', {timeout: 240_000}, async t => {
+	it('refuses a tar-slip archive (../, an absolute path, a symlink out), a flipped byte, a volume another running container uses and a too-small disk: exit 2, target untouched, not restarted', {timeout: 240_000}, async t => {
 		const s = need(t);
 		if (!s) {
 			return;
@@ -315,6 +315,17 @@ describe('restore (real engine)', () => {
 			assert.match(run.stderr, message, what);
 			assert.match(run.stderr, /^occ-doctor: .*nothing was changed/m, what);
 			assert.deepEqual(tree(s.volumeDir), before, what);
+		}
+
+		// Another running container on the same volume would see its data replaced under it.
+		const bystander = await s.engine.docker.createContainer({name: uniqueName('rs-other'), Image: (await s.container.inspect()).Image, Labels: LABELS, HostConfig: {Binds: [`${s.volume}:/shared`]}});
+		await bystander.start();
+		try {
+			const run = await runCli(['restore', s.backup, '--container', s.name, '--only', '/data', '--yes']).done;
+			assert.equal(run.code, 2, run.stderr);
+			assert.match(run.stderr, /is in use by the running container occt-rs-other-.*: stop it first .* or pass --force; nothing was changed/);
+		} finally {
+			await bystander.remove({force: true});
 		}
 
 		// A disk too small: a 1 MB tmpfs volume, with something in it, and the 4 MB archive forced onto it.
