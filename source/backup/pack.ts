@@ -9,7 +9,7 @@ import type Docker from 'dockerode';
 import tar from 'tar-stream';
 import {getArchiveStream} from '../docker/archive.js';
 import {peekHeader, SQLITE_MIN_BYTES, teeFile, type StreamCapture} from './capture.js';
-import {endSink, openArchive, writeChunk, type ArchiveOutput} from './output.js';
+import {endSink, openArchive, writeChunk, WRITE_CHUNK, type ArchiveOutput} from './output.js';
 import type {BackupUnit} from './types.js';
 
 export type {CapturedFile, StreamCapture} from './capture.js';
@@ -248,7 +248,7 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 				}
 
 				bytes += file.size;
-				await put({...db.header, name: db.path + file.suffix, size: file.size, pax: undefined}, createReadStream(file.path) as AsyncIterable<Buffer>, undefined, false);
+				await put({...db.header, name: db.path + file.suffix, size: file.size, pax: undefined}, createReadStream(file.path, {highWaterMark: WRITE_CHUNK}) as AsyncIterable<Buffer>, undefined, false);
 			}
 
 			databases.push(db.path);
