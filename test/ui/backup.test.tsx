@@ -5,7 +5,10 @@ import chalk from 'chalk';
 import {cleanup} from 'ink-testing-library';
 import {exitCodeFor} from '../../source/core/analyze.js';
 import {runTui} from '../../source/ui/run.js';
-import {fakeBackup} from './fakes.js';
+import type {BackupEvent} from '../../source/backup/types.js';
+import {DoctorError} from '../../source/docker/engine.js';
+import type {BackupRunOptions} from '../../source/ui/services.js';
+import {fakeBackup, UNITS} from './fakes.js';
 import {FakeStdin, FakeStdout, KEY, press, renderApp, waitFor, waitForText} from './helpers.js';
 
 after(() => cleanup());
@@ -87,6 +90,34 @@ describe('backup screen', () => {
 		assert.match(frame, /✓ opencode-data\.tar\.gz +63\.6 MiB +20 files, 190\.7 MiB +1 db, 352 rows/);
 		assert.match(frame, /check later: occ-doctor backup --verify/);
 		assert.ok(widest(frame) <= 80, frame);
+		app.unmount();
+	});
+
+	it('a location that finished smaller than its estimate reads 100% with a full bar while the next one runs', async () => {
+		const backup = fakeBackup();
+		const [first, second] = UNITS;
+		const services = {
+			...backup.services,
+			async backup(_ref: string, run: BackupRunOptions, emit: (e: BackupEvent) => void) {
+				const small = 84_000_000;
+				emit({type: 'start', location: first!.name, total: first!.estimate.bytes});
+				emit({type: 'progress', location: first!.name, bytes: small, total: first!.estimate.bytes, files: 9, overall: {bytes: small, total: 204_000_000}});
+				emit({type: 'written', location: first!.name, archive: {file: 'a.tar.gz', bytes: small, fileCount: 9, compressedBytes: 1, sha256: 'ab'.repeat(32), databases: []} as any});
+				emit({type: 'verify', location: first!.name, ok: true, error: null});
+				emit({type: 'start', location: second!.name, total: second!.estimate.bytes});
+				emit({type: 'progress', location: second!.name, bytes: 2000, total: second!.estimate.bytes, files: 1, overall: {bytes: small + 2000, total: 204_000_000}});
+				await new Promise(resolve => run.signal.addEventListener('abort', resolve, {once: true}));
+				throw new DoctorError('interrupted', 'interrupted');
+			},
+		};
+		const app = renderApp({services, launch: {screen: 'backup'}}, {columns: 100, rows: 30});
+		await waitForText(app.lastFrame, 'locations selected');
+		await press(app, KEY.enter, 'y');
+		const frame = await waitForText(app.lastFrame, 'verified');
+		assert.match(frame, /✓ sessions & project data +█+ 80\.1 MiB {2}100% {2}verified/, `the finished location is whole:\n${frame}`);
+		assert.doesNotMatch(frame.split('\n').find(l => l.includes('sessions &'))!, /░/);
+		// The overall total counts the finished location at its real size, not its 190.7 MiB estimate.
+		assert.match(frame, /∑ overall +█+░* 80\.1 MiB \/ 80\.1 MiB {2}99%/);
 		app.unmount();
 	});
 
