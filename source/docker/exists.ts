@@ -1,5 +1,5 @@
 import {lstatSync, readFileSync} from 'node:fs';
-import {coveringMount, hostPathOf} from '../core/model.js';
+import {coveringMount, hostPathOf, isUnder} from '../core/model.js';
 import {normalisePath} from '../core/profiles.js';
 import type {ContainerFacts} from '../core/types.js';
 import {ownerOf, readFileFromContainer, statInContainer} from './archive.js';
@@ -74,8 +74,11 @@ export function existsOnHost(path: string, facts: ContainerFacts, local: boolean
 export async function pathsExist(engine: Engine, facts: ContainerFacts, paths: string[]): Promise<Record<string, Answer>> {
 	const out: Record<string, Answer> = {};
 	const container = engine.docker.getContainer(facts.id);
-	for (const path of paths) {
-		let answer = existsOnHost(path, facts, engine.target.local);
+	// Shortest first: a path under one known to be absent (on the same mount) is absent too, without a request.
+	for (const path of [...paths].sort((a, b) => a.length - b.length)) {
+		const mount = coveringMount(path, facts)?.destination ?? null;
+		const absentAbove = Object.entries(out).some(([above, exists]) => exists === false && above !== path && isUnder(path, above) && (coveringMount(above, facts)?.destination ?? null) === mount);
+		let answer = absentAbove ? false : existsOnHost(path, facts, engine.target.local);
 		if (answer === null && !facts.archiveRisk && coveringMount(path, facts)?.type !== 'tmpfs') {
 			try {
 				answer = (await statInContainer(container, path)) !== null;
