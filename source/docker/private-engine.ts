@@ -8,7 +8,8 @@ import {DoctorError} from './engine.js';
 export interface PrivateEngine {
 	host: string;
 	dir: string;
-	stop(): Promise<void>;
+	/** `keep`: leave the data directory, so a new engine started on `dir` finds the same containers (an engine restart). */
+	stop(options?: {keep?: boolean}): Promise<void>;
 }
 
 export function dockerdPath(): string | null {
@@ -31,14 +32,14 @@ export function canStartPrivateEngine(): boolean {
  * Start a dockerd of our own on private paths, with no iptables and no bridge (containers get no network),
  * so it can live beside any other engine. It is up in about two seconds.
  */
-export async function startPrivateEngine(options: {prefix?: string; timeoutMs?: number} = {}): Promise<PrivateEngine> {
+export async function startPrivateEngine(options: {prefix?: string; timeoutMs?: number; dir?: string} = {}): Promise<PrivateEngine> {
 	const dockerd = dockerdPath();
 	if (!dockerd || process.getuid?.() !== 0) {
 		throw new DoctorError('cannot start a private Docker engine: it needs root and dockerd (sudo apt-get install docker.io)');
 	}
 
 	// Short paths: the socket path must fit in 108 bytes.
-	const dir = mkdtempSync(join(tmpdir(), options.prefix ?? 'occd-'));
+	const dir = options.dir ?? mkdtempSync(join(tmpdir(), options.prefix ?? 'occd-'));
 	const socket = join(dir, 'd.sock');
 	const logFd = openSync(join(dir, 'dockerd.log'), 'a');
 	const child: ChildProcess = spawn(dockerd, [
@@ -66,9 +67,11 @@ export async function startPrivateEngine(options: {prefix?: string; timeoutMs?: 
 			return {
 				host,
 				dir,
-				async stop() {
+				async stop(stopOptions = {}) {
 					await stopChild(child, () => exited);
-					rmSync(dir, {recursive: true, force: true, maxRetries: 3});
+					if (!stopOptions.keep) {
+						rmSync(dir, {recursive: true, force: true, maxRetries: 3});
+					}
 				},
 			};
 		} catch {

@@ -7,9 +7,11 @@ import {join} from 'node:path';
 import {after, describe, it, type TestContext} from 'node:test';
 import Database from 'better-sqlite3';
 import type {Engine} from '../../source/docker/engine.js';
-import {cleanup, engineOrSkip, image, LABEL_FLAGS, uniqueName} from '../helpers/engine.js';
+import {cleanup, engineOrSkip, image, LABEL_FLAGS, LABELS, RUN_ID, TEST_LABEL, uniqueName} from '../helpers/engine.js';
 import {docker} from '../helpers/docker-cli.js';
-import {checkUnchanged, snapshotTree} from '../helpers/host-snapshot.js';
+import {assertUnchanged, checkUnchanged, snapshotTree} from '../helpers/host-snapshot.js';
+import {planBackup} from '../../source/backup/index.js';
+import {prepareProbe} from '../../source/probe/index.js';
 
 const DATA = '/root/.local/share/opencode';
 const dirs: string[] = [];
@@ -87,5 +89,22 @@ describe('check is read-only', () => {
 		const db = report.databases?.find(d => d.path === `${DATA}/opencode.db`);
 		assert.match(db?.error ?? '', /opencode\.db-wal is not a regular file but a directory/);
 		assert.ok(report.findings.some(f => f.code === 'database-unreadable' && f.path === `${DATA}/opencode.db`));
+	});
+
+	it('the previews read only too: the backup plan and the probe plan change nothing on a container with a volume and a bind', async t => {
+		const engine = await ready(t);
+		if (!engine) {
+			return;
+		}
+
+		const dir = mkdtempSync(join(tmpdir(), 'occt-ro-'));
+		dirs.push(dir);
+		writeFileSync(join(dir, 'auth.json'), '{}');
+		const name = uniqueName('ro');
+		await docker('volume', 'create', '--label', `${TEST_LABEL}=${RUN_ID}`, `${name}-data`);
+		await docker('run', '-d', '--name', name, '--network', 'none', ...LABEL_FLAGS, '-v', `${name}-data:${DATA}`, '-v', `${dir}:/root/.config/opencode`, await image(engine.docker));
+		await assertUnchanged(engine.docker, name, async () => planBackup({container: name}, engine));
+		const prepared = await assertUnchanged(engine.docker, name, async () => prepareProbe({container: name, labels: LABELS}, engine));
+		assert.ok(prepared.plan.targets.length > 0);
 	});
 });
