@@ -6,6 +6,7 @@ import {existsSync, mkdtempSync, rmSync} from 'node:fs';
 import {Agent} from 'node:http';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import {connect as connectSocket} from 'node:net';
 import {Duplex} from 'node:stream';
 import {DoctorError} from './errors.js';
 
@@ -171,6 +172,9 @@ export class SshTransport {
 	private dir = '';
 	private master: Promise<void> | undefined;
 	private masterUp = false;
+	/** The remote engine's socket forwarded over the master, once it answered a ping through it. */
+	private forwardPath: string | undefined;
+	private forwardSetup: Promise<void> | undefined;
 	private logins = 0;
 
 	constructor(address: string, private readonly ssh = 'ssh') {
@@ -218,6 +222,8 @@ export class SshTransport {
 	private startMaster(): Promise<void> {
 		// A socket left by a master that died outright would turn ours off ("already exists, disabling multiplexing").
 		rmSync(this.controlPath, {force: true});
+		this.forwardPath = undefined;
+		this.forwardSetup = undefined;
 		return new Promise((resolve, reject) => {
 			// -f: ssh returns once it has logged in and the control socket listens; the master stays in the background.
 			const child = spawn(this.ssh, ['-o', 'BatchMode=yes', '-o', 'ControlMaster=yes', '-o', `ControlPath=${this.controlPath}`, '-o', `ControlPersist=${IDLE_EXIT}`, ...KEEPALIVE, '-N', '-f', ...this.args], {stdio: ['ignore', 'ignore', 'pipe']});
@@ -243,6 +249,12 @@ export class SshTransport {
 	/** One `docker system dial-stdio` session on the master: a fresh connection to the remote engine. */
 	private async session(): Promise<Duplex> {
 		await this.ready();
+		if (this.forwardPath) {
+			// A channel on the master to the remote socket: one round trip, no process on either end.
+			return connectSocket(this.forwardPath);
+		}
+
+		this.forwardSetup ??= this.forwardEngineSocket();
 		const child = spawn(this.ssh, ['-o', 'BatchMode=yes', '-o', 'ControlMaster=no', '-o', `ControlPath=${this.controlPath}`, ...KEEPALIVE, ...this.args, 'docker', 'system', 'dial-stdio'], {stdio: ['pipe', 'pipe', 'pipe']});
 		return new StdioSocket(child, (stderr, code, sawData) => {
 			if (code === null) {
@@ -264,6 +276,27 @@ export class SshTransport {
 			// After bytes flowed, the engine (or we) ended the connection, as it does after a streamed response: not a failure.
 			return sawData ? undefined : explainSshFailure(stderr, code, this.host);
 		});
+	}
+
+	/**
+	 * Each dial-stdio session starts a docker CLI on the remote. Ask that CLI once where its engine listens and, for a
+	 * unix socket, forward it over the master (as `ssh -L local.sock:remote.sock`); later connections use the forward.
+	 * Where sshd refuses forwarding or the engine is not a unix socket, dial-stdio sessions go on as before.
+	 */
+	private async forwardEngineSocket(): Promise<void> {
+		const control = ['-o', 'BatchMode=yes', '-o', 'ControlMaster=no', '-o', `ControlPath=${this.controlPath}`];
+		const where = await quietly(this.ssh, [...control, ...this.args, 'docker', 'context', 'inspect', '--format', '{{.Endpoints.docker.Host}}']);
+		const remote = /^unix:\/\/(\/\S+)\s*$/.exec(where.stdout)?.[1];
+		if (where.code !== 0 || !remote) {
+			return;
+		}
+
+		const local = join(this.dir, 'engine.sock');
+		rmSync(local, {force: true});
+		const forward = await quietly(this.ssh, ['-o', `ControlPath=${this.controlPath}`, '-O', 'forward', '-L', `${local}:${remote}`, ...this.args]);
+		if (forward.code === 0 && await answersPing(local)) {
+			this.forwardPath = local;
+		}
 	}
 
 	private masterAnswers(): boolean {
@@ -292,4 +325,43 @@ export class SshTransport {
 function explainLost(host: string, stderr: string): DoctorError {
 	const why = stderr.trim().split('\n').filter(Boolean).pop();
 	return new DoctorError(`the SSH link to ${host} dropped${why ? ` (${why})` : ''}: check the network and run again (in the TUI, press r to reconnect)`);
+}
+
+/** Run ssh in the background of the run: its output, never a prompt, and it does not keep occ-doctor alive. */
+async function quietly(ssh: string, args: string[]): Promise<{code: number | null; stdout: string}> {
+	return new Promise(resolve => {
+		const child = spawn(ssh, args, {stdio: ['ignore', 'pipe', 'ignore']});
+		let stdout = '';
+		child.stdout.on('data', (chunk: Buffer) => {
+			stdout += chunk.toString('utf8');
+		});
+		child.on('error', () => resolve({code: null, stdout}));
+		child.on('close', code => resolve({code, stdout}));
+		child.unref();
+		(child.stdout as unknown as {unref?: () => void}).unref?.();
+	});
+}
+
+/** Does the engine answer a ping through this socket? (A forward sshd refused closes at once.) */
+async function answersPing(path: string): Promise<boolean> {
+	return new Promise(resolve => {
+		const socket = connectSocket(path);
+		let reply = '';
+		const done = (ok: boolean) => {
+			socket.destroy();
+			resolve(ok);
+		};
+
+		socket.setTimeout(15_000, () => done(false));
+		socket.unref();
+		socket.on('connect', () => socket.write('GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n'));
+		socket.on('data', (chunk: Buffer) => {
+			reply += chunk.toString('latin1');
+			if (reply.includes('\r\n')) {
+				done(/^HTTP\/1\.[01] 200/.test(reply));
+			}
+		});
+		socket.on('error', () => done(false));
+		socket.on('close', () => done(/^HTTP\/1\.[01] 200/.test(reply)));
+	});
 }

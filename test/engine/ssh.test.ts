@@ -211,7 +211,7 @@ describe('the engine over SSH (real sshd on loopback)', () => {
 		child.stderr.on('data', (chunk: Buffer) => {
 			stderr += chunk.toString();
 			// Cut once bytes flow: a progress line with a rate.
-			if (cut === 0 && /\d+(\.\d+)? [kMG]?B\/s/.test(stderr)) {
+			if (cut === 0 && /\d+(\.\d+)? [kKMG]?i?B\/s/.test(stderr)) {
 				cut = box!.cutLinks();
 			}
 		});
