@@ -76,6 +76,26 @@ function unchecked(member: Member, error: unknown): ServiceReport {
 	};
 }
 
+/** --service NAME: the container of that service in the project of the container given (or picked); usage error otherwise. */
+export async function serviceContainer(engine: Engine, facts: Pick<ContainerFacts, 'id' | 'name' | 'labels'>, service: string): Promise<string> {
+	const project = facts.labels[PROJECT];
+	if (!project) {
+		throw new DoctorError(`--service ${service}: ${facts.name} is not a compose service: leave out --service, or pass --container with a container of the project`, 'usage', {code: 'unknown-service'});
+	}
+
+	if (facts.labels[SERVICE] === service) {
+		return facts.id;
+	}
+
+	const all = await members(engine, project);
+	const target = all.find(m => m.service === service);
+	if (!target) {
+		throw new DoctorError(`--service ${service}: compose project ${project} has no such service (services: ${[...new Set(all.map(m => m.service))].join(', ')})`, 'usage', {code: 'unknown-service'});
+	}
+
+	return target.id;
+}
+
 /**
  * With --service: the check of that service of the project (the first one's own when it is that service).
  * Without: the first check with `services`, one per container of its project; --path, --db and --profile
@@ -84,21 +104,8 @@ function unchecked(member: Member, error: unknown): ServiceReport {
 export async function examineStack<T extends Checked>(engine: Engine, first: T, options: StackOptions, check: (id: string, options: {databases?: boolean; signal?: AbortSignal}) => Promise<T>): Promise<T> {
 	const project = first.facts.labels[PROJECT];
 	if (options.service !== undefined) {
-		if (!project) {
-			throw new DoctorError(`--service ${options.service}: ${first.facts.name} is not a compose service: leave out --service, or pass --container with a container of the project`, 'usage', {code: 'unknown-service'});
-		}
-
-		if (first.facts.labels[SERVICE] === options.service) {
-			return first;
-		}
-
-		const all = await members(engine, project);
-		const target = all.find(m => m.service === options.service);
-		if (!target) {
-			throw new DoctorError(`--service ${options.service}: compose project ${project} has no such service (services: ${[...new Set(all.map(m => m.service))].join(', ')})`, 'usage', {code: 'unknown-service'});
-		}
-
-		return check(target.id, options);
+		const id = await serviceContainer(engine, first.facts, options.service);
+		return id === first.facts.id ? first : check(id, options);
 	}
 
 	if (!project) {

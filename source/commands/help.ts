@@ -15,7 +15,7 @@ export const HELP = `
 
   Options
     --container, -c NAME|ID   the container to examine (default: the only coding-agent container found)
-    --service NAME            check: of the container's compose project, only this service (default: all of them)
+    --service NAME            of the container's compose project, only this service (check; the TUI opens on it)
     --path, -p PATH           also judge this container path (repeatable)
     --db PATH                 also count this SQLite database (container path, repeatable; must exist)
     --no-databases            skip finding and counting databases

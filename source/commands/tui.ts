@@ -1,4 +1,7 @@
-import {connect} from '../docker/engine.js';
+import {pickContainer} from '../check/check.js';
+import {serviceContainer} from '../check/stack.js';
+import {connect, type Engine} from '../docker/engine.js';
+import {inspectContainer} from '../docker/inspect.js';
 import type {Launch} from '../ui/app.js';
 import {checkCommand} from './check.js';
 import type {Command, CommandContext} from './context.js';
@@ -30,7 +33,14 @@ export async function openTui(ctx: CommandContext, launch?: Launch): Promise<num
 	const engine = await connect({host: ctx.flags.host, context: ctx.flags.context});
 	const {runTui, engineServices} = await loadTui();
 	const services = engineServices(engine, {paths: ctx.flags.path, profile: ctx.flags.profile});
-	return runTui({services, container: ctx.flags.container, launch, signal: ctx.signal});
+	const container = typeof ctx.flags.service === 'string' ? await serviceRef(engine, ctx.flags.container, ctx.flags.service) : ctx.flags.container;
+	return runTui({services, container, launch, signal: ctx.signal});
+}
+
+/** --service in a terminal: open the screens on that service's container (an unknown one is one line, exit 2, as in plain). */
+async function serviceRef(engine: Engine, container: string | undefined, service: string): Promise<string> {
+	const info = await inspectContainer(engine, await pickContainer(engine, container));
+	return serviceContainer(engine, {id: info.Id, name: String(info.Name ?? '').replace(/^\//, ''), labels: info.Config?.Labels ?? {}}, service);
 }
 
 /** `occ-doctor tui` (and no command in a terminal): the screens. Without a terminal, or with --plain/--json, the `check` report. */
