@@ -91,7 +91,7 @@ export function restoreSummary(result: RestoreResult): string {
 	};
 	lines.push(head[result.outcome]);
 	for (const a of result.archives) {
-		const mark = a.status === 'failed' || a.status === 'rolled-back' ? '✗' : (a.status === 'skipped' ? '-' : '✓');
+		const mark = a.status === 'failed' || a.status === 'rolled-back' ? '✗' : (a.status === 'skipped' ? '-' : (a.status === 'planned' ? '·' : '✓'));
 		lines.push(`  ${mark} ${a.file} → ${a.target}  ${a.status}${a.seconds === undefined ? '' : ` in ${a.seconds.toFixed(1)} s`}${a.note ? `  (${a.note})` : ''}`);
 		if (a.preview) {
 			lines.push(`      ${a.preview.added} added, ${a.preview.changed} changed, ${a.preview.removed} removed`);

@@ -1,12 +1,14 @@
 // `restore` as a service: run the plan it is given (plan.ts) as a preview, a rehearsal into scratch volumes, or a
 // restore in place (stop, safety copy, empty, extract, verify, count, start) that rolls itself back on any failure
 // or Ctrl+C once a target was touched. No React, no printing: it emits events.
-import {mkdir, mkdtemp, readdir, rm} from 'node:fs/promises';
+import {chmod, mkdir, mkdtemp, readdir, rename, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {dirname, join, posix} from 'node:path';
 import type Docker from 'dockerode';
 import {readIndex, type IndexEntry} from '../backup/file-index.js';
 import {runBackup} from '../backup/backup.js';
+import type {Manifest} from '../backup/types.js';
+import {MANIFEST} from '../backup/verify.js';
 import {sanitise} from '../backup/plan.js';
 import {checkAbort, interrupted} from '../docker/abort.js';
 import {defaultStateDir} from '../docker/journal.js';
@@ -221,6 +223,28 @@ async function startAgain(plan: RestorePlan, journal: RestoreJournal, emit: Rest
 	journal.stopped = false;
 }
 
+/**
+ * The safety copy was read through a helper, so its manifest names the helper: name the container the data belongs
+ * to instead (atomically), so `restore <safety-dir>` goes back to it without --container.
+ */
+async function nameTheContainer(dir: string, manifest: Manifest, plan: RestorePlan): Promise<void> {
+	const {info} = plan.container;
+	const labels = info.Config?.Labels ?? {};
+	const project = labels['com.docker.compose.project'];
+	const container = {
+		...manifest.container,
+		id: plan.container.id,
+		name: plan.container.name,
+		image: String(info.Config?.Image ?? manifest.container.image),
+		imageId: String(info.Image ?? manifest.container.imageId),
+		compose: project ? {project, service: labels['com.docker.compose.service'] ?? ''} : null,
+	};
+	const temp = join(dir, `${MANIFEST}.partial`);
+	await writeFile(temp, JSON.stringify({...manifest, container}, null, '\t') + '\n', {mode: 0o600});
+	await chmod(temp, 0o600);
+	await rename(temp, join(dir, MANIFEST));
+}
+
 /** A copy of each non-empty target, with the backup machinery (verified, 0600 in 0700), through a helper with the targets at their paths. */
 async function safetyCopy(plan: RestorePlan, options: RestoreOptions, journal: RestoreJournal, emit: RestoreEmit): Promise<string | null> {
 	const items = plan.items.filter(i => i.state && !i.state.empty);
@@ -235,6 +259,7 @@ async function safetyCopy(plan: RestorePlan, options: RestoreOptions, journal: R
 	const helper = await createHelper(plan.engine, {image: plan.image, runId: plan.runId, role: 'restore-helper', mounts: items.map(i => ({target: i.target, at: i.record.containerPath}))});
 	try {
 		const {manifest} = await runBackup({host: options.host, container: helper.id, only: items.map(i => i.record.containerPath), out: dir, signal: options.signal}, event => emit({type: 'safety', event}), plan.engine);
+		await nameTheContainer(dir, manifest, plan);
 		for (const item of items) {
 			const record = manifest.archives.find(a => a.containerPath === item.record.containerPath);
 			const entry = journal.targets.find(t => t.file === item.record.file)!;

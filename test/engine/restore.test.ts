@@ -215,6 +215,7 @@ describe('restore (real engine)', () => {
 			assert.deepEqual(result.archives.map((a: any) => a.status), ['restored', 'restored']);
 			assert.ok(result.safetyCopy && existsSync(join(result.safetyCopy, 'manifest.json')), 'a safety copy next to the backup');
 			assert.equal(statSync(result.safetyCopy).mode & 0o777, 0o700);
+			assert.equal(JSON.parse(readFileSync(join(result.safetyCopy, 'manifest.json'), 'utf8')).container.name, s.name, 'the safety copy names the container, not the helper');
 			assert.match(result.rollbackCommand, new RegExp(`^occ-doctor restore ${result.safetyCopy} --container ${s.name} --yes$`));
 			assert.deepEqual(tree(s.volumeDir), s.want.volume);
 			assert.deepEqual(tree(s.bind), s.want.bind);
