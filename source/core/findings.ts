@@ -106,9 +106,8 @@ function missingHostPath(location: Location, source: string): Finding {
 		severity: 'error',
 		path: location.path,
 		message: `the host path ${source} behind ${location.path} is missing: the engine creates it as an empty directory at the next start${file ? `, and ${location.path} then cannot be opened as a file${/-(wal|shm)$|\.db$/.test(location.path) ? ' (SQLite: "unable to open database file")' : ''}` : ''}`,
-		fix: file
-			? `put the file back before the next start: touch ${shellQuote(source)} (or restore it from a backup)`
-			: `put the directory back before the next start: mkdir -p ${shellQuote(source)} (or restore it from a backup)`,
+		// A command as it stands (the rest is a shell comment), so it can be pasted and run.
+		fix: `${file ? 'touch' : 'mkdir -p'} ${shellQuote(source)}  # before the next start, or restore it from a backup`,
 	};
 }
 

@@ -8,7 +8,7 @@ import {after, describe, it, type TestContext} from 'node:test';
 import Database from 'better-sqlite3';
 import type {Engine} from '../../source/docker/engine.js';
 import {cleanup, engineOrSkip, image, LABEL_FLAGS, LABELS, RUN_ID, TEST_LABEL, uniqueName} from '../helpers/engine.js';
-import {docker} from '../helpers/docker-cli.js';
+import {docker, run} from '../helpers/docker-cli.js';
 import {assertUnchanged, checkUnchanged, snapshotTree} from '../helpers/host-snapshot.js';
 import {planBackup} from '../../source/backup/index.js';
 import {prepareProbe} from '../../source/probe/index.js';
@@ -73,6 +73,26 @@ describe('check is read-only', () => {
 			assert.ok(db, `opencode.db is in the report: ${JSON.stringify(report.databases)} skipped ${JSON.stringify(report.databasesSkipped)}`);
 			assert.equal(db.error, null);
 			assert.equal(db.tables.session, 3);
+
+			// The printed fixes for the missing sources work: after them the container starts, and the host's SQLite opens the database.
+			for (const finding of report.findings.filter(f => f.code === 'missing-host-path')) {
+				const result = await run('sh', ['-c', finding.fix]);
+				assert.equal(result.code, 0, `${finding.fix}: ${result.stderr}`);
+			}
+
+			await docker('restart', name);
+			const host = new Database(join(dir, 'opencode.db'), {readonly: true});
+			assert.equal((host.prepare('SELECT count(*) AS n FROM session').get() as {n: number}).n, 3);
+			host.close();
+
+			// And the sidecar finding's fix, as a recreate with the directory bound instead of the files, ends it.
+			const fix = /^mount the directory instead of the files: -v (\S+):(\S+) \(and drop the 3 file binds\)$/.exec(report.findings.find(f => f.code === 'sqlite-sidecar-file-mount')!.fix);
+			assert.ok(fix, 'the fix names the directory bind');
+			await docker('rm', '-f', name);
+			await docker('run', '-d', '--name', name, '--network', 'none', ...LABEL_FLAGS, '-v', `${fix[1]}:${fix[2]}`, await image(engine.docker));
+			const {report: after} = await checkUnchanged(engine, {container: name});
+			assert.deepEqual(after.findings.filter(f => f.code === 'sqlite-sidecar-file-mount' || f.code === 'missing-host-path'), []);
+			assert.equal(after.databases?.find(d => d.path === `${DATA}/opencode.db`)?.tables.session, 3);
 		});
 	}
 

@@ -113,7 +113,7 @@ describe('findings', () => {
 		const missing = report.findings.filter(f => f.code === 'missing-host-path');
 		assert.deepEqual(missing.map(f => f.path).sort(), [`${data}/opencode.db-shm`, `${data}/opencode.db-wal`]);
 		assert.match(missing[0]!.message, /creates it as an empty directory at the next start.*unable to open database file/);
-		assert.match(missing[0]!.fix, /^put the file back before the next start: touch \/h\/opencode\.db-(wal|shm)/);
+		assert.match(missing[0]!.fix, /^touch \/h\/opencode\.db-(wal|shm) {2}# before the next start/);
 		assert.ok(!report.findings.some(f => f.code === 'single-file-mount' || f.code === 'sqlite-sidecar-split'));
 	});
 
