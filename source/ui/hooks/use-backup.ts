@@ -1,4 +1,5 @@
-import {useCallback, useEffect, useReducer, useRef} from 'react';
+import {useCallback} from 'react';
+import {firstLine, useTask} from './use-task.js';
 import type {Priority} from '../../core/types.js';
 import type {BackupResult} from '../../backup/backup.js';
 import {selectUnits} from '../../backup/plan.js';
@@ -217,67 +218,44 @@ export function preselect(units: BackupUnit[], launch: BackupLaunch): string[] {
 	return chosen.map(u => u.name);
 }
 
-const firstLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
-
 /** Loads the choices, runs the backup service and folds its events. */
 export function useBackup(services: DoctorServices, launch: BackupLaunch) {
-	const [state, dispatch] = useReducer(backupReducer, initialBackup);
-	const controller = useRef<AbortController | null>(null);
-	const alive = useRef(true);
-	useEffect(() => () => {
-		alive.current = false;
-		controller.current?.abort();
-	}, []);
-
-	const send = useCallback((action: BackupAction) => alive.current && dispatch(action), []);
-
+	const {state, dispatch, send, run, cancel: abort, running} = useTask(backupReducer, initialBackup);
 	const load = useCallback((ref: string) => {
-		if (!services.backupChoices || controller.current) {
+		if (!services.backupChoices) {
 			return;
 		}
 
-		const abort = new AbortController();
-		controller.current = abort;
-		send({type: 'planning'});
-		services.backupChoices(ref, abort.signal).then(
-			choices => {
-				controller.current = null;
-				send({type: 'choices', choices, preselect: preselect(choices.units, launch), ...(launch.out ? {dir: launch.out} : {}), ...(launch.stop ? {stop: true} : {})});
-			},
-			(error: unknown) => {
-				controller.current = null;
-				send({type: 'failed', error: firstLine(error), cancelled: abort.signal.aborted});
-			},
-		);
-	}, [services, launch, send]);
+		run(async signal => {
+			send({type: 'planning'});
+			return services.backupChoices!(ref, signal);
+		}, {
+			done: choices => send({type: 'choices', choices, preselect: preselect(choices.units, launch), ...(launch.out ? {dir: launch.out} : {}), ...(launch.stop ? {stop: true} : {})}),
+			failed: (error, cancelled) => send({type: 'failed', error: firstLine(error), cancelled}),
+		});
+	}, [services, launch, send, run]);
 
 	const start = useCallback((ref: string, current: BackupState) => {
-		if (!services.backup || controller.current) {
+		if (!services.backup) {
 			return;
 		}
 
-		const abort = new AbortController();
-		controller.current = abort;
-		send({type: 'running'});
-		services.backup(ref, {only: current.selected, out: current.dir, stop: current.stop, signal: abort.signal}, event => send({type: 'event', event, t: Date.now()})).then(
-			result => {
-				controller.current = null;
-				send({type: 'done', result});
-			},
-			(error: unknown) => {
-				controller.current = null;
-				send({type: 'failed', error: firstLine(error), cancelled: abort.signal.aborted});
-			},
-		);
-	}, [services, send]);
+		run(async signal => {
+			send({type: 'running'});
+			return services.backup!(ref, {only: current.selected, out: current.dir, stop: current.stop, signal}, event => send({type: 'event', event, t: Date.now()}));
+		}, {
+			done: result => send({type: 'done', result}),
+			failed: (error, cancelled) => send({type: 'failed', error: firstLine(error), cancelled}),
+		});
+	}, [services, send, run]);
 
 	/** Abort: the service removes its .partial files (and starts a stopped container) before it settles. */
 	const cancel = useCallback(() => {
-		if (controller.current) {
+		if (running()) {
 			dispatch({type: 'cancelling'});
-			controller.current.abort();
+			abort();
 		}
-	}, []);
+	}, [abort, dispatch, running]);
 
 	return {state, dispatch, load, start, cancel};
 }

@@ -1,4 +1,5 @@
-import {useCallback, useEffect, useReducer, useRef} from 'react';
+import {useCallback, useRef} from 'react';
+import {firstLine, useTask} from './use-task.js';
 import type {Observation, Report} from '../../core/types.js';
 import {DoctorError} from '../../docker/engine.js';
 import type {ProbeEvent, ProbePlan, ProbeResult, ProbeStep} from '../../probe/types.js';
@@ -132,53 +133,41 @@ export interface ProbeLaunch {
 	noRestart?: boolean;
 }
 
-const firstLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
-
 /** Runs the probe service and folds its events; confirm() waits for the user's answer on screen. */
 export function useProbe(services: DoctorServices, launch: ProbeLaunch, onResult: (ref: string, result: ProbeResult) => void) {
-	const [state, dispatch] = useReducer(probeReducer, initialProbe);
-	const controller = useRef<AbortController | null>(null);
+	const {state, dispatch, send, run, cancel: abort, running} = useTask(probeReducer, initialProbe);
 	const answer = useRef<((yes: boolean) => void) | null>(null);
-	const alive = useRef(true);
-	useEffect(() => () => {
-		alive.current = false;
-		controller.current?.abort();
-	}, []);
-
 	const start = useCallback((ref: string) => {
-		if (!services.probe || controller.current) {
+		if (!services.probe) {
 			return;
 		}
 
-		const abort = new AbortController();
-		controller.current = abort;
-		const send = (action: ProbeAction) => alive.current && dispatch(action);
-		send({type: 'start'});
-		services.probe(ref, {noRestart: Boolean(launch.noRestart), signal: abort.signal}, {
-			onEvent: event => send({type: 'event', event}),
-			async confirm(plan) {
-				if (launch.yes) {
-					return true;
-				}
+		run(async signal => {
+			send({type: 'start'});
+			return services.probe!(ref, {noRestart: Boolean(launch.noRestart), signal}, {
+				onEvent: event => send({type: 'event', event}),
+				async confirm(plan) {
+					if (launch.yes) {
+						return true;
+					}
 
-				send({type: 'confirm', plan});
-				return new Promise<boolean>(resolve => {
-					answer.current = resolve;
-				});
-			},
-		}).then(
-			result => {
-				controller.current = null;
+					send({type: 'confirm', plan});
+					return new Promise<boolean>(resolve => {
+						answer.current = resolve;
+					});
+				},
+			});
+		}, {
+			done(result) {
 				send({type: 'done', result});
 				onResult(ref, result);
 			},
-			async (error: unknown) => {
-				controller.current = null;
+			async failed(error, cancelled) {
 				const containerAfter = await services.containerState?.(ref).catch(() => null) ?? null;
-				send({type: 'failed', error: firstLine(error), cancelled: abort.signal.aborted, containerAfter});
+				send({type: 'failed', error: firstLine(error), cancelled, containerAfter});
 			},
-		);
-	}, [services, launch.yes, launch.noRestart, onResult]);
+		});
+	}, [services, launch.yes, launch.noRestart, onResult, run, send]);
 
 	const respond = useCallback((yes: boolean) => {
 		const resolve = answer.current;
@@ -187,11 +176,11 @@ export function useProbe(services: DoctorServices, launch: ProbeLaunch, onResult
 			dispatch({type: 'answered', yes});
 			resolve(yes);
 		}
-	}, []);
+	}, [dispatch]);
 
 	/** Abort a running probe: the service restores the container and removes what it wrote before it settles. */
 	const cancel = useCallback(() => {
-		if (!controller.current) {
+		if (!running()) {
 			return;
 		}
 
@@ -199,14 +188,14 @@ export function useProbe(services: DoctorServices, launch: ProbeLaunch, onResult
 		const resolve = answer.current;
 		answer.current = null;
 		resolve?.(false);
-		controller.current.abort(new DoctorError('probe cancelled with Ctrl+C', 'interrupted'));
-	}, []);
+		abort(new DoctorError('probe cancelled with Ctrl+C', 'interrupted'));
+	}, [abort, dispatch, running]);
 
 	const reset = useCallback(() => {
-		if (!controller.current) {
+		if (!running()) {
 			dispatch({type: 'reset'});
 		}
-	}, []);
+	}, [dispatch, running]);
 
 	return {state, start, respond, cancel, reset};
 }
