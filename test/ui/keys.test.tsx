@@ -17,7 +17,7 @@ const detailsOf = (index: number) => (frame: string) => frame.split('\n').some(l
 describe('keys typed together', () => {
 	it('jjj in one read moves three rows', async () => {
 		const app = renderApp({launch: {screen: 'locations'}});
-		await waitForText(app.lastFrame, 'mount source');
+		await waitForText(app.lastFrame, /priority\s+storage/);
 		app.stdin.write('jjj');
 		app.stdin.write(KEY.enter);
 		await waitFor(app.lastFrame, detailsOf(3));

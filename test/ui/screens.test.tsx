@@ -31,7 +31,7 @@ describe('navigation', () => {
 		const app = renderApp();
 		await waitForText(app.lastFrame, 'Fix this first');
 		await press(app, '2');
-		await waitForText(app.lastFrame, 'mount source');
+		await waitForText(app.lastFrame, /priority\s+storage/);
 		await press(app, KEY.tab);
 		await waitForText(app.lastFrame, 'orphaned: on disk');
 		await press(app, KEY.tab);
@@ -61,7 +61,7 @@ describe('navigation', () => {
 		const facts = await waitForText(app.lastFrame, 'docker inspect facts');
 		assert.match(facts, /Destination \/home\/opencoder\/workspace/);
 		await press(app, KEY.escape);
-		await waitForText(app.lastFrame, 'mount source');
+		await waitForText(app.lastFrame, /priority\s+storage/);
 		app.unmount();
 	});
 

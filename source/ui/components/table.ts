@@ -17,12 +17,15 @@ export interface ColumnSpec {
 	cut?: boolean;
 }
 
+const CUT_FLOOR = 10;
+
 /** Widths that fill `width` (columns are joined by one space): every column gets its min, the rest goes by weight up to max. */
 export function layoutColumns(specs: ColumnSpec[], width: number, rows: string[][] = []): number[] {
 	// A column never grows past its longest cell (or header), so spare width goes where text is long.
 	specs = specs.map((s, i) => ({...s, max: Math.max(s.min, Math.min(s.max, Math.max(cells(s.header), ...rows.map(r => cells(r[i] ?? '')))))}));
-	// Only path-like columns are cut: the others take their whole width first, when the cuttable ones keep their min.
-	const whole = specs.map(s => (s.cut || s.keepEnd ? s : {...s, min: s.max}));
+	// Only path-like columns are cut: the others take their whole width first, when the path-like ones keep their min
+	// (a path down to CUT_FLOOR cells: its last parts; the details show it whole).
+	const whole = specs.map(s => (s.keepEnd ? {...s, min: Math.min(s.min, CUT_FLOOR)} : s.cut ? s : {...s, min: s.max}));
 	if (whole.reduce((a, s) => a + s.min, 0) + specs.length - 1 <= width) {
 		specs = whole;
 	}

@@ -17,7 +17,7 @@ const COLUMNS: ColumnSpec[] = [
 	{id: 'priority', header: 'priority', min: 8, max: 8},
 	{id: 'storage', header: 'storage', min: 16, max: 16},
 	{id: 'ro', header: 'ro', min: 2, max: 2},
-	{id: 'mount', header: 'mount source / name', min: 13, max: 70, weight: 3, cut: true},
+	{id: 'mount', header: 'mount', min: 9, max: 70, weight: 3, cut: true},
 ];
 
 export function locationLines(report: Report, rows: Location[], width: number): {header: Line; rows: Line[]} {
@@ -34,8 +34,13 @@ export function locationLines(report: Report, rows: Location[], width: number): 
 			mountLabel(l.mount),
 		];
 	});
-	const widths = layoutColumns(COLUMNS, width, cells.map(r => r.map(cellText)));
-	return {header: headerLine(COLUMNS, widths), rows: cells.map(r => rowLine(COLUMNS, widths, r))};
+	// The ro column only when some location is read-only: at 80 columns its room goes to the paths.
+	const ro = COLUMNS.findIndex(c => c.id === 'ro');
+	const keep = rows.some(l => l.readOnly) ? () => true : (_: unknown, i: number) => i !== ro;
+	const columns = COLUMNS.filter(keep);
+	const shown = cells.map(r => r.filter(keep));
+	const widths = layoutColumns(columns, width, shown.map(r => r.map(cellText)));
+	return {header: headerLine(columns, widths), rows: shown.map(r => rowLine(columns, widths, r))};
 }
 
 function Locations({data, rows, cursor, width, height}: ScreenProps<Location>) {
