@@ -245,7 +245,6 @@ export function App({services, container, size, color = true, screens = SCREENS,
 		body = <Box height={bodyHeight}><Spinner label={what}/></Box>;
 	} else if (state.phase === 'failed') {
 		const lines: Line[] = wrapLines(state.error ?? 'failed', width - 2).map((text, i) => [seg(i === 0 ? '✗ ' : '  ', {color: 'red', bold: true}), seg(text)]);
-		lines.push([], [seg(`r retry${state.candidates.length > 1 ? ' · esc back to the containers' : ''} · q quit`, {dim: true})]);
 		body = <Lines lines={lines} width={width} height={bodyHeight}/>;
 	} else if (picking) {
 		tabLine = [seg(' Pick a container ', {inverse: true, bold: true})];

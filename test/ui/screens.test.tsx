@@ -267,7 +267,8 @@ describe('container picker', () => {
 describe('errors and exit', () => {
 	it('shows a failed check as one line with its fix', async () => {
 		const app = renderApp({services: fakeServices({fail: 'no container "x" on unix:///fake.sock: list them with `docker ps -a` and pass --container NAME'})});
-		await waitForText(app.lastFrame, '✗ no container "x"');
+		const frame = await waitForText(app.lastFrame, '✗ no container "x"');
+		assert.match(frame.split('\n').at(-1)!, /^r retry {2}\? help {2}q quit/, 'what to do next is the legend, from the key table');
 		app.unmount();
 	});
 

@@ -80,7 +80,7 @@ export const APP_BINDINGS: Binding[] = [
 		},
 	},
 	{
-		scope: 'global', keys: ['esc'], label: 'esc', legend: c => (c.view.detail ? 'back' : undefined),
+		scope: 'global', keys: ['esc'], label: 'esc', legend: c => (c.view.detail ? 'back' : c.phase === 'failed' && c.canPickAgain && !c.busy ? 'containers' : undefined),
 		description: 'back: close the details, clear the filter, or return to the container list',
 		run(c) {
 			if (c.view.detail) {
