@@ -191,7 +191,7 @@ export class SshTransport {
 
 	private get controlPath(): string {
 		// A short private path (0700), made on first use: a ControlPath must fit in a unix socket address (104 bytes on macOS).
-		this.dir ||= mkdtempSync(join(existsSync('/tmp') ? '/tmp' : tmpdir(), 'occ-ssh-'));
+		this.dir ||= mkdtempSync(join(tmpdir().length <= 60 || !existsSync('/tmp') ? tmpdir() : '/tmp', 'occ-ssh-'));
 		return join(this.dir, 'c');
 	}
 
@@ -249,12 +249,18 @@ export class SshTransport {
 	/** One `docker system dial-stdio` session on the master: a fresh connection to the remote engine. */
 	private async session(): Promise<Duplex> {
 		await this.ready();
+		if (this.forwardSetup) {
+			// Later connections wait for the forward rather than start a docker CLI each on the remote.
+			await this.forwardSetup;
+		} else {
+			this.forwardSetup = this.forwardEngineSocket();
+		}
+
 		if (this.forwardPath) {
 			// A channel on the master to the remote socket: one round trip, no process on either end.
 			return connectSocket(this.forwardPath);
 		}
 
-		this.forwardSetup ??= this.forwardEngineSocket();
 		const child = spawn(this.ssh, ['-o', 'BatchMode=yes', '-o', 'ControlMaster=no', '-o', `ControlPath=${this.controlPath}`, ...KEEPALIVE, ...this.args, 'docker', 'system', 'dial-stdio'], {stdio: ['pipe', 'pipe', 'pipe']});
 		return new StdioSocket(child, (stderr, code, sawData) => {
 			if (code === null) {
@@ -327,7 +333,7 @@ function explainLost(host: string, stderr: string): DoctorError {
 	return new DoctorError(`the SSH link to ${host} dropped${why ? ` (${why})` : ''}: check the network and run again (in the TUI, press r to reconnect)`);
 }
 
-/** Run ssh in the background of the run: its output, never a prompt, and it does not keep occ-doctor alive. */
+/** Run ssh for its output, never a prompt, for at most 20 s. */
 async function quietly(ssh: string, args: string[]): Promise<{code: number | null; stdout: string}> {
 	return new Promise(resolve => {
 		const child = spawn(ssh, args, {stdio: ['ignore', 'pipe', 'ignore']});
@@ -336,9 +342,13 @@ async function quietly(ssh: string, args: string[]): Promise<{code: number | nul
 			stdout += chunk.toString('utf8');
 		});
 		child.on('error', () => resolve({code: null, stdout}));
-		child.on('close', code => resolve({code, stdout}));
-		child.unref();
-		(child.stdout as unknown as {unref?: () => void}).unref?.();
+		child.on('close', code => {
+			clearTimeout(timer);
+			resolve({code, stdout});
+		});
+		// A remote that never answers must not hold the connections that wait for the forward.
+		const timer = setTimeout(() => child.kill(), 20_000);
+		timer.unref();
 	});
 }
 
@@ -353,7 +363,6 @@ async function answersPing(path: string): Promise<boolean> {
 		};
 
 		socket.setTimeout(15_000, () => done(false));
-		socket.unref();
 		socket.on('connect', () => socket.write('GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n'));
 		socket.on('data', (chunk: Buffer) => {
 			reply += chunk.toString('latin1');

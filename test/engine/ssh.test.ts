@@ -2,7 +2,7 @@
 // per run counted in sshd's own log, docker contexts, and one line per failure stage.
 import assert from 'node:assert/strict';
 import {spawn} from 'node:child_process';
-import {existsSync, mkdtempSync, readdirSync, rmSync} from 'node:fs';
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, it} from 'node:test';
@@ -20,14 +20,18 @@ const dir = mkdtempSync(join(tmpdir(), 'occt-ssh-'));
 
 /** The client's environment: our ssh first on PATH, no agent, no DOCKER_HOST (the address comes from flags or a context). */
 function clientEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-	const env: NodeJS.ProcessEnv = {...box!.env, DOCKER_CONFIG: join(dir, 'empty-docker-config')};
+	const env: NodeJS.ProcessEnv = {...box!.env, DOCKER_CONFIG: join(dir, 'empty-docker-config'), TMPDIR: cliTmp};
 	delete env.DOCKER_HOST;
 	delete env.DOCKER_CONTEXT;
 	return {...env, ...extra};
 }
 
+/** The CLI's temp dir (TMPDIR), ours alone: other test runs on this machine make control dirs of their own in /tmp. */
+const cliTmp = join(dir, 'tmp');
+mkdirSync(cliTmp);
+
 function controlDirs(): Set<string> {
-	return new Set(readdirSync('/tmp').filter(n => n.startsWith('occ-ssh-')));
+	return new Set(readdirSync(cliTmp).filter(n => n.startsWith('occ-ssh-')));
 }
 
 /** Run the CLI as a client of the sshd; count the logins it made, and check it left no SSH master behind. */
@@ -88,6 +92,19 @@ describe('the engine over SSH (real sshd on loopback)', () => {
 		assert.match(result.stdout, /^engine: ssh:\/\/box · ssh$/m);
 		assert.match(result.stdout, /notes|opencode/);
 		assert.equal(result.logins, 1, box!.log().split('\n').slice(-30).join('\n'));
+	});
+
+	it('forwards the engine socket over that connection (two remote commands per check), or stays on dial-stdio where sshd refuses', async () => {
+		const sessions = box!.sessions();
+		const forwarded = await overSsh(['check', '--json', '--host', 'ssh://box', '--container', name]);
+		assert.ok(forwarded.code === 0 || forwarded.code === 1, forwarded.stderr);
+		assert.equal(forwarded.logins, 1);
+		assert.ok(box!.sessions() - sessions <= 2, `one dial-stdio and one docker context inspect, the rest forwarded: ${box!.sessions() - sessions}`);
+		const refused = await overSsh(['check', '--json', '--host', 'ssh://box-nofwd', '--container', name]);
+		assert.equal(refused.stderr, '');
+		assert.equal(refused.code, forwarded.code);
+		assert.equal(refused.logins, 1);
+		assert.deepEqual(JSON.parse(refused.stdout).locations, JSON.parse(forwarded.stdout).locations);
 	});
 
 	it('says in the JSON which engine, context and transport were used', async () => {
@@ -203,15 +220,16 @@ describe('the engine over SSH (real sshd on loopback)', () => {
 	it('a link cut in the middle of a backup is one line naming the drop, exit 2, no archive under its final name', async () => {
 		const big = uniqueName('sshbig');
 		await docker('run', '-d', '--name', big, '--network', 'none', ...LABEL_FLAGS, '-v', `${big}:/data`, await image(engine!.docker), 'sleep', '3600');
-		await docker('exec', big, 'dd', 'if=/dev/zero', 'of=/data/big', 'bs=1048576', 'count=400');
+		// Big enough that progress lines come while bytes still flow, however fast the link (1.5 GB, removed after).
+		await docker('exec', big, 'dd', 'if=/dev/zero', 'of=/data/big', 'bs=1048576', 'count=1500');
 		const out = join(dir, 'backup-cut');
 		const child = spawn(process.execPath, ['--import', 'tsx', 'cli.tsx', 'backup', '--host', 'ssh://box', '--container', big, '--out', out], {cwd: REPO_ROOT, env: clientEnv(), stdio: ['ignore', 'pipe', 'pipe']});
 		let stderr = '';
 		let cut = 0;
 		child.stderr.on('data', (chunk: Buffer) => {
 			stderr += chunk.toString();
-			// Cut once bytes flow: a progress line with a rate.
-			if (cut === 0 && /\d+(\.\d+)? [kKMG]?i?B\/s/.test(stderr)) {
+			// Cut once bytes flow: a progress line past 0 B.
+			if (cut === 0 && /: [1-9][\d.]* [kKMG]?i?B \//.test(stderr)) {
 				cut = box!.cutLinks();
 			}
 		});
