@@ -119,10 +119,11 @@ export function observedCell(observed: Observed | null, predicted: Survival | nu
 
 const RESULT_COLUMNS: ColumnSpec[] = [
 	{id: 'mark', header: ' ', min: 1, max: 1},
-	{id: 'path', header: 'location', min: 22, max: 52, weight: 6, keepEnd: true},
+	// The location is what a row is about: it takes the spare width before the note.
+	{id: 'path', header: 'location', min: 22, max: 52, weight: 12, keepEnd: true},
 	{id: 'restart', header: 'restart', min: 16, max: 24, weight: 1},
 	{id: 'recreate', header: 'recreate', min: 16, max: 24, weight: 1},
-	{id: 'note', header: 'note', min: 0, max: 120, weight: 2, cut: true},
+	{id: 'note', header: 'note', min: 0, max: 120, weight: 1, cut: true},
 ];
 
 export function resultLines(locations: Location[], width: number): Line[] {
