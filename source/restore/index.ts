@@ -1,4 +1,4 @@
-// The restore service's public surface, for the command and (later) the TUI's Restore screen.
+// The restore service's public surface, for the command and the TUI's Restore screen.
 export {planRestore, parseTo, neededBytes, archiveName, type RestorePlan, type PlanItem} from './plan.js';
 export {runRestore, claimSafetyDir} from './restore.js';
 export {cleanupRestores, type RestoreCleanup} from './cleanup.js';

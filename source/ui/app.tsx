@@ -6,6 +6,7 @@ import {helpLines} from './components/help.js';
 import {fieldSegments} from './components/text-field.js';
 import {lineText, Lines, seg, type Line} from './components/line.js';
 import {detailLines, LocationDetails} from './components/location-details.js';
+import {restoreBusy, useRestore, type RestoreState} from './hooks/use-restore.js';
 import {backupBusy, backupExitCode, useBackup, type BackupLaunch, type BackupState} from './hooks/use-backup.js';
 import {exitCodeOf, useDoctor} from './hooks/use-doctor.js';
 import {useKeys} from './hooks/use-keys.js';
@@ -59,7 +60,11 @@ const NO_PROBE: ProbeLaunch = {};
 const NO_BACKUP: BackupLaunch = {};
 
 /** The line left in the shell after a cancelled probe or backup: what was cleaned up. */
-function leavingMessage(probe: ProbeState, backup: BackupState): string | undefined {
+function leavingMessage(probe: ProbeState, backup: BackupState, restore: RestoreState): string | undefined {
+	if (restore.phase === 'cancelled' && restore.error) {
+		return `occ-doctor: ${restore.error}`;
+	}
+
 	if (probe.phase === 'cancelled' && !probe.declined) {
 		const summary = cleanupSummary(probe);
 		return summary[0]?.startsWith('nothing') ? `occ-doctor: probe cancelled: ${summary[0]}` : `occ-doctor: probe interrupted; cleaned up: ${summary.join(' · ')}`;
@@ -80,8 +85,10 @@ export function App({services, container, size, color = true, screens = SCREENS,
 	const [view, dispatch] = useView(firstScreen);
 	const probe = useProbe(services, launch.probe ?? NO_PROBE, probed);
 	const backup = useBackup(services, launch.backup ?? NO_BACKUP);
-	const busy = probeBusy(probe.state) || backupBusy(backup.state);
+	const restore = useRestore(services);
+	const busy = probeBusy(probe.state) || backupBusy(backup.state) || restoreBusy(restore.state);
 	const tick = useTick(busy || backup.state.phase === 'planning');
+	const containerName = state.inspection?.report.container.name ?? '';
 	const [leaving, setLeaving] = useState(false);
 
 	// One line short of the terminal: Ink clears the whole screen on every frame once output reaches its height.
@@ -94,6 +101,15 @@ export function App({services, container, size, color = true, screens = SCREENS,
 		open: check,
 		...(services.probe ? {probe: {state: probe.state, noRestart: Boolean(launch.probe?.noRestart), start: () => ref && probe.start(ref), respond: probe.respond}} : {}),
 		...(services.backup && services.backupChoices ? {backup: {state: backup.state, dispatch: backup.dispatch, load: () => ref && backup.load(ref), start: () => ref && backup.start(ref, backup.state)}} : {}),
+		...(services.restore && services.restoreBackups && services.restoreArchives && services.restorePreview ? {restore: {
+			state: restore.state,
+			dispatch: restore.dispatch,
+			load: () => ref && restore.load(ref),
+			choose: restore.choose,
+			preview: () => ref && restore.preview(ref, restore.state),
+			confirm: () => ref && restore.confirm(ref, containerName, restore.state),
+			rollback: () => ref && restore.rollback(ref, restore.state),
+		}} : {}),
 	} : null;
 	const screen = screens.find(s => s.id === view.screen) ?? screens[0];
 	const empty = screen && data ? screen.empty(data) : null;
@@ -109,6 +125,7 @@ export function App({services, container, size, color = true, screens = SCREENS,
 	useEffect(() => {
 		probe.reset();
 		backup.dispatch({type: 'reset'});
+		restore.dispatch({type: 'reset'});
 	}, [ref]); // eslint-disable-line react-hooks/exhaustive-deps
 
 	// `occ-doctor probe`: prepare the probe as soon as the container is known (the plan is confirmed on screen).
@@ -127,10 +144,17 @@ export function App({services, container, size, color = true, screens = SCREENS,
 		}
 	}, [screen?.id, state.phase, ref, backup.state.phase]); // eslint-disable-line react-hooks/exhaustive-deps
 
+	// The Restore screen lists the backups when first shown (reads only).
+	useEffect(() => {
+		if (screen?.id === 'restore' && state.phase === 'ready' && ref && restore.state.phase === 'idle') {
+			restore.load(ref);
+		}
+	}, [screen?.id, state.phase, ref, restore.state.phase]); // eslint-disable-line react-hooks/exhaustive-deps
+
 	// Ctrl+C or a signal while a probe or backup runs: cancel, let the service clean up, then leave.
 	useEffect(() => {
 		if (leaving && !busy) {
-			exit({code: 130, message: leavingMessage(probe.state, backup.state)} satisfies AppResult);
+			exit({code: 130, message: leavingMessage(probe.state, backup.state, restore.state)} satisfies AppResult);
 		}
 	}, [leaving, busy]); // eslint-disable-line react-hooks/exhaustive-deps
 
@@ -138,11 +162,12 @@ export function App({services, container, size, color = true, screens = SCREENS,
 		if (busy) {
 			probe.cancel();
 			backup.cancel();
+			restore.cancel();
 			setLeaving(true);
 		} else {
 			exit({code: 130} satisfies AppResult);
 		}
-	}, [busy, probe.cancel, backup.cancel, exit]); // eslint-disable-line react-hooks/exhaustive-deps
+	}, [busy, probe.cancel, backup.cancel, restore.cancel, exit]); // eslint-disable-line react-hooks/exhaustive-deps
 
 	const interruptRef = useRef(interrupt);
 	interruptRef.current = interrupt;
@@ -184,7 +209,7 @@ export function App({services, container, size, color = true, screens = SCREENS,
 		helpMax: 0,
 		canPickAgain: state.candidates.length > 1 && (state.phase === 'ready' || state.phase === 'failed'),
 		busy,
-		running: probe.state.phase === 'running' || backup.state.phase === 'running',
+		running: probe.state.phase === 'running' || backup.state.phase === 'running' || restore.state.phase === 'running',
 		field: view.filtering ? filterField : ready && screen?.field && data && empty === null ? screen.field(data) : null,
 		leaving,
 		enter() {

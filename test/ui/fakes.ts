@@ -1,4 +1,4 @@
-// Scripted probe and backup services for the screen tests: they emit the events the real ones do, at once,
+// Scripted probe, backup and restore services for the screen tests: they emit the events the real ones do, at once,
 // and can hold at a gate so a test sees the running state, or be aborted like the real ones (clean up, then throw).
 import type {BackupEvent, BackupUnit, Manifest} from '../../source/backup/types.js';
 import type {DatabaseReport, Location, Report} from '../../source/core/types.js';
@@ -6,7 +6,8 @@ import {DoctorError} from '../../source/docker/engine.js';
 import {expectedObservation, probeFindings} from '../../source/probe/findings.js';
 import type {ProbeEvent, ProbePlan, ProbeResult} from '../../source/probe/types.js';
 import {compareCounts} from '../../source/sqlite/findings.js';
-import type {BackupRunOptions, DoctorServices, ProbeRunOptions} from '../../source/ui/services.js';
+import type {BackupRunOptions, DoctorServices, ProbeRunOptions, RestoreArchiveChoice, RestoreRunOptions} from '../../source/ui/services.js';
+import type {ArchiveOutcome, RestoreEvent, RestoreResult} from '../../source/restore/types.js';
 import {fakeServices, gate, recordedInspection} from './helpers.js';
 
 export function database(path: string, tables: Record<string, number>, extra: Partial<DatabaseReport> = {}): DatabaseReport {
@@ -205,4 +206,81 @@ export function fakeBackup(options: {hold?: boolean} = {}): FakeBackup {
 
 function archive(u: BackupUnit) {
 	return {file: `${u.name}.tar.gz`, label: u.label, source: u.source, containerPath: u.containerPath, storage: u.storage, priority: u.priority, bytes: u.estimate.bytes ?? 0, fileCount: 20, entries: 25, compressedBytes: Math.round((u.estimate.bytes ?? 0) / 3), sha256: 'ab'.repeat(32), databases: u.name === 'opencode-data' ? [{path: './opencode.db', tables: {session: 12, message: 340}, method: 'snapshot' as const, attempts: 1, error: null}] : [], excluded: []};
+}
+
+export const LONG_CONTAINER = 'opencode-cloud-sandbox-of-a-compose-project-with-a-long-name-1';
+export const RESTORE_DIR = `/srv/backups/nightly/occ-doctor-backup-${LONG_CONTAINER}-20260101T000000Z`;
+export const SAFETY_DIR = `/srv/backups/nightly/occ-doctor-pre-restore-${LONG_CONTAINER}-20260102T101010Z`;
+export const RESTORE_ARCHIVES: RestoreArchiveChoice[] = [
+	{name: 'opencode-data-with-a-long-compose-volume-name', label: 'sessions & project data', containerPath: '/home/opencoder/.local/share/opencode', compressedBytes: 60_000_000, bytes: 200_000_000},
+	{name: 'opencode-ssh', label: 'SSH keys', containerPath: '/home/opencoder/.ssh', compressedBytes: 3_000, bytes: 4_000},
+];
+
+export interface FakeRestore {
+	services: DoctorServices;
+	previews: RestoreRunOptions[];
+	runs: RestoreRunOptions[];
+	release(): void;
+}
+
+function restoreOutcome(a: RestoreArchiveChoice, status: ArchiveOutcome['status'], preview: boolean): ArchiveOutcome {
+	const databases = a.name.startsWith('opencode-data') ? [{path: './opencode.db', now: {session: 14, message: 360}, backup: {session: 12, message: 340}}] : [];
+	return {file: `${a.name}.tar.gz`, label: a.label, containerPath: a.containerPath, target: `volume ${a.name}`, status, note: null, verify: status === 'restored' ? {ok: true, error: null} : null, databases: status === 'restored' ? databases.map(d => ({...d, now: d.backup})) : databases, ...(preview ? {preview: {added: 3, changed: 2, removed: 5, samples: {added: [], changed: [], removed: []}}} : {})};
+}
+
+/** A restore service that lists one backup, previews, restores (holding halfway when hold) and restores its safety copy. */
+export function fakeRestore(options: {hold?: boolean} = {}): FakeRestore {
+	const previews: RestoreRunOptions[] = [];
+	const runs: RestoreRunOptions[] = [];
+	const held = gate();
+	if (!options.hold) {
+		held.open();
+	}
+
+	const inspection = recordedInspection(r => {
+		r.container.name = LONG_CONTAINER;
+	});
+	const chosen = (o: RestoreRunOptions) => RESTORE_ARCHIVES.filter(a => o.only.length === 0 || o.only.includes(a.name));
+	const result = (o: RestoreRunOptions, outcome: RestoreResult['outcome'], status: ArchiveOutcome['status']): RestoreResult => ({
+		schemaVersion: 1, backup: o.dir, container: LONG_CONTAINER, archives: chosen(o).map(a => restoreOutcome(a, status, outcome === 'dry-run')),
+		safetyCopy: outcome === 'restored' ? (o.dir === SAFETY_DIR ? `${SAFETY_DIR}-2` : SAFETY_DIR) : null,
+		rollbackCommand: outcome === 'restored' ? `occ-doctor restore ${o.dir === SAFETY_DIR ? `${SAFETY_DIR}-2` : SAFETY_DIR} --container ${LONG_CONTAINER} --yes` : null,
+		outcome, error: null,
+	});
+	const services: DoctorServices = {
+		...fakeServices({inspection}),
+		restoreBackups: async () => [{dir: RESTORE_DIR, createdAt: '2026-01-01T00:00:00Z', container: LONG_CONTAINER, archives: 2, compressedBytes: 60_003_000, verified: true, version: 2}],
+		restoreArchives: async () => RESTORE_ARCHIVES,
+		async restorePreview(_ref, o, emit) {
+			previews.push(o);
+			const out = result(o, 'dry-run', 'planned');
+			emit({type: 'done', result: out});
+			return out;
+		},
+		async restore(_ref, o, emit: (e: RestoreEvent) => void) {
+			runs.push(o);
+			const archives = chosen(o);
+			emit({type: 'plan', backup: o.dir, container: LONG_CONTAINER, archives: archives.map(a => restoreOutcome(a, 'planned', false)), stop: true, safetyCopy: '(made when the restore starts)'});
+			emit({type: 'phase', phase: 'stopping', archive: null});
+			for (const [i, a] of archives.entries()) {
+				emit({type: 'phase', phase: 'extracting', archive: a.name});
+				emit({type: 'progress', archive: a.name, phase: 'extracting', bytes: a.compressedBytes / 2, total: a.compressedBytes});
+				if (i === 0) {
+					await held.wait(o.signal);
+				}
+
+				if (o.signal.aborted) {
+					throw new DoctorError('interrupted: the restore was rolled back, the old data is back', 'interrupted');
+				}
+
+				emit({type: 'progress', archive: a.name, phase: 'extracting', bytes: a.compressedBytes, total: a.compressedBytes});
+				emit({type: 'verify', archive: a.name, ok: true, error: null});
+			}
+
+			const out = result(o, 'restored', 'restored');
+			emit({type: 'done', result: out});
+			return out;
+		},
+	};
+	return {services, previews, runs, release: held.open};
 }

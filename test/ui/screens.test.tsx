@@ -38,13 +38,13 @@ describe('navigation', () => {
 		await waitForText(app.lastFrame, 'Errors (3)');
 		await press(app, KEY.tab);
 		await waitForText(app.lastFrame, 'Nothing to show: no SQLite database');
-		await press(app, KEY.tab, KEY.tab, KEY.tab, KEY.tab);
+		await press(app, KEY.tab, KEY.tab, KEY.tab, KEY.tab, KEY.tab);
 		await waitForText(app.lastFrame, 'Fix this first');
 		await press(app, KEY.shiftTab);
 		await waitForText(app.lastFrame, 'Nothing to show: not part of a compose project');
 		await press(app, KEY.shiftTab);
 		await waitForText(app.lastFrame, 'Nothing to show: no engine service');
-		await press(app, KEY.shiftTab, KEY.shiftTab, KEY.shiftTab);
+		await press(app, KEY.shiftTab, KEY.shiftTab, KEY.shiftTab, KEY.shiftTab);
 		await waitForText(app.lastFrame, 'Errors (3)');
 		app.unmount();
 	});

@@ -9,13 +9,14 @@ import {locationsScreen} from './locations.js';
 import {matrixScreen} from './matrix.js';
 import {overviewScreen} from './overview.js';
 import {probeScreen} from './probe.js';
+import {restoreScreen} from './restore.js';
 import {stackScreen} from './stack.js';
 import type {ScreenDef} from './screen.js';
 
 /** Numbers promised to screens still to come: the number keys only reach 9. */
 export const RESERVED_NUMBERS: Record<string, number> = {restore: 8, stack: 9};
 
-export const SCREENS: ScreenDef[] = [overviewScreen, locationsScreen, matrixScreen, findingsScreen, databasesScreen, probeScreen, backupScreen, stackScreen]
+export const SCREENS: ScreenDef[] = [overviewScreen, locationsScreen, matrixScreen, findingsScreen, databasesScreen, probeScreen, backupScreen, restoreScreen, stackScreen]
 	.sort((a, b) => a.number - b.number);
 
-export type {BackupSlice, ProbeSlice, ScreenData, ScreenDef, ScreenProps} from './screen.js';
+export type {BackupSlice, ProbeSlice, RestoreSlice, ScreenData, ScreenDef, ScreenProps} from './screen.js';

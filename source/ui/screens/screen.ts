@@ -1,6 +1,8 @@
 import type {FC} from 'react';
 import type {BackupAction, BackupState} from '../hooks/use-backup.js';
 import type {ProbeState} from '../hooks/use-probe.js';
+import type {RestoreAction, RestoreState} from '../hooks/use-restore.js';
+import type {FoundBackup} from '../../restore/find.js';
 import type {Inspection} from '../services.js';
 import type {ViewState} from '../hooks/use-view.js';
 import type {Binding, FieldSlice} from '../keys/table.js';
@@ -21,11 +23,23 @@ export interface BackupSlice {
 	start(): void;
 }
 
+export interface RestoreSlice {
+	state: RestoreState;
+	dispatch(action: RestoreAction): void;
+	load(): void;
+	choose(backup: FoundBackup): void;
+	preview(): void;
+	/** Enter on the typed name. */
+	confirm(): void;
+	rollback(): void;
+}
+
 export interface ScreenData {
 	inspection: Inspection;
 	engineLabel: string;
 	probe?: ProbeSlice;
 	backup?: BackupSlice;
+	restore?: RestoreSlice;
 	/** Counts up while something runs: the spinners' frame (the timer lives in a hook, not in a screen). */
 	tick?: number;
 	/** Check another container (a service of the stack): its report replaces this one. */
