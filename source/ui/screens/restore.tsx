@@ -91,7 +91,8 @@ function rowsLine(db: DatabaseRows, label: string): Line {
 	return [seg(`    ${label} `, {dim: true}), seg(db.path), seg(`  rows ${now ?? '–'} → ${backup ?? '–'}`, {bold: true}), seg(tables ? `  (${tables})` : '', {dim: true})];
 }
 
-function previewLines(data: ScreenData, width: number): Line[] {
+/** The preview: per archive added/changed/removed and rows now → backup; and the plan in words, apart, so it always shows. */
+function previewLines(data: ScreenData, width: number): {body: Line[]; plan: Line[]} {
 	const state = data.restore!.state;
 	const name = data.inspection.report.container.name;
 	const archives = state.preview?.archives ?? [];
@@ -108,24 +109,23 @@ function previewLines(data: ScreenData, width: number): Line[] {
 	}
 
 	const replaced = archives.filter(a => a.status === 'planned').length;
-	lines.push([], [seg(`${name} is stopped, ${plural(replaced, 'target')} replaced (never merged); first a verified safety copy goes next to the backup as occ-doctor-pre-restore-${name}-<UTC time>/`, {color: 'yellow'})]);
-	return wrapAll(lines, width);
+	const plan: Line = [seg(`${name} is stopped, ${plural(replaced, 'target')} replaced (never merged); first a verified safety copy goes next to the backup as occ-doctor-pre-restore-${name}-<UTC time>/`, {color: 'yellow'})];
+	return {body: wrapAll(lines, width), plan: wrapLine(plan, width, 0)};
 }
 
 function confirmLines(data: ScreenData, width: number, height: number): Line[] {
 	const state = data.restore!.state;
 	const name = data.inspection.report.container.name;
 	const prompt: Line[] = wrapAll([
-		[],
 		[seg('Type the container\'s name to restore: ', {bold: true}), seg(name, {dim: true})],
 		[seg('> '), ...fieldSegments(state.typed, width - 4)],
 		state.refused ? [seg(`✗ ${state.refused}`, {color: 'red', bold: true})] : [seg('⏎ restore · esc back', {dim: true})],
 	], width);
-	const preview = previewLines(data, width);
-	// The preview gives way to the prompt; its last line (the plan in words) stays.
-	const room = Math.max(1, height - prompt.length);
-	const shown = preview.length > room ? [...preview.slice(0, room - 2), [seg(`… ${preview.length - room + 1} more lines`, {dim: true})], preview.at(-1)!] : preview;
-	return [...shown, ...prompt];
+	const {body, plan} = previewLines(data, width);
+	// The archives give way to the plan and the prompt.
+	const room = Math.max(2, height - prompt.length - plan.length - 1);
+	const shown = body.length > room ? [...body.slice(0, room - 1), [seg(`… ${body.length - room + 1} more lines (fewer archives show them all)`, {dim: true})]] : body;
+	return [...shown, ...plan, [], ...prompt];
 }
 
 function meter(p: {samples: Array<{t: number; bytes: number}>}): RateMeter {
