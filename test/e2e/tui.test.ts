@@ -17,7 +17,7 @@ async function waitForTab(session: string, number: number): Promise<string> {
 		throw new Error(`screen ${number} never became the active tab; the tab line: ${JSON.stringify(screenWithAttributes(session).split('\n')[1])}\n${(error as Error).message}`);
 	});
 	assert.ok(text.split('\n').every(l => [...l].length <= 80), `screen ${number} fits 80 columns:\n${text}`);
-	assert.equal(text.split('\n').filter(l => /^occ-doctor/.test(l)).length, 1, `one frame on screen ${number}:\n${text}`);
+	assert.equal(text.split('\n').filter(l => /^occ-doctor · /.test(l)).length, 1, `one frame on screen ${number}:\n${text}`);
 	return text;
 }
 
@@ -50,7 +50,7 @@ describe('the TUI in tmux at 80×24', () => {
 		// The legend wraps at 80 columns: its last lines, help and quit at the very end.
 		assert.match(lines.filter(l => l.trim()).slice(-2).join(' '), /tab\/1-\d screens.*q quit$/, `the key legend is at the bottom:\n${text}`);
 		assert.ok(lines.every(l => [...l].length <= 80));
-		assert.equal(lines.filter(l => /^occ-doctor/.test(l)).length, 1, `one frame, no leftovers:\n${text}`);
+		assert.equal(lines.filter(l => /^occ-doctor · /.test(l)).length, 1, `one frame, no leftovers:\n${text}`);
 
 		type(session, 'q');
 		text = await waitForScreen(session, s => /EXIT=\d+/.test(s));

@@ -256,9 +256,9 @@ function Restore({data, rows, cursor, width, height}: ScreenProps<Row>) {
 	}
 }
 
-function restoreKey(keys: string[], label: string, legend: string, description: string, phases: RestoreState['phase'] | Array<RestoreState['phase']>, run: (restore: RestoreSlice, c: KeyContext) => void, extra: (s: RestoreState) => boolean = () => true): Binding {
+function restoreKey(keys: string[], label: string, legend: string, description: string, phases: RestoreState['phase'] | Array<RestoreState['phase']>, run: (restore: RestoreSlice, c: KeyContext) => void, extra: (s: RestoreState, c: KeyContext) => boolean = () => true): Binding {
 	const when = [phases].flat();
-	return {scope: 'restore', keys, label, legend, description, when: c => Boolean(c.data?.restore && when.includes(c.data.restore.state.phase) && extra(c.data.restore.state)), run: c => run(c.data!.restore!, c)};
+	return {scope: 'restore', keys, label, legend, description, when: c => Boolean(c.data?.restore && when.includes(c.data.restore.state.phase) && extra(c.data.restore.state, c)), run: c => run(c.data!.restore!, c)};
 }
 
 export const restoreScreen: ScreenDef<Row> = {
@@ -283,11 +283,7 @@ export const restoreScreen: ScreenDef<Row> = {
 		return {field: restore.state.typed, edit: edit => restore.dispatch({type: 'typed', edit}), done: keep => (keep ? restore.confirm() : restore.dispatch({type: 'back'})), escape: 'back'};
 	},
 	bindings: [
-		restoreKey(['enter'], '⏎', 'choose', 'choose the backup under the cursor: its archives', 'backups', (r, c) => {
-			if (c.row) {
-				r.choose(c.row as FoundBackup);
-			}
-		}),
+		restoreKey(['enter'], '⏎', 'choose', 'choose the backup under the cursor: its archives', 'backups', (r, c) => r.choose(c.row as FoundBackup), (_s, c) => Boolean(c.row)),
 		restoreKey(['space'], 'space', 'select', 'select or unselect the archive under the cursor', 'archives', (r, c) => {
 			const row = c.row as RestoreArchiveChoice | undefined;
 			if (row) {
