@@ -38,7 +38,8 @@ export const HELP = `
     --dry-run                 restore: preview files added/changed/removed and rows now → backup; change nothing
     --to NAME=VOLUME|/DIR     restore: this archive into a (new) named volume or host directory (repeatable)
     --force                   restore: replace a target that is not empty and not the container's own mount
-                              (restore DIR takes --only to pick archives, --cleanup to finish one that died)
+                              (restore DIR takes --only to pick archives, --cleanup to finish one that died;
+                              restore without DIR in a terminal opens the Restore screen)
     --help, -h                this help
     --version                 the version
 

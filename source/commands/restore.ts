@@ -62,6 +62,12 @@ export const restoreCommand: Command = async ctx => {
 	}
 
 	const dir = ctx.args?.[0];
+	if (!dir && ctx.mode === 'tui') {
+		// In a terminal without DIR: the Restore screen lists the backups and walks through the restore.
+		const {openTui} = await import('./tui.js');
+		return openTui(ctx, {screen: 'restore'}, {backupDirs: typeof ctx.flags.out === 'string' ? [ctx.flags.out] : []});
+	}
+
 	if (!dir) {
 		// Without DIR: list what there is to restore (newest first), then say how to pick one.
 		const found = await findBackups(['.', ...(typeof ctx.flags.out === 'string' ? [ctx.flags.out] : [])]);

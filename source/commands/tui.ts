@@ -28,11 +28,11 @@ export async function loadTui(): Promise<{runTui: typeof import('../ui/run.js').
 }
 
 /** The screens, opened on `launch.screen` when a command (probe, backup) brings the user there. Only in tui mode. */
-export async function openTui(ctx: CommandContext, launch?: Launch): Promise<number> {
+export async function openTui(ctx: CommandContext, launch?: Launch, lookup: {backupDirs?: string[]} = {}): Promise<number> {
 	// Connect before anything renders, so a missing engine is one line on stderr and exit 2, not a screen.
 	const engine = await connect({host: ctx.flags.host, context: ctx.flags.context});
 	const {runTui, engineServices} = await loadTui();
-	const services = engineServices(engine, {paths: ctx.flags.path, profile: ctx.flags.profile});
+	const services = engineServices(engine, {paths: ctx.flags.path, profile: ctx.flags.profile}, lookup);
 	const container = typeof ctx.flags.service === 'string' ? await serviceRef(engine, ctx.flags.container, ctx.flags.service) : ctx.flags.container;
 	return runTui({services, container, launch, signal: ctx.signal});
 }

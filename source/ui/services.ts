@@ -78,7 +78,12 @@ export interface DoctorServices {
 }
 
 /** The real services over a connected engine: the same runCheck, runProbe and runBackup as the commands. */
-export function engineServices(engine: Engine, options: Omit<CheckOptions, 'container' | 'host'> = {}): DoctorServices {
+/** Where the Restore screen looks for backups besides the current directory (`restore --out DIR`). */
+export interface RestoreLookup {
+	backupDirs?: string[];
+}
+
+export function engineServices(engine: Engine, options: Omit<CheckOptions, 'container' | 'host'> = {}, lookup: RestoreLookup = {}): DoctorServices {
 	// The plan the Backup screen offered its choices from: the backup runs it, it does not inspect again.
 	const backupPlans = new Map<string, BackupPlan>();
 	// The plan the Restore screen previewed: the restore runs it (its archives were checked once, end to end).
@@ -106,7 +111,7 @@ export function engineServices(engine: Engine, options: Omit<CheckOptions, 'cont
 		async backup(containerRef, {only, out, stop, signal}, emit) {
 			return runBackup({container: containerRef, profile: options.profile, only, out, stop, signal}, emit, engine, backupPlans.get(containerRef));
 		},
-		restoreBackups: async () => findBackups(['.']),
+		restoreBackups: async () => findBackups(['.', ...(lookup.backupDirs ?? [])]),
 		async restoreArchives(dir) {
 			const manifest = await readManifest(dir);
 			return manifest.archives.map(a => ({name: archiveName(a), label: a.label, containerPath: a.containerPath, compressedBytes: a.compressedBytes, bytes: a.bytes}));

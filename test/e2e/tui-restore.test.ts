@@ -7,7 +7,7 @@ import type Docker from 'dockerode';
 import {DEMO_LABEL} from '../../source/demo/setup.js';
 import {docker as dockerCli} from '../helpers/docker-cli.js';
 import {engineOrSkip} from '../helpers/engine.js';
-import {buildCli, closeTerminals, envPrefix, key, openTerminal, type, waitForScreen} from './tmux.js';
+import {buildCli, closeTerminals, envPrefix, key, openTerminal, tmuxSandbox, type, waitForScreen} from './tmux.js';
 
 const DATA = '/home/opencoder/.local/share/opencode';
 const MARK = `${DATA}/written-after-the-backup.txt`;
@@ -78,5 +78,24 @@ describe('Restore screen in tmux at 80×24', () => {
 		assert.match(text, /EXIT=0/);
 		const left = await (engine.docker as Docker).listContainers({all: true, filters: {label: [DEMO_LABEL]}});
 		assert.equal(left.filter(c => c.Names.some(n => n.includes(name))).length, 0, 'the demo removed its sandbox');
+	});
+});
+
+describe('occ-doctor restore without DIR in a terminal', () => {
+	const sandbox = tmuxSandbox('occt-rst');
+	const empty = mkdtempSync(join(tmpdir(), 'occ-tui-restore-none-'));
+	after(() => rmSync(empty, {recursive: true, force: true}));
+
+	it('opens the Restore screen, which lists the backups here (none) and says how to make one', async t => {
+		if (!sandbox.docker) {
+			return t.skip('no engine');
+		}
+
+		const {session} = openTerminal(80, 24, 'restore-none');
+		type(session, `cd ${empty} && ${envPrefix()}node ${resolve(sandbox.cli)} restore --container ${sandbox.name}; echo "EXIT=$?"`, true);
+		const text = await waitForScreen(session, s => s.includes('no backup here: occ-doctor backup writes one (screen 7)'), 60_000);
+		assert.match(text, new RegExp(`Restore ${sandbox.name} from a backup`));
+		type(session, 'q');
+		await waitForScreen(session, s => /EXIT=\d+/.test(s));
 	});
 });
