@@ -6,7 +6,7 @@ import {helpLines} from './components/help.js';
 import {fieldSegments} from './components/text-field.js';
 import {lineText, Lines, seg, type Line} from './components/line.js';
 import {detailLines, LocationDetails} from './components/location-details.js';
-import {restoreBusy, useRestore, type RestoreState} from './hooks/use-restore.js';
+import {restoreBusy, restoreExitCode, useRestore, type RestoreState} from './hooks/use-restore.js';
 import {backupBusy, backupExitCode, useBackup, type BackupLaunch, type BackupState} from './hooks/use-backup.js';
 import {exitCodeOf, useDoctor} from './hooks/use-doctor.js';
 import {useKeys} from './hooks/use-keys.js';
@@ -85,7 +85,7 @@ export function App({services, container, size, color = true, screens = SCREENS,
 	const [view, dispatch] = useView(firstScreen);
 	const probe = useProbe(services, launch.probe ?? NO_PROBE, probed);
 	const backup = useBackup(services, launch.backup ?? NO_BACKUP);
-	const restore = useRestore(services);
+	const restore = useRestore(services, state.ref);
 	const busy = probeBusy(probe.state) || backupBusy(backup.state) || restoreBusy(restore.state);
 	const tick = useTick(busy || backup.state.phase === 'planning');
 	const containerName = state.inspection?.report.container.name ?? '';
@@ -107,7 +107,7 @@ export function App({services, container, size, color = true, screens = SCREENS,
 			load: () => ref && restore.load(ref),
 			choose: restore.choose,
 			preview: () => ref && restore.preview(ref, restore.state),
-			confirm: () => ref && restore.confirm(ref, containerName, restore.state),
+			confirm: () => restore.confirm(containerName),
 			rollback: () => ref && restore.rollback(ref, restore.state),
 		}} : {}),
 	} : null;
@@ -242,7 +242,7 @@ export function App({services, container, size, color = true, screens = SCREENS,
 				interrupt();
 			} else {
 				// Opened as `occ-doctor backup`: the backup's code, as in plain mode, not the check's.
-				exit({code: launch.screen === 'backup' && state.inspection ? backupExitCode(backup.state) : exitCodeOf(state)} satisfies AppResult);
+				exit({code: launch.screen === 'backup' && state.inspection ? backupExitCode(backup.state) : launch.screen === 'restore' && state.inspection ? restoreExitCode(restore.state) : exitCodeOf(state)} satisfies AppResult);
 			}
 		},
 		interrupt,

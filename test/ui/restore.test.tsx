@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import {after, describe, it} from 'node:test';
 import {cleanup} from 'ink-testing-library';
 import {fakeRestore, LONG_CONTAINER, RESTORE_ARCHIVES, RESTORE_DIR, SAFETY_DIR} from './fakes.js';
-import {KEY, press, renderApp, waitFor, waitForText} from './helpers.js';
+import {KEY, FakeStdin, FakeStdout, press, renderApp, waitFor, waitForText} from './helpers.js';
+import {runTui} from '../../source/ui/run.js';
+import {initialRestore, restoreExitCode, type RestoreState} from '../../source/ui/hooks/use-restore.js';
 
 after(() => cleanup());
 
@@ -121,5 +123,35 @@ describe('restore screen', () => {
 		await waitFor(app.lastFrame, () => restore.runs[0]!.signal.aborted);
 		assert.equal(restore.runs.length, 1, 'ctrl+c starts nothing else');
 		app.unmount();
+	});
+
+	it('as occ-doctor restore: ctrl+c while it runs waits for the rollback and leaves with 130 and its line on stderr', async () => {
+		const restore = fakeRestore({hold: true});
+		const stdin = new FakeStdin();
+		const stdout = new FakeStdout();
+		let stderr = '';
+		const done = runTui({services: restore.services, launch: {screen: 'restore'}, signal: new AbortController().signal, stdin: stdin as any, stdout: stdout as any, stderr: {write: (s: string) => (stderr += s)} as any});
+		await waitFor(() => stdout.text, t => t.includes('newest first'));
+		stdin.write('\r');
+		await waitFor(() => stdout.text, t => t.includes('archives selected'));
+		stdin.write('\r');
+		await waitFor(() => stdout.text, t => t.includes('Type the container'));
+		stdin.write(LONG_CONTAINER);
+		stdin.write('\r');
+		await waitFor(() => stdout.text, t => t.includes('ctrl+c cancels'));
+		stdin.write('\u0003');
+		assert.equal(await done, 130);
+		assert.ok(restore.runs[0]!.signal.aborted);
+		assert.match(stderr, /occ-doctor: interrupted: the restore was rolled back, the old data is back/);
+	});
+
+	it('q after a restore exits as the plain restore: 0 restored, 1 rolled back, 2 refused before anything changed', () => {
+		const state = (over: Partial<RestoreState>): RestoreState => ({...initialRestore, ...over});
+		const result = (outcome: 'restored' | 'rolled-back') => ({schemaVersion: 1 as const, backup: RESTORE_DIR, container: LONG_CONTAINER, archives: [], safetyCopy: null, rollbackCommand: null, outcome, error: null});
+		assert.equal(restoreExitCode(state({phase: 'done', result: result('restored')})), 0);
+		assert.equal(restoreExitCode(state({phase: 'done', result: result('rolled-back')})), 1);
+		assert.equal(restoreExitCode(state({phase: 'failed', error: 'damaged'})), 2);
+		assert.equal(restoreExitCode(state({phase: 'failed', error: 'x', progress: {a: {phase: 'extracting', bytes: 1, total: 2, samples: [], verified: null, error: null}}})), 1);
+		assert.equal(restoreExitCode(state({phase: 'backups'})), 0);
 	});
 });

@@ -1,13 +1,14 @@
-import {useCallback} from 'react';
+import {useCallback, useEffect} from 'react';
 import {firstLine, useTask} from './use-task.js';
 import type {FoundBackup} from '../../restore/find.js';
 import type {ArchiveOutcome, Phase, RestoreEvent, RestoreResult} from '../../restore/types.js';
 import type {DoctorServices, RestoreArchiveChoice} from '../services.js';
 import {editField, field, type FieldEdit, type TextField} from '../components/text-field.js';
 import type {Sample} from './use-backup.js';
+import {exitCode} from '../../errors.js';
 
 /** backups → archives → preview (typed confirmation) → running → done; esc goes back a step. */
-export type RestorePhase = 'idle' | 'loading' | 'backups' | 'archives' | 'previewing' | 'confirming' | 'running' | 'done' | 'failed' | 'cancelled';
+export type RestorePhase = 'idle' | 'loading' | 'backups' | 'archives' | 'previewing' | 'confirming' | 'armed' | 'running' | 'done' | 'failed' | 'cancelled';
 
 export interface ArchiveProgress {
 	phase: Phase | null;
@@ -55,7 +56,8 @@ export type RestoreAction =
 	| {type: 'previewing'}
 	| {type: 'preview'; result: RestoreResult}
 	| {type: 'typed'; edit: FieldEdit}
-	| {type: 'refused'; reason: string}
+	/** Enter on the typed name, judged against the state the keys before it made (type-ahead, a paste and ⏎). */
+	| {type: 'submit'; name: string}
 	| {type: 'back'}
 	| {type: 'running'; rollback: boolean}
 	| {type: 'event'; event: RestoreEvent; t: number}
@@ -160,8 +162,17 @@ export function restoreReducer(state: RestoreState, action: RestoreAction): Rest
 			return state.phase === 'confirming' ? {...state, typed: editField(state.typed, action.edit), refused: null} : state;
 		}
 
-		case 'refused': {
-			return {...state, refused: action.reason, typed: field('')};
+		case 'submit': {
+			if (state.phase !== 'confirming') {
+				return state;
+			}
+
+			const typed = state.typed.value.trim();
+			if (typed === action.name) {
+				return {...state, phase: 'armed'};
+			}
+
+			return {...state, refused: typed === '' ? `type ${action.name} to restore` : `"${typed}" is not ${action.name}: nothing was changed`, typed: field('')};
 		}
 
 		case 'back': {
@@ -194,13 +205,29 @@ export function restoreReducer(state: RestoreState, action: RestoreAction): Rest
 	}
 }
 
-export const restoreBusy = (state: RestoreState) => state.phase === 'running' || state.phase === 'previewing' || state.phase === 'loading';
+/**
+ * `occ-doctor restore` in a terminal ends as the plain one does: 0 restored and verified (or nothing run), 1 rolled
+ * back after touching a target, 2 refused before anything changed (a preview's refusal, a failed start).
+ */
+export function restoreExitCode(state: RestoreState): number {
+	if (state.phase === 'done') {
+		return exitCode(state.result?.outcome === 'restored' ? 'ok' : 'failed');
+	}
+
+	if (state.phase === 'failed') {
+		return exitCode(Object.keys(state.progress).length > 0 ? 'failed' : 'cannot-run');
+	}
+
+	return exitCode('ok');
+}
+
+export const restoreBusy = (state: RestoreState) => state.phase === 'running' || state.phase === 'armed' || state.phase === 'previewing' || state.phase === 'loading';
 
 /** The --to pairs of a rollback command: the safety copy goes back where the restore put the backup. */
 export const rollbackTo = (command: string | null): string[] => [...(command ?? '').matchAll(/--to (\S+)/g)].map(m => m[1]!);
 
 /** Lists the backups, reads a backup's archives, previews, restores, and rolls back, folding the events. */
-export function useRestore(services: DoctorServices) {
+export function useRestore(services: DoctorServices, ref: string | null | undefined) {
 	const {state, dispatch, send, run, cancel: abort, running} = useTask(restoreReducer, initialRestore);
 	const fail = useCallback((error: unknown, cancelled: boolean) => send({type: 'failed', error: firstLine(error), cancelled}), [send]);
 	const emit = useCallback((event: RestoreEvent) => send({type: 'event', event, t: Date.now()}), [send]);
@@ -232,18 +259,19 @@ export function useRestore(services: DoctorServices) {
 		}, {done: result => send({type: 'preview', result}), failed: fail});
 	}, [services, send, run, emit, fail]);
 
-	/** Enter on the typed name: only the container's own name starts the restore. */
-	const confirm = useCallback((ref: string, name: string, current: RestoreState) => {
-		if (current.typed.value.trim() !== name) {
-			send({type: 'refused', reason: current.typed.value.trim() === '' ? `type ${name} to restore` : `"${current.typed.value.trim()}" is not ${name}: nothing was changed`});
+	/** Enter on the typed name: only the container's own name arms the restore, which then starts. */
+	const confirm = useCallback((name: string) => send({type: 'submit', name}), [send]);
+	useEffect(() => {
+		if (state.phase !== 'armed' || !ref) {
 			return;
 		}
 
+		const current = state;
 		run(async signal => {
 			send({type: 'running', rollback: false});
 			return services.restore!(ref, {dir: current.backup!.dir, only: current.selected, signal}, emit);
 		}, {done: result => send({type: 'done', result}), failed: fail});
-	}, [services, send, run, emit, fail]);
+	}, [state.phase]); // eslint-disable-line react-hooks/exhaustive-deps
 
 	/** After a restore: put the safety copy back, as its rollbackCommand says. */
 	const rollback = useCallback((ref: string, current: RestoreState) => {
