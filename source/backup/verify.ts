@@ -13,7 +13,8 @@ import type {Manifest, VerifyResult} from './types.js';
 
 export const MANIFEST = 'manifest.json';
 
-function reason(error: unknown): string {
+/** Why an archive could not be read, in the words of `--verify` and restore's pre-check: missing, bad gzip, damaged tar. */
+export function damageReason(error: unknown): string {
 	const err = error as NodeJS.ErrnoException;
 	if (err.code === 'ENOENT') {
 		return 'missing';
@@ -144,7 +145,7 @@ export async function verifyArchive(path: string, expected: {sha256?: string; en
 	} catch (error) {
 		checkAbort(signal);
 
-		return {file, ok: false, error: `${file}: ${reason(error)}`, sha256: null, entries: walker.entries};
+		return {file, ok: false, error: `${file}: ${damageReason(error)}`, sha256: null, entries: walker.entries};
 	}
 
 	const {entries} = walker;
@@ -189,7 +190,7 @@ async function verifyIndex(path: string, entries: number, result: VerifyResult):
 			return {...result, ok: false, error: `${file}: ${index.entries.length} entries, the archive holds ${entries}`};
 		}
 	} catch (error) {
-		return {...result, ok: false, error: `${file}: ${reason(error)}`};
+		return {...result, ok: false, error: `${file}: ${damageReason(error)}`};
 	}
 
 	return result;

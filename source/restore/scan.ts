@@ -10,6 +10,7 @@ import {createGunzip} from 'node:zlib';
 import tar from 'tar-stream';
 import {checkAbort} from '../docker/abort.js';
 import {entryOf, type IndexEntry} from '../backup/file-index.js';
+import {damageReason} from '../backup/verify.js';
 
 export interface ScanResult {
 	ok: boolean;
@@ -85,23 +86,6 @@ export function unsafeEntry(header: Pick<tar.Header, 'name' | 'type' | 'linkname
 	}
 
 	return null;
-}
-
-function damageReason(error: unknown): string {
-	const err = error as NodeJS.ErrnoException;
-	if (err.code === 'ENOENT') {
-		return 'missing';
-	}
-
-	if (err.code?.startsWith('Z_') || /incorrect header check|unexpected end of file|invalid/i.test(err.message ?? '')) {
-		return `bad gzip (${err.message})`;
-	}
-
-	if (/Unexpected end of data|Invalid tar header/i.test(err.message ?? '')) {
-		return `truncated or damaged tar (${err.message})`;
-	}
-
-	return (err.message ?? String(error)).split('\n')[0]!;
 }
 
 /**

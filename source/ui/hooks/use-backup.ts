@@ -67,7 +67,7 @@ export const initialBackup: BackupState = {phase: 'idle', units: [], selected: [
 
 const WINDOW_MS = 3000;
 /** Keep the samples of the last few seconds (and at least two), as RateMeter does. */
-function addSample(samples: Sample[], sample: Sample): Sample[] {
+export function addSample(samples: Sample[], sample: Sample): Sample[] {
 	const next = [...samples, sample];
 	while (next.length > 2 && sample.t - next[0]!.t > WINDOW_MS) {
 		next.shift();

@@ -4,7 +4,7 @@ import type {FoundBackup} from '../../restore/find.js';
 import type {ArchiveOutcome, Phase, RestoreEvent, RestoreResult} from '../../restore/types.js';
 import type {DoctorServices, RestoreArchiveChoice} from '../services.js';
 import {editField, field, type FieldEdit, type TextField} from '../components/text-field.js';
-import type {Sample} from './use-backup.js';
+import {addSample, type Sample} from './use-backup.js';
 import {exitCode} from '../../errors.js';
 
 /** backups → archives → preview (typed confirmation) → running → done; esc goes back a step. */
@@ -66,16 +66,6 @@ export type RestoreAction =
 	| {type: 'failed'; error: string; cancelled: boolean};
 
 export const initialRestore: RestoreState = {phase: 'idle', backups: [], backup: null, archives: [], selected: [], preview: null, typed: field(''), refused: null, current: null, planned: [], progress: {}, safety: {bytes: 0, total: null}, notices: [], result: null, rollback: false, error: null, cancelling: false};
-
-const WINDOW_MS = 3000;
-function addSample(samples: Sample[], sample: Sample): Sample[] {
-	const next = [...samples, sample];
-	while (next.length > 2 && sample.t - next[0]!.t > WINDOW_MS) {
-		next.shift();
-	}
-
-	return next;
-}
 
 export const outcomeName = (a: {file: string}) => a.file.replace(/\.tar\.gz$/, '');
 const fresh = (total: number | null = null): ArchiveProgress => ({phase: null, bytes: 0, total, samples: [], verified: null, error: null});
