@@ -10,10 +10,9 @@ import {loadavg, tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
 import {pathToFileURL} from 'node:url';
 import Database from 'better-sqlite3';
-import Docker from 'dockerode';
-import {connect, engineTarget} from '../source/docker/engine.js';
+import {connect} from '../source/docker/engine.js';
 import {buildBusyboxImage} from '../source/docker/fixture-image.js';
-import {canStartPrivateEngine, startPrivateEngine, type PrivateEngine} from '../source/docker/private-engine.js';
+import {benchEngine} from './engine.js';
 
 const MB = 1024 * 1024;
 
@@ -146,19 +145,7 @@ function median(values: number[]): number {
 
 const sizes = (process.env.BENCH_BACKUP_MB ?? '300').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-let own: PrivateEngine | undefined;
-let host = process.env.DOCKER_HOST;
-try {
-	await new Docker(engineTarget(host).options).ping();
-} catch {
-	if (!canStartPrivateEngine()) {
-		process.stdout.write('bench backup: no Docker engine and cannot start one (root + docker.io needed): skipped\n');
-		process.exit(0);
-	}
-
-	own = await startPrivateEngine({prefix: 'occb-'});
-	host = own.host;
-}
+const {host, stop: stopEngine} = await benchEngine('backup');
 
 const engine = await connect(host);
 const {docker} = engine;
@@ -243,7 +230,7 @@ try {
 	}
 } finally {
 	rmSync(work, {recursive: true, force: true});
-	await own?.stop();
+	await stopEngine();
 }
 
 process.stdout.write(`\nbackup bench (${new Date().toISOString().slice(0, 10)}, ${process.version}):\n${rows.join('\n')}\n`);

@@ -9,11 +9,10 @@ import {mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync} fr
 import {loadavg, tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
 import Database from 'better-sqlite3';
-import Docker from 'dockerode';
 import {runBackup} from '../source/backup/index.js';
-import {connect, engineTarget} from '../source/docker/engine.js';
+import {connect} from '../source/docker/engine.js';
 import {buildBusyboxImage} from '../source/docker/fixture-image.js';
-import {canStartPrivateEngine, startPrivateEngine, type PrivateEngine} from '../source/docker/private-engine.js';
+import {benchEngine} from './engine.js';
 
 const MB = 1024 * 1024;
 
@@ -85,19 +84,7 @@ function emptyDir(dir: string): void {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const mb = Number(process.env.BENCH_RESTORE_MB ?? 300);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-let own: PrivateEngine | undefined;
-let host = process.env.DOCKER_HOST;
-try {
-	await new Docker(engineTarget(host).options).ping();
-} catch {
-	if (!canStartPrivateEngine()) {
-		process.stdout.write('bench restore: no Docker engine and cannot start one (root + docker.io needed): skipped\n');
-		process.exit(0);
-	}
-
-	own = await startPrivateEngine({prefix: 'occb-'});
-	host = own.host;
-}
+const {host, stop: stopEngine} = await benchEngine('restore');
 
 const engine = await connect(host);
 const {docker} = engine;
@@ -154,5 +141,5 @@ try {
 } finally {
 	await docker.getVolume(volume).remove({force: true}).catch(() => {});
 	rmSync(work, {recursive: true, force: true});
-	await own?.stop();
+	await stopEngine();
 }
