@@ -104,6 +104,19 @@ async function requireDatabases(engine: Engine, facts: ContainerFacts, paths: st
 	}
 }
 
+/** The locations and databases that archiveRisk kept from being read (never silently zero: see notCountedFinding). */
+function notRead(risk: string | null, skipped: string[], databases: Array<{path: string; error: string | null}>): string[] {
+	if (!risk) {
+		return [];
+	}
+
+	const why = `not read: ${risk}`;
+	const locations = skipped.filter(s => s.endsWith(` (${why})`)).map(s => s.slice(0, -(why.length + 3)));
+	// Database files first: they are what the user looks for in the message.
+	const paths = [...databases.filter(d => d.error === why).map(d => d.path), ...locations];
+	return [...new Set([...paths.filter(p => /\.(db|sqlite3?)$/.test(p)), ...paths])];
+}
+
 /** Inspect one container and predict what survives what. Reads only. `lap` times the phases (report.timings). */
 export async function checkContainer(engine: Engine, ref: string, options: CheckOptions, lap: (phase: string) => void = () => {}, phases?: Record<string, number>): Promise<CheckResult> {
 	// A --profile is read first: it decides, as a detected one would, whether the logs are worth a request.
@@ -127,12 +140,17 @@ export async function checkContainer(engine: Engine, ref: string, options: Check
 	lap('inspect');
 	if (options.databases !== false) {
 		// better-sqlite3 and the tar parser load only when databases are counted.
-		const {countDatabases, databaseFindings, readerFor} = await import('../sqlite/index.js');
+		const {countDatabases, databaseFindings, notCountedFinding, readerFor} = await import('../sqlite/index.js');
 		await requireDatabases(engine, facts, options.db ?? [], readerFor);
 		const {databases, legacyStorage, skipped} = await countDatabases(engine, facts, report.locations, {extra: options.db, signal: options.signal, integrity: options.integrity, phases});
 		report.databases = databases;
 		report.legacyStorage = legacyStorage;
 		const found = databaseFindings(databases, legacyStorage, facts.env);
+		const notCounted = notCountedFinding({...facts, engine: target}, notRead(facts.archiveRisk, skipped, databases));
+		if (notCounted) {
+			found.push(notCounted);
+		}
+
 		if (skipped.length > 0) {
 			report.databasesSkipped = skipped;
 		}

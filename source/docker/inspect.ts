@@ -4,6 +4,7 @@ import {detectProfile} from '../core/profiles.js';
 import {composeOf} from '../core/model.js';
 import type {ContainerFacts, MountFacts, Profile, VolumeFacts} from '../core/types.js';
 import {statInContainer} from './archive.js';
+import {hostPathsOverSsh} from './remote-paths.js';
 import {DoctorError, explainEngineError, type Engine} from './engine.js';
 
 export const PERSISTENCE_WARNING = 'WARNING: Persistence is not configured';
@@ -118,7 +119,7 @@ export function archiveRiskOf(info: any, bindSourceExists: Record<string, boolea
 
 	const unknown = Object.entries(bindSourceExists).find(([source, exists]) => exists === null && creates.has(source))?.[0];
 	if (unknown) {
-		return `occ-doctor cannot see whether the bind source ${unknown} exists (remote engine, or no permission), and reading through the engine would create it as a directory if it is missing: run occ-doctor on the engine's host`;
+		return `occ-doctor cannot see whether the bind source ${unknown} exists on the engine's host (a tcp:// engine offers no way to look, or no permission), and reading through the engine would create it as a directory if it is missing`;
 	}
 
 	// Measured: a container that never ran gets its mount points made in its layer by the first archive call.
@@ -191,21 +192,34 @@ export async function gatherFacts(engine: Engine, ref: string, options: {profile
 	const bindSourceExists: Record<string, boolean | null> = {};
 	const bindSourceIsFile: Record<string, boolean> = {};
 	const binds = ((info.Mounts ?? []) as any[]).filter(m => m.Type === 'bind' && m.Source);
-	for (const m of binds) {
-		const host = engine.target.local ? hostPathFacts(m.Source) : {exists: null, isFile: null};
-		bindSourceExists[m.Source] = host.exists;
-		bindSourceIsFile[m.Source] = Boolean(host.isFile);
-	}
+	const learn = (facts: (source: string) => {exists: boolean | null; isFile: boolean | null}) => {
+		for (const m of binds) {
+			const host = facts(m.Source);
+			bindSourceExists[m.Source] = host.exists;
+			bindSourceIsFile[m.Source] = Boolean(host.isFile);
+		}
+	};
 
+	learn(source => (engine.target.local ? hostPathFacts(source) : {exists: null, isFile: null}));
+	// Over ssh:// the engine's host answers for itself (one remote `test`) while the engine answers the requests below.
+	const remote = !engine.target.local && engine.target.ssh && binds.length > 0 ? hostPathsOverSsh(engine.target.ssh, binds.map(m => m.Source)) : null;
 	const early = factsFromInspect(info, null, {}, {bindSourceExists, bindSourceIsFile, persistenceWarningInLogs: false, archiveRisk: null});
 	const warning = (options.profile ?? detectProfile(early).profile).entrypointWarning;
-	// Only once no bind source can be created by it does occ-doctor ask the engine about paths.
-	const archiveRisk = archiveRiskOf(info, bindSourceExists);
-	const unknownBinds = archiveRisk ? [] : binds.filter(b => bindSourceExists[b.Source] === null);
-	const [image, volumes, persistenceWarningInLogs] = await Promise.all([
+	const engineAnswers = Promise.all([
 		imageOf(engine, info.Image),
 		volumeFacts(engine, info.Mounts ?? []),
 		warning ? logsContain(container, warning) : false,
+	]);
+	if (remote) {
+		const onHost = await remote;
+		learn(source => onHost[source]!);
+	}
+
+	// Only once no bind source can be created by it does occ-doctor ask the engine about paths.
+	const archiveRisk = archiveRiskOf(info, bindSourceExists);
+	const unknownBinds = archiveRisk ? [] : binds.filter(b => bindSourceExists[b.Source] === null);
+	const [[image, volumes, persistenceWarningInLogs]] = await Promise.all([
+		engineAnswers,
 		...unknownBinds.map(async m => {
 			bindSourceIsFile[m.Source] = Boolean(await isFileInContainer(container, m.Destination));
 		}),

@@ -175,6 +175,8 @@ export class SshTransport {
 	/** The remote engine's socket forwarded over the master, once it answered a ping through it. */
 	private forwardPath: string | undefined;
 	private forwardSetup: Promise<void> | undefined;
+	/** Where the remote docker CLI's engine listens, as `docker context inspect` said (unix:///… or tcp://…). */
+	private engineEndpoint: string | undefined;
 	private logins = 0;
 
 	constructor(address: string, private readonly ssh = 'ssh') {
@@ -292,6 +294,7 @@ export class SshTransport {
 	private async forwardEngineSocket(): Promise<void> {
 		const control = ['-o', 'BatchMode=yes', '-o', 'ControlMaster=no', '-o', `ControlPath=${this.controlPath}`];
 		const where = await quietly(this.ssh, [...control, ...this.args, 'docker', 'context', 'inspect', '--format', '{{.Endpoints.docker.Host}}']);
+		this.engineEndpoint = where.code === 0 ? where.stdout.trim() : undefined;
 		const remote = /^unix:\/\/(\/\S+)\s*$/.exec(where.stdout)?.[1];
 		if (where.code !== 0 || !remote) {
 			return;
@@ -303,6 +306,21 @@ export class SshTransport {
 		if (forward.code === 0 && await answersPing(local)) {
 			this.forwardPath = local;
 		}
+	}
+
+	/**
+	 * Run a read-only shell command on the remote host over the master (no new login), or null when that is not the
+	 * engine's host: only when the remote docker CLI reaches its engine through a unix socket do paths there mean
+	 * what they mean to the engine (bind sources). `command` is one string for the remote login shell.
+	 */
+	async runOnEngineHost(command: string): Promise<{code: number | null; stdout: string} | null> {
+		await this.ready();
+		await (this.forwardSetup ??= this.forwardEngineSocket());
+		if (!this.engineEndpoint?.startsWith('unix://')) {
+			return null;
+		}
+
+		return quietly(this.ssh, ['-o', 'BatchMode=yes', '-o', 'ControlMaster=no', '-o', `ControlPath=${this.controlPath}`, ...KEEPALIVE, ...this.args, command]);
 	}
 
 	private masterAnswers(): boolean {

@@ -12,6 +12,18 @@ function sizeLabel(bytes: number | null): string {
 	return bytes === null ? '?' : formatBytes(bytes);
 }
 
+/** "a (why), b (why), c (other)" as "a, b (why); c (other)": one long reason is said once. */
+function groupedByReason(skipped: string[]): string {
+	const groups = new Map<string, string[]>();
+	for (const entry of skipped) {
+		const at = entry.indexOf(' (');
+		const [path, reason] = at > 0 && entry.endsWith(')') ? [entry.slice(0, at), entry.slice(at + 2, -1)] : [entry, ''];
+		groups.set(reason, [...(groups.get(reason) ?? []), path]);
+	}
+
+	return [...groups].map(([reason, paths]) => `${paths.join(', ')}${reason ? ` (${reason})` : ''}`).join('; ');
+}
+
 /** One line per database with its total rows (or its error), one per legacy storage dir, and their findings. */
 function databaseLines(report: Report): string[] {
 	const databases = report.databases ?? [];
@@ -22,8 +34,13 @@ function databaseLines(report: Report): string[] {
 	}
 
 	const lines = ['', 'Databases'];
+	const notCounted = report.findings.find(f => f.code === 'databases-not-counted');
 	if (databases.length === 0 && legacy.length === 0) {
-		lines.push('  none found');
+		// Unknown is not zero: say which it is.
+		lines.push(notCounted ? `  ${SEVERITY_MARK[notCounted.severity]} not counted: their rows are unknown, not zero (why: above)` : '  none found');
+		if (notCounted) {
+			lines.push(`      fix: ${notCounted.fix}`);
+		}
 	}
 
 	const width = Math.min(60, Math.max(...databases.map(d => d.path.length), ...legacy.map(l => l.path.length), 10));
@@ -53,7 +70,7 @@ function databaseLines(report: Report): string[] {
 	}
 
 	if (skipped.length > 0) {
-		lines.push(`  not searched: ${skipped.join(', ')} (add one with --db PATH)`);
+		lines.push(`  not searched: ${groupedByReason(skipped)} (add one with --db PATH)`);
 	}
 
 	return lines;

@@ -158,3 +158,62 @@ export function compareCounts(before: DatabaseReport[], after: DatabaseReport[])
 
 	return findings;
 }
+
+/** What `check` knows about where it ran, for a fix that names the way to see the engine's host. */
+export interface NotCountedContext {
+	name: string;
+	archiveRisk: string | null;
+	bindSourceExists: Record<string, boolean | null>;
+	engine: {label: string; transport: string; local: boolean};
+}
+
+/** How to let check read what archiveRisk kept it from: put a source back, look from the host, or start the container once. */
+function notCountedFix(context: NotCountedContext): string {
+	const {name, bindSourceExists, engine} = context;
+	const sources = Object.values(bindSourceExists);
+	if (sources.includes(false)) {
+		return `put the missing bind source back first (the missing-host-path fix), then run occ-doctor check --container ${name} again`;
+	}
+
+	if (!sources.includes(null)) {
+		return `start ${name} once (docker start ${name}), then run occ-doctor check --container ${name} again`;
+	}
+
+	if (engine.local) {
+		return `run occ-doctor as a user who may read the bind sources: sudo occ-doctor check --container ${name}`;
+	}
+
+	const host = hostOf(engine.label);
+	if (engine.transport === 'ssh') {
+		return `run occ-doctor on the engine's host as a user who may read the bind sources: ssh -t ${host} sudo occ-doctor check --container ${name}`;
+	}
+
+	return `reach the engine over SSH, so occ-doctor can look at the bind sources on its host: occ-doctor check --host ssh://${host} --container ${name} (or run occ-doctor on that host)`;
+}
+
+function hostOf(label: string): string {
+	try {
+		return new URL(label).hostname.replace(/^\[(.*)\]$/, '$1') || 'HOST';
+	} catch {
+		return 'HOST';
+	}
+}
+
+/**
+ * One finding when archiveRisk kept check from searching or counting: databases are then unknown, not zero, and the
+ * report says why and how to count them. `notRead` lists the locations and databases left unread.
+ */
+export function notCountedFinding(context: NotCountedContext, notRead: string[]): Finding | null {
+	if (!context.archiveRisk || notRead.length === 0) {
+		return null;
+	}
+
+	const paths = notRead.length > 3 ? `${notRead.slice(0, 3).join(', ')} and ${notRead.length - 3} more` : notRead.join(', ');
+	return {
+		code: 'databases-not-counted',
+		severity: 'warning',
+		path: notRead[0]!,
+		message: `databases in ${paths} were not searched or counted, so their rows are unknown (not zero): ${context.archiveRisk}`,
+		fix: notCountedFix(context),
+	};
+}

@@ -13,7 +13,7 @@ import {formatBytes} from '../report/text.js';
 import {channelDatabaseName, selectedChannel} from './findings.js';
 
 export {snapshotDatabase} from './snapshot.js';
-export {compareCounts, databaseFindings} from './findings.js';
+export {compareCounts, databaseFindings, notCountedFinding} from './findings.js';
 export {countLocalDatabase, totalRows} from './count.js';
 
 export type DatabaseEvent =

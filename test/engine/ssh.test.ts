@@ -3,13 +3,16 @@
 import assert from 'node:assert/strict';
 import {spawn} from 'node:child_process';
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync} from 'node:fs';
+import {connect, createServer, type Server} from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, it} from 'node:test';
+import Database from 'better-sqlite3';
 import type {Engine} from '../../source/docker/engine.js';
 import {cleanup, engineOrSkip, image, LABEL_FLAGS, uniqueName} from '../helpers/engine.js';
 import {cli, docker, REPO_ROOT, run, type Run} from '../helpers/docker-cli.js';
 import {startSshd, type SshBox} from '../helpers/sshd.js';
+import {assertUnchanged, snapshotTree} from '../helpers/host-snapshot.js';
 
 const ESC = '\u001B';
 let engine: Engine | undefined;
@@ -247,4 +250,90 @@ describe('the engine over SSH (real sshd on loopback)', () => {
 			await docker('volume', 'rm', big);
 		}
 	});
+
+	it('over ssh:// the bind sources are looked at on the host through the SSH connection: the database is counted, nothing changes', async () => {
+		const {name} = await boundDataDir('sshbind');
+		const result = await assertUnchanged(engine!.docker, name, async () => overSsh(['check', '--json', '--host', 'ssh://box', '--container', name]));
+		assert.equal(result.stderr, '');
+		assert.equal(result.logins, 1);
+		const report = JSON.parse(result.stdout) as JsonReport;
+		const db = report.databases?.find(d => d.path === `${DATA}/opencode.db`);
+		assert.ok(db, `opencode.db is counted: ${JSON.stringify(report.databases)} skipped ${JSON.stringify(report.databasesSkipped)}`);
+		assert.equal(db.error, null);
+		assert.equal(db.tables.session, 2);
+		assert.deepEqual(report.findings.filter(f => f.code === 'databases-not-counted' || f.code === 'missing-host-path'), []);
+	});
+
+	it('over ssh:// a missing bind source is reported missing-host-path and not created', async () => {
+		const {name, source} = await boundDataDir('sshgone');
+		await docker('kill', name);
+		rmSync(source, {recursive: true});
+		const result = await assertUnchanged(engine!.docker, name, async () => overSsh(['check', '--json', '--host', 'ssh://box', '--container', name]));
+		assert.equal(snapshotTree(source), 'missing', 'check did not make the bind source');
+		assert.equal(result.code, 1, result.stderr);
+		const report = JSON.parse(result.stdout) as JsonReport;
+		const missing = report.findings.find(f => f.code === 'missing-host-path');
+		assert.ok(missing, JSON.stringify(report.findings));
+		assert.ok(missing.message.includes(source), missing.message);
+		const notCounted = report.findings.find(f => f.code === 'databases-not-counted');
+		assert.ok(notCounted, `the databases there are unknown, and the report says so: ${JSON.stringify(report.findings)}`);
+		assert.match(notCounted.fix, /missing-host-path/);
+	});
+
+	it('over tcp:// there is no way to look at the host: the report says why the databases were not counted and how to count them', async () => {
+		const {name} = await boundDataDir('tcpbind');
+		const {server, host} = await tcpProxy();
+		try {
+			const json = await assertUnchanged(engine!.docker, name, async () => cli(['check', '--json', '--host', host, '--container', name], {env: clientEnv()}));
+			assert.equal(json.stderr, '');
+			const report = JSON.parse(json.stdout) as JsonReport;
+			assert.ok(!report.databases?.some(d => d.error === null), `nothing is counted through an engine that could create a bind source: ${JSON.stringify(report.databases)}`);
+			const notCounted = report.findings.find(f => f.code === 'databases-not-counted');
+			assert.ok(notCounted, JSON.stringify(report.findings));
+			assert.match(notCounted.message, new RegExp(`${DATA}.*not searched or counted.*cannot see whether the bind source`));
+			assert.match(notCounted.fix, new RegExp(`occ-doctor check --host ssh://127\\.0\\.0\\.2 --container ${name}`));
+			const plain = await cli(['check', '--host', host, '--container', name], {env: clientEnv()});
+			assert.match(plain.stdout, /databases-not-counted|not searched or counted/);
+			assert.match(plain.stdout, /--host ssh:\/\/127\.0\.0\.2/);
+		} finally {
+			server.close();
+		}
+	});
 });
+
+const DATA = '/home/opencoder/.local/share/opencode';
+
+interface JsonReport {
+	findings: Array<{code: string; path: string | null; message: string; fix: string}>;
+	databases?: Array<{path: string; error: string | null; tables: Record<string, number>}>;
+	databasesSkipped?: string[];
+}
+
+/** A host directory holding opencode.db (2 sessions) bind-mounted with -v as the data dir of a container that ran. */
+async function boundDataDir(label: string): Promise<{name: string; source: string}> {
+	const source = join(dir, label);
+	mkdirSync(source);
+	const db = new Database(join(source, 'opencode.db'));
+	db.exec('CREATE TABLE session (id TEXT PRIMARY KEY); INSERT INTO session VALUES (\'ses_a\'), (\'ses_b\');');
+	db.close();
+	const name = uniqueName(label);
+	await docker('run', '-d', '--name', name, '--network', 'none', ...LABEL_FLAGS, '--label', 'managed-by=opencode-cloud', '-v', `${source}:${DATA}`, await image(engine!.docker), 'sleep', '3600');
+	return {name, source};
+}
+
+/** The test engine's socket on a TCP port of 127.0.0.2: loopback, yet not a local engine to occ-doctor (like a remote tcp://). */
+async function tcpProxy(): Promise<{server: Server; host: string}> {
+	const socket = process.env.DOCKER_HOST!.replace(/^unix:\/\//, '');
+	const server = createServer(client => {
+		const upstream = connect(socket);
+		client.on('error', () => upstream.destroy());
+		upstream.on('error', () => client.destroy());
+		client.pipe(upstream).pipe(client);
+	});
+	await new Promise<void>((resolve, reject) => {
+		server.once('error', reject);
+		server.listen(0, '127.0.0.2', resolve);
+	});
+	return {server, host: `tcp://127.0.0.2:${(server.address() as {port: number}).port}`};
+}
+

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import type {DatabaseReport, Location} from '../../source/core/types.js';
 import {countLocalDatabase} from '../../source/sqlite/count.js';
 import {legacyStorageEntry, walkDecision, walkRoots, SQLITE_HEADER} from '../../source/sqlite/discover.js';
-import {channelDatabaseName, channelOf, compareCounts, databaseFindings, selectedChannel} from '../../source/sqlite/findings.js';
+import {channelDatabaseName, channelOf, compareCounts, databaseFindings, notCountedFinding, selectedChannel} from '../../source/sqlite/findings.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'occ-sqlite-unit-'));
 after(() => rmSync(dir, {recursive: true, force: true}));
@@ -115,5 +115,33 @@ describe('database findings', () => {
 		assert.deepEqual(findings.map(f => [f.code, f.severity, f.path]), [['rows-lost', 'error', '/a.db'], ['rows-lost', 'error', '/b.db']]);
 		assert.match(findings[0]!.message, /part dropped from 100 to 90/);
 		assert.deepEqual(compareCounts(before, [db('/a.db', {session: 11, part: 100}), db('/b.db', {t: 1})]), []);
+	});
+});
+
+describe('databases not counted (archiveRisk kept check from reading)', () => {
+	const risk = 'occ-doctor cannot see whether the bind source /srv/oc exists on the engine\'s host';
+	const context = (engine: {label: string; transport: string; local: boolean}, exists: boolean | null, archiveRisk: string | null = risk) => ({name: 'app', archiveRisk, bindSourceExists: {'/srv/oc': exists}, engine});
+	const tcp = {label: 'tcp://box.example:2375', transport: 'tcp', local: false};
+
+	it('names the unread paths, says unknown is not zero, and over tcp:// points at ssh:// for the same host', () => {
+		const finding = notCountedFinding(context(tcp, null), ['/data/opencode.db', '/data', '/a', '/b']);
+		assert.equal(finding?.code, 'databases-not-counted');
+		assert.equal(finding.severity, 'warning');
+		assert.equal(finding.path, '/data/opencode.db');
+		assert.match(finding.message, /^databases in \/data\/opencode\.db, \/data, \/a and 1 more were not searched or counted, so their rows are unknown \(not zero\): occ-doctor cannot see/);
+		assert.equal(finding.fix, 'reach the engine over SSH, so occ-doctor can look at the bind sources on its host: occ-doctor check --host ssh://box.example --container app (or run occ-doctor on that host)');
+	});
+
+	it('gives each cause its own fix: a missing source, ssh:// without permission, a local engine without permission, a container that never ran', () => {
+		const fix = (engine: typeof tcp, exists: boolean | null) => notCountedFinding(context(engine, exists), ['/data'])?.fix ?? '';
+		assert.match(fix(tcp, false), /^put the missing bind source back first \(the missing-host-path fix\)/);
+		assert.match(fix({label: 'ssh://me@box', transport: 'ssh', local: false}, null), /ssh -t box sudo occ-doctor check --container app$/);
+		assert.match(fix({label: 'unix:///var/run/docker.sock', transport: 'unix', local: true}, null), /^run occ-doctor as a user who may read the bind sources: sudo occ-doctor check/);
+		assert.match(fix(tcp, true), /^start app once \(docker start app\)/);
+	});
+
+	it('says nothing when nothing was left unread or nothing kept check from reading', () => {
+		assert.equal(notCountedFinding(context(tcp, null), []), null);
+		assert.equal(notCountedFinding(context(tcp, true, null), ['/data']), null);
 	});
 });

@@ -166,11 +166,17 @@ function Databases({data, rows, cursor, width, height}: ScreenProps<DatabaseRow>
 	return <Lines lines={lines} width={width} height={height} selected={i => rows.length > 0 && i - 2 === selected}/>;
 }
 
+/** Unknown is not zero: when check could not look, the empty screen says why and how, not "none found". */
+function notCountedText(report: {findings: Array<{code: string; fix: string}>}): string | null {
+	const finding = report.findings.find(f => f.code === 'databases-not-counted');
+	return finding ? `databases not counted (rows unknown, not zero): see Findings · fix: ${finding.fix}` : null;
+}
+
 export const databasesScreen: ScreenDef<DatabaseRow> = {
 	id: 'databases',
 	number: 5,
 	title: 'Databases',
-	empty: data => ((data.inspection.report.databases?.length ?? 0) + (data.inspection.report.legacyStorage?.length ?? 0) > 0 ? null : 'no SQLite database or legacy storage/ directory was found in the data locations'),
+	empty: data => ((data.inspection.report.databases?.length ?? 0) + (data.inspection.report.legacyStorage?.length ?? 0) > 0 ? null : notCountedText(data.inspection.report) ?? 'no SQLite database or legacy storage/ directory was found in the data locations'),
 	rows: (data, filter) => databaseRows(data.inspection.report, filter),
 	component: Databases,
 };
