@@ -145,6 +145,22 @@ export function apiAtLeast(version: string, min: string = MIN_API_VERSION): bool
 	return a > c || (a === c && b >= d);
 }
 
+/**
+ * The engine's version. Over ssh:// it is also the proof of the forwarded socket, so no separate ping waits on the
+ * link: when it fails through the forward, it is asked again through dial-stdio, whose docker CLI says what is wrong.
+ */
+async function askVersion(docker: Docker, target: EngineTarget): Promise<{ApiVersion?: string; Version?: string}> {
+	try {
+		return await docker.version() as {ApiVersion?: string; Version?: string};
+	} catch (error) {
+		if (!target.ssh?.dropForward()) {
+			throw error;
+		}
+
+		return await docker.version() as {ApiVersion?: string; Version?: string};
+	}
+}
+
 /** Connect and ask the version, so a missing, forbidden or too old engine fails here with a clear line rather than later. */
 export async function connect(choice?: string | EngineChoice): Promise<Engine> {
 	const target = engineTarget(choice);
@@ -152,7 +168,7 @@ export async function connect(choice?: string | EngineChoice): Promise<Engine> {
 	countRequests(docker);
 	let version: {ApiVersion?: string; Version?: string};
 	try {
-		version = await docker.version() as {ApiVersion?: string; Version?: string};
+		version = await askVersion(docker, target);
 	} catch (error) {
 		target.ssh?.close();
 		throw explainEngineError(error, target);

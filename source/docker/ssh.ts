@@ -162,7 +162,15 @@ process.on('exit', () => {
 	}
 });
 
-/** One ControlMaster to the host and an http.Agent whose connections are sessions on it. */
+/**
+ * Where the remote docker CLI would connect, asked of `sh` rather than of a docker CLI (whose start costs more than
+ * the login on a busy host): DOCKER_HOST, else the default socket; a context (DOCKER_CONTEXT or a currentContext in
+ * the CLI's config) is asked of `docker context inspect`, as the docker CLI would resolve it. No single quote and no
+ * `!` inside: it goes through the user's login shell, whatever that is, as `sh -c '…'`.
+ */
+export const WHERE_IS_THE_ENGINE = 'if [ -n "$DOCKER_HOST" ]; then echo "$DOCKER_HOST"; elif [ -n "$DOCKER_CONTEXT" ] || grep -qs currentContext "${DOCKER_CONFIG:-$HOME/.docker}/config.json"; then exec docker context inspect --format "{{.Endpoints.docker.Host}}"; else echo unix:///var/run/docker.sock; fi';
+
+/** One ControlMaster to the host and an http.Agent whose connections are channels (or sessions) on it. */
 export class SshTransport {
 	readonly host: string;
 	readonly agent: Agent;
@@ -172,10 +180,9 @@ export class SshTransport {
 	private dir = '';
 	private master: Promise<void> | undefined;
 	private masterUp = false;
-	/** The remote engine's socket forwarded over the master, once it answered a ping through it. */
+	/** The remote engine's socket forwarded over the master; unproven until a request through it was answered. */
 	private forwardPath: string | undefined;
-	private forwardSetup: Promise<void> | undefined;
-	/** Where the remote docker CLI's engine listens, as `docker context inspect` said (unix:///… or tcp://…). */
+	/** Where the remote docker CLI's engine listens, as the login's question answered (unix:///… or tcp://…). */
 	private engineEndpoint: string | undefined;
 	private logins = 0;
 
@@ -202,11 +209,16 @@ export class SshTransport {
 		return this.logins;
 	}
 
+	/** Are connections going through the forwarded engine socket (rather than dial-stdio sessions)? */
+	get forwarding(): boolean {
+		return this.forwardPath !== undefined;
+	}
+
 	/** Log in once; later calls share it. After a drop (the control socket is gone), log in again. */
 	ready(): Promise<void> {
 		if (!this.master || (this.masterUp && (this.lost || !existsSync(this.controlPath)))) {
 			this.masterUp = false;
-			const master = this.startMaster();
+			const master = this.startMaster().then(async remote => this.forward(remote));
 			this.master = master;
 			master.then(() => {
 				this.masterUp = true;
@@ -221,26 +233,45 @@ export class SshTransport {
 		return this.master;
 	}
 
-	private startMaster(): Promise<void> {
+	/**
+	 * Log in, and in the same step ask where the remote engine listens: the master's first session runs
+	 * WHERE_IS_THE_ENGINE, and ControlPersist keeps the master in the background once it has answered.
+	 * Resolves to the remote engine's unix socket, or undefined where that is unknown (dial-stdio sessions then).
+	 */
+	private startMaster(): Promise<string | undefined> {
 		// A socket left by a master that died outright would turn ours off ("already exists, disabling multiplexing").
 		rmSync(this.controlPath, {force: true});
 		this.forwardPath = undefined;
-		this.forwardSetup = undefined;
+		this.engineEndpoint = undefined;
 		return new Promise((resolve, reject) => {
-			// -f: ssh returns once it has logged in and the control socket listens; the master stays in the background.
-			const child = spawn(this.ssh, ['-o', 'BatchMode=yes', '-o', 'ControlMaster=yes', '-o', `ControlPath=${this.controlPath}`, '-o', `ControlPersist=${IDLE_EXIT}`, ...KEEPALIVE, '-N', '-f', ...this.args], {stdio: ['ignore', 'ignore', 'pipe']});
+			const child = spawn(this.ssh, ['-o', 'BatchMode=yes', '-o', 'ControlMaster=yes', '-o', `ControlPath=${this.controlPath}`, '-o', `ControlPersist=${IDLE_EXIT}`, ...KEEPALIVE, ...this.args, `sh -c '${WHERE_IS_THE_ENGINE}'`], {stdio: ['ignore', 'pipe', 'pipe']});
+			let stdout = '';
 			let stderr = '';
+			child.stdout.on('data', (chunk: Buffer) => {
+				stdout += chunk.toString('utf8');
+			});
 			child.stderr.on('data', (chunk: Buffer) => {
 				stderr += chunk.toString('utf8');
 			});
 			child.on('error', error => {
 				reject(new DoctorError(`cannot run ssh (${error.message}): install the OpenSSH client (apt-get install openssh-client)`));
 			});
+			// A remote command that never ends (a forced command waiting for input) must not hold the run: once
+			// logged in, stop waiting for the answer after a while and use dial-stdio sessions.
+			const timer = setInterval(() => {
+				if (existsSync(this.controlPath)) {
+					child.kill();
+				}
+			}, 20_000);
+			timer.unref();
 			child.on('close', code => {
-				if (code === 0 && existsSync(this.controlPath)) {
+				clearInterval(timer);
+				// The control socket says the login worked, whatever the question's answer (a forced command, no sh).
+				if (existsSync(this.controlPath)) {
 					this.logins++;
 					this.lost = undefined;
-					resolve();
+					this.engineEndpoint = code === 0 ? stdout.trim() || undefined : undefined;
+					resolve(/^unix:\/\/(\/\S+)$/.exec(this.engineEndpoint ?? '')?.[1]);
 				} else {
 					reject(explainSshFailure(stderr, code, this.host));
 				}
@@ -248,18 +279,42 @@ export class SshTransport {
 		});
 	}
 
-	/** One `docker system dial-stdio` session on the master: a fresh connection to the remote engine. */
-	private async session(): Promise<Duplex> {
-		await this.ready();
-		if (this.forwardSetup) {
-			// Later connections wait for the forward rather than start a docker CLI each on the remote.
-			await this.forwardSetup;
-		} else {
-			this.forwardSetup = this.forwardEngineSocket();
+	/**
+	 * Forward the remote engine's unix socket over the master (as `ssh -L local.sock:remote.sock`): a connection is
+	 * then one channel, with no process on either end. Nothing crosses the link to set it up; whether sshd allows it
+	 * shows on the first request (see dropForward).
+	 */
+	private async forward(remote: string | undefined): Promise<void> {
+		if (!remote) {
+			return;
 		}
 
+		const local = join(this.dir, 'engine.sock');
+		rmSync(local, {force: true});
+		const forward = await quietly(this.ssh, ['-o', `ControlPath=${this.controlPath}`, '-O', 'forward', '-L', `${local}:${remote}`, ...this.args]);
+		if (forward.code === 0) {
+			this.forwardPath = local;
+		}
+	}
+
+	/**
+	 * The first request through the forward failed (sshd refused forwarding, the socket is not the engine's, or the
+	 * engine is down or forbidden): go on with dial-stdio sessions, whose docker CLI says which. False when there
+	 * was no forward to give up.
+	 */
+	dropForward(): boolean {
+		if (!this.forwardPath) {
+			return false;
+		}
+
+		this.forwardPath = undefined;
+		return true;
+	}
+
+	/** A fresh connection to the remote engine: a channel to the forwarded socket, else a dial-stdio session. */
+	private async session(): Promise<Duplex> {
+		await this.ready();
 		if (this.forwardPath) {
-			// A channel on the master to the remote socket: one round trip, no process on either end.
 			return connectSocket(this.forwardPath);
 		}
 
@@ -287,35 +342,12 @@ export class SshTransport {
 	}
 
 	/**
-	 * Each dial-stdio session starts a docker CLI on the remote. Ask that CLI once where its engine listens and, for a
-	 * unix socket, forward it over the master (as `ssh -L local.sock:remote.sock`); later connections use the forward.
-	 * Where sshd refuses forwarding or the engine is not a unix socket, dial-stdio sessions go on as before.
-	 */
-	private async forwardEngineSocket(): Promise<void> {
-		const control = ['-o', 'BatchMode=yes', '-o', 'ControlMaster=no', '-o', `ControlPath=${this.controlPath}`];
-		const where = await quietly(this.ssh, [...control, ...this.args, 'docker', 'context', 'inspect', '--format', '{{.Endpoints.docker.Host}}']);
-		this.engineEndpoint = where.code === 0 ? where.stdout.trim() : undefined;
-		const remote = /^unix:\/\/(\/\S+)\s*$/.exec(where.stdout)?.[1];
-		if (where.code !== 0 || !remote) {
-			return;
-		}
-
-		const local = join(this.dir, 'engine.sock');
-		rmSync(local, {force: true});
-		const forward = await quietly(this.ssh, ['-o', `ControlPath=${this.controlPath}`, '-O', 'forward', '-L', `${local}:${remote}`, ...this.args]);
-		if (forward.code === 0 && await answersPing(local)) {
-			this.forwardPath = local;
-		}
-	}
-
-	/**
 	 * Run a read-only shell command on the remote host over the master (no new login), or null when that is not the
 	 * engine's host: only when the remote docker CLI reaches its engine through a unix socket do paths there mean
 	 * what they mean to the engine (bind sources). `command` is one string for the remote login shell.
 	 */
 	async runOnEngineHost(command: string): Promise<{code: number | null; stdout: string} | null> {
 		await this.ready();
-		await (this.forwardSetup ??= this.forwardEngineSocket());
 		if (!this.engineEndpoint?.startsWith('unix://')) {
 			return null;
 		}
@@ -364,31 +396,8 @@ async function quietly(ssh: string, args: string[]): Promise<{code: number | nul
 			clearTimeout(timer);
 			resolve({code, stdout});
 		});
-		// A remote that never answers must not hold the connections that wait for the forward.
+		// A master that never answers must not hold the run.
 		const timer = setTimeout(() => child.kill(), 20_000);
 		timer.unref();
-	});
-}
-
-/** Does the engine answer a ping through this socket? (A forward sshd refused closes at once.) */
-async function answersPing(path: string): Promise<boolean> {
-	return new Promise(resolve => {
-		const socket = connectSocket(path);
-		let reply = '';
-		const done = (ok: boolean) => {
-			socket.destroy();
-			resolve(ok);
-		};
-
-		socket.setTimeout(15_000, () => done(false));
-		socket.on('connect', () => socket.write('GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n'));
-		socket.on('data', (chunk: Buffer) => {
-			reply += chunk.toString('latin1');
-			if (reply.includes('\r\n')) {
-				done(/^HTTP\/1\.[01] 200/.test(reply));
-			}
-		});
-		socket.on('error', () => done(false));
-		socket.on('close', () => done(/^HTTP\/1\.[01] 200/.test(reply)));
 	});
 }

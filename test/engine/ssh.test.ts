@@ -13,6 +13,7 @@ import {cleanup, engineOrSkip, image, LABEL_FLAGS, uniqueName} from '../helpers/
 import {cli, docker, REPO_ROOT, run, type Run} from '../helpers/docker-cli.js';
 import {startSshd, type SshBox} from '../helpers/sshd.js';
 import {assertUnchanged, snapshotTree} from '../helpers/host-snapshot.js';
+import {WHERE_IS_THE_ENGINE} from '../../source/docker/ssh.js';
 
 const ESC = '\u001B';
 let engine: Engine | undefined;
@@ -97,17 +98,39 @@ describe('the engine over SSH (real sshd on loopback)', () => {
 		assert.equal(result.logins, 1, box!.log().split('\n').slice(-30).join('\n'));
 	});
 
-	it('forwards the engine socket over that connection (two remote commands per check), or stays on dial-stdio where sshd refuses', async () => {
+	it('forwards the engine socket over that connection (one remote command per check: where the engine listens), or stays on dial-stdio where sshd refuses', async () => {
 		const sessions = box!.sessions();
 		const forwarded = await overSsh(['check', '--json', '--host', 'ssh://box', '--container', name]);
 		assert.ok(forwarded.code === 0 || forwarded.code === 1, forwarded.stderr);
 		assert.equal(forwarded.logins, 1);
-		assert.ok(box!.sessions() - sessions <= 2, `one dial-stdio and one docker context inspect, the rest forwarded: ${box!.sessions() - sessions}`);
+		assert.equal(box!.sessions() - sessions, 1, 'the login asks where the engine listens; every request goes through the forward');
 		const refused = await overSsh(['check', '--json', '--host', 'ssh://box-nofwd', '--container', name]);
 		assert.equal(refused.stderr, '');
 		assert.equal(refused.code, forwarded.code);
 		assert.equal(refused.logins, 1);
 		assert.deepEqual(JSON.parse(refused.stdout).locations, JSON.parse(forwarded.stdout).locations);
+	});
+
+	it('asks the remote shell where the engine listens, as the docker CLI there would resolve it (the CLI is the oracle)', async () => {
+		const config = join(dir, 'where-config');
+		const current = join(dir, 'where-current');
+		const inConfig = (configDir: string, ...args: string[]) => run('docker', ['context', ...args], {env: {...clientEnv(), DOCKER_CONFIG: configDir}});
+		assert.equal((await inConfig(config, 'create', 'elsewhere', '--docker', 'host=unix:///srv/elsewhere.sock')).code, 0);
+		assert.equal((await inConfig(current, 'create', 'chosen', '--docker', 'host=unix:///srv/chosen.sock')).code, 0);
+		assert.equal((await inConfig(current, 'use', 'chosen')).code, 0);
+		const cases: Array<[string, NodeJS.ProcessEnv]> = [
+			['DOCKER_HOST', {DOCKER_HOST: 'unix:///srv/from-env.sock', DOCKER_CONFIG: config}],
+			['nothing set', {DOCKER_CONFIG: join(dir, 'no-config-here')}],
+			['DOCKER_CONTEXT', {DOCKER_CONTEXT: 'elsewhere', DOCKER_CONFIG: config}],
+			['currentContext', {DOCKER_CONFIG: current}],
+		];
+		for (const [what, extra] of cases) {
+			const env = {...clientEnv(), ...extra};
+			// eslint-disable-next-line no-await-in-loop
+			const [ours, cli] = await Promise.all([run('sh', ['-c', WHERE_IS_THE_ENGINE], {env}), run('docker', ['context', 'inspect', '--format', '{{.Endpoints.docker.Host}}'], {env})]);
+			assert.equal(cli.code, 0, cli.stderr);
+			assert.equal(ours.stdout, cli.stdout, what);
+		}
 	});
 
 	it('says in the JSON which engine, context and transport were used', async () => {
