@@ -16,7 +16,7 @@ import {defaultBackupDir, planUnits, selectUnits} from './plan.js';
 import {estimateSizes} from './sizes.js';
 import type {ContainerFacts, Report} from '../core/types.js';
 import type {ArchiveRecord, BackupEmit, BackupOptions, BackupUnit, DatabaseRecord, Manifest, VerifyResult} from './types.js';
-import {MANIFEST, verifyArchive} from './verify.js';
+import {MANIFEST, verifyWritten} from './verify.js';
 
 /** zlib level 6 is gzip's default, what `tar czf` and the seeds' recipe use; see docs/backup.md for the measurements. */
 export const DEFAULT_GZIP_LEVEL = 6;
@@ -292,7 +292,7 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 			};
 			records.push(record);
 			emit({type: 'written', location: unit.name, archive: record});
-			const job = verifyArchive(partial, {sha256: record.sha256, entries: record.entries}, verifyStop.signal);
+			const job = verifyWritten(partial, {sha256: record.sha256, entries: record.entries}, result.checked, verifyStop.signal);
 			job.catch(() => {});
 			verifying.push(job);
 		}

@@ -6,6 +6,7 @@ import {Transform} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import tar from 'tar-stream';
 import {ParallelGzip} from './gzip.js';
+import {StreamCheck} from './verify.js';
 
 /** Write buffers: the archive file and the database captures are written in large pieces. */
 export const WRITE_CHUNK = 1024 * 1024;
@@ -52,6 +53,8 @@ export interface ArchiveOutput {
 	/** Valid once `writing` has settled. */
 	sha256(): string;
 	compressedBytes(): number;
+	/** Valid once `writing` has settled: the entries the read-back check walked, or why the bytes do not read back. */
+	checked(): Promise<{entries: number; error: string | null}>;
 	close(): void;
 }
 
@@ -72,11 +75,19 @@ export async function openArchive(partial: string, gzipLevel: number, stop: Abor
 
 	const hash = createHash('sha256');
 	let compressedBytes = 0;
+	// The read-back check runs on the bytes as they go out (verify.ts); its result waits for the end of the write.
+	const check = new StreamCheck(stop.signal);
+	let checked: Promise<{entries: number; error: string | null}> | undefined;
 	const tap = new Transform({
 		transform(chunk: Buffer, _encoding, done) {
 			hash.update(chunk);
 			compressedBytes += chunk.length;
-			done(null, chunk);
+			this.push(chunk);
+			check.write(chunk).then(() => done(), done);
+		},
+		flush(done) {
+			checked = check.end();
+			done();
 		},
 	});
 	const pack = tar.pack();
@@ -95,6 +106,7 @@ export async function openArchive(partial: string, gzipLevel: number, stop: Abor
 		writing,
 		sha256: () => (digest ??= hash.digest('hex')),
 		compressedBytes: () => compressedBytes,
+		checked: async () => checked ?? {entries: 0, error: 'the archive was not written to its end'},
 		close: () => file.destroy(),
 	};
 }

@@ -52,6 +52,8 @@ export interface PackResult {
 	sha256: string;
 	/** Archive paths of the SQLite databases replaced by snapshots. */
 	databases: string[];
+	/** The read-back check of the bytes written: the entries it walked, or why they do not gunzip and walk. */
+	checked: {entries: number; error: string | null};
 }
 
 /** The archive path of an engine entry: `base/x/y` → `./x/y`; a single-file mount keeps its base name. */
@@ -257,7 +259,7 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 		out.pack.finalize();
 		// The stream fsyncs (flush) before it closes, so a verified archive is on the disk.
 		await out.writing;
-		return {bytes, fileCount: files, entries, compressedBytes: out.compressedBytes(), sha256: out.sha256(), databases};
+		return {bytes, fileCount: files, entries, compressedBytes: out.compressedBytes(), sha256: out.sha256(), databases, checked: await out.checked()};
 	} catch (error) {
 		stop.abort(error);
 		throw stop.signal.reason ?? error;

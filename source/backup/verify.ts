@@ -1,6 +1,7 @@
 // Re-read archives all the way through: gunzip, parse every tar entry, hash the .tar.gz, compare with the manifest.
 import {createHash} from 'node:crypto';
 import {createReadStream} from 'node:fs';
+import {once} from 'node:events';
 import {readFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {Transform, Writable} from 'node:stream';
@@ -128,6 +129,85 @@ export class TarWalker extends Writable {
 	}
 }
 
+/**
+ * Gunzip and walk a .tar.gz from its bytes as they are written: verifyArchive's checks (gzip CRC-32 and length, every
+ * tar header, the entry count) in the same pass as the write, on the threadpool beside the deflate, so no second
+ * decompress follows. verifyWritten then proves the file holds exactly the bytes checked here.
+ */
+export class StreamCheck {
+	private readonly gunzip = createGunzip({chunkSize: 256 * 1024});
+	private readonly walker = new TarWalker();
+	private readonly checking: Promise<void>;
+	private failure: unknown = null;
+
+	constructor(signal?: AbortSignal) {
+		this.checking = pipeline(this.gunzip, this.walker, {signal});
+		this.checking.catch(error => {
+			this.failure = error;
+		});
+	}
+
+	/** Take the next compressed bytes; resolves when more may be written (a failed check takes everything). */
+	async write(chunk: Buffer): Promise<void> {
+		if (this.failure !== null || this.gunzip.write(chunk)) {
+			return;
+		}
+
+		await Promise.race([once(this.gunzip, 'drain'), this.checking.catch(() => {})]);
+	}
+
+	/** After the last byte: the entries walked, or why the bytes do not read back. */
+	async end(): Promise<{entries: number; error: string | null}> {
+		if (this.failure === null) {
+			this.gunzip.end();
+		}
+
+		try {
+			await this.checking;
+		} catch (error) {
+			return {entries: this.walker.entries, error: damageReason(error)};
+		}
+
+		return {entries: this.walker.entries, error: null};
+	}
+}
+
+/**
+ * The check of an archive this process just wrote: StreamCheck gunzipped and walked its bytes as they went out, and
+ * the file read back from the disk must hash to those bytes (so it would gunzip and walk the same), with as many
+ * entries as were packed.
+ */
+export async function verifyWritten(path: string, expected: {sha256: string; entries: number}, streamed: {entries: number; error: string | null}, signal?: AbortSignal): Promise<VerifyResult> {
+	const file = path.split('/').pop()!;
+	if (streamed.error !== null) {
+		return {file, ok: false, error: `${file}: ${streamed.error}`, sha256: null, entries: streamed.entries};
+	}
+
+	const hash = createHash('sha256');
+	try {
+		for await (const chunk of createReadStream(path, {highWaterMark: 1024 * 1024, signal})) {
+			hash.update(chunk as Buffer);
+		}
+	} catch (error) {
+		checkAbort(signal);
+		return {file, ok: false, error: `${file}: ${damageReason(error)}`, sha256: null, entries: streamed.entries};
+	}
+
+	return judge(file, hash.digest('hex'), streamed.entries, expected);
+}
+
+function judge(file: string, sha256: string, entries: number, expected: {sha256?: string; entries?: number}): VerifyResult {
+	if (expected.sha256 && expected.sha256 !== sha256) {
+		return {file, ok: false, error: `${file}: sha256 ${sha256.slice(0, 12)}… does not match the manifest's ${expected.sha256.slice(0, 12)}…`, sha256, entries};
+	}
+
+	if (expected.entries !== undefined && expected.entries !== entries) {
+		return {file, ok: false, error: `${file}: ${entries} entries, the manifest says ${expected.entries}`, sha256, entries};
+	}
+
+	return {file, ok: true, error: null, sha256, entries};
+}
+
 /** Read one .tar.gz end to end. ok when it parses fully and, where given, its sha256 and entry count match. */
 export async function verifyArchive(path: string, expected: {sha256?: string; entries?: number} = {}, signal?: AbortSignal): Promise<VerifyResult> {
 	const file = path.split('/').pop()!;
@@ -148,17 +228,7 @@ export async function verifyArchive(path: string, expected: {sha256?: string; en
 		return {file, ok: false, error: `${file}: ${damageReason(error)}`, sha256: null, entries: walker.entries};
 	}
 
-	const {entries} = walker;
-	const sha256 = hash.digest('hex');
-	if (expected.sha256 && expected.sha256 !== sha256) {
-		return {file, ok: false, error: `${file}: sha256 ${sha256.slice(0, 12)}… does not match the manifest's ${expected.sha256.slice(0, 12)}…`, sha256, entries};
-	}
-
-	if (expected.entries !== undefined && expected.entries !== entries) {
-		return {file, ok: false, error: `${file}: ${entries} entries, the manifest says ${expected.entries}`, sha256, entries};
-	}
-
-	return {file, ok: true, error: null, sha256, entries};
+	return judge(file, hash.digest('hex'), walker.entries, expected);
 }
 
 export async function readManifest(dir: string): Promise<Manifest> {

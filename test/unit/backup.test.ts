@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {randomBytes} from 'node:crypto';
+import {createHash, randomBytes} from 'node:crypto';
 import {execFileSync, spawnSync} from 'node:child_process';
-import {mkdtempSync, rmSync, truncateSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {verifyArchive} from '../../source/backup/verify.js';
+import {StreamCheck, verifyArchive, verifyWritten} from '../../source/backup/verify.js';
 import {Readable} from 'node:stream';
+import tar from 'tar-stream';
 import {buffer} from 'node:stream/consumers';
 import {gunzipSync, gzipSync} from 'node:zlib';
 import {captureProblem, mtimeMs, QUIET_MS} from '../../source/backup/database.js';
@@ -79,6 +80,57 @@ describe('backup archive names', () => {
 		} finally {
 			rmSync(dir, {recursive: true, force: true});
 		}
+	});
+});
+
+describe('verification while writing', () => {
+	// The bytes of a real tar.gz, fed to StreamCheck as the backup's output stage feeds it: in pieces.
+	const streamed = async (bytes: Buffer) => {
+		const check = new StreamCheck();
+		for (let at = 0; at < bytes.length; at += 50_000) {
+			await check.write(bytes.subarray(at, at + 50_000));
+		}
+
+		return check.end();
+	};
+
+	it('walks every entry of a good archive, and verifyWritten proves the file holds those bytes', async () => {
+		const dir = mkdtempSync(join(tmpdir(), 'occt-written-'));
+		try {
+			writeFileSync(join(dir, 'a.bin'), randomBytes(700_000));
+			writeFileSync(join(dir, 'b.txt'), 'hello\n'.repeat(9000));
+			execFileSync('tar', ['czf', join(dir, 'x.tar.gz'), '-C', dir, 'a.bin', 'b.txt']);
+			const bytes = readFileSync(join(dir, 'x.tar.gz'));
+			const check = await streamed(bytes);
+			assert.deepEqual(check, {entries: 2, error: null});
+			const sha256 = createHash('sha256').update(bytes).digest('hex');
+			const good = await verifyWritten(join(dir, 'x.tar.gz'), {sha256, entries: 2}, check);
+			assert.equal(good.ok, true, good.error ?? '');
+			// The disk holds other bytes than those checked: refused, though they would gunzip.
+			const other = Buffer.from(bytes);
+			other[other.length - 1]! ^= 0xFF;
+			writeFileSync(join(dir, 'x.tar.gz'), other);
+			const changed = await verifyWritten(join(dir, 'x.tar.gz'), {sha256, entries: 2}, check);
+			assert.equal(changed.ok, false);
+			assert.match(changed.error ?? '', /x\.tar\.gz: sha256 .* does not match/);
+			assert.match((await verifyWritten(join(dir, 'x.tar.gz'), {sha256: createHash('sha256').update(other).digest('hex'), entries: 3}, check)).error ?? '', /2 entries, the manifest says 3/);
+		} finally {
+			rmSync(dir, {recursive: true, force: true});
+		}
+	});
+
+	it('names a damaged or cut stream as verify does, without hanging the writer', async () => {
+		const pack = tar.pack();
+		pack.entry({name: 'a.txt'}, 'x'.repeat(3000));
+		pack.finalize();
+		const data = gzipSync(await buffer(pack as unknown as Readable));
+		const flipped = Buffer.from(gzipSync(randomBytes(400_000)));
+		flipped[flipped.length >> 1]! ^= 0xFF;
+		assert.match((await streamed(flipped)).error ?? '', /^bad gzip|truncated or damaged tar/);
+		assert.match((await streamed(data.subarray(0, data.length - 4))).error ?? '', /^bad gzip \(unexpected end of file\)/);
+		// Bytes that gunzip but are no tar: named as verify names them (a garbled tar header reads as damaged data).
+		assert.match((await streamed(gzipSync(randomBytes(2000)))).error ?? '', /^bad gzip \(Invalid tar header/);
+		assert.match((await streamed(gzipSync(gunzipSync(data).subarray(0, 1024)))).error ?? '', /truncated or damaged tar \(Unexpected end of data\)/);
 	});
 });
 
