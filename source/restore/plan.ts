@@ -1,7 +1,7 @@
 // Plan a restore, reading only: which archives, into which targets, every archive checked end to end (gzip, tar,
 // sha256, tar-slip), each target measured (empty? room?). Any refusal here is exit 2 with nothing changed.
 import {randomBytes} from 'node:crypto';
-import {join, resolve} from 'node:path';
+import {join, posix, resolve} from 'node:path';
 import type Docker from 'dockerode';
 import {readIndex, type IndexEntry} from '../backup/file-index.js';
 import type {ArchiveRecord, Manifest} from '../backup/types.js';
@@ -10,6 +10,7 @@ import {normalisePath} from '../core/profiles.js';
 import {DoctorError, explainEngineError, type Engine} from '../docker/engine.js';
 import {compareTrees, describeDiff} from './compare.js';
 import {describeTarget, helperImage, measureTarget, type Target, type TargetState} from './engine-side.js';
+import {roomForNewTarget} from './room.js';
 import {scanArchive} from './scan.js';
 import type {ArchiveOutcome, RestoreEmit, RestoreOptions} from './types.js';
 import {formatBytes} from '../report/text.js';
@@ -170,6 +171,20 @@ function checkTarget(item: PlanItem, options: RestoreOptions): void {
 	}
 }
 
+/** A target that is not there yet still needs room: the file system that will hold it must fit the archive. */
+async function checkNewTargetRoom(engine: Engine, image: string, runId: string, item: PlanItem, emit: RestoreEmit): Promise<void> {
+	const need = neededBytes(item.index);
+	const room = await roomForNewTarget(engine, image, runId, item.target);
+	if (!room) {
+		emit({type: 'notice', message: `the room for ${describeTarget(item.target)} (not there yet) could not be measured: ${item.record.file} needs ${formatBytes(need)}`});
+		return;
+	}
+
+	if (need > room.free) {
+		throw new DoctorError(`not enough room in ${describeTarget(item.target)} for ${item.record.file}: it needs ${formatBytes(need)}, ${room.measured} (where it would be made) has ${formatBytes(room.free)} free; nothing was changed, free some space on the engine's disk or pick another --to`);
+	}
+}
+
 /** Another running container that uses the volume would see its data replaced under it: refused unless --force. */
 async function checkOtherUsers(engine: Engine, item: PlanItem, containerId: string, options: RestoreOptions): Promise<void> {
 	if (item.target.kind !== 'volume' || !item.exists || options.force || options.rehearse || options.dryRun) {
@@ -181,6 +196,31 @@ async function checkOtherUsers(engine: Engine, item: PlanItem, containerId: stri
 	if (others.length > 0) {
 		throw new DoctorError(`${describeTarget(item.target)} is in use by the running container${others.length === 1 ? '' : 's'} ${others.join(', ')}: stop ${others.length === 1 ? 'it' : 'them'} first (docker stop ${others.join(' ')}) or pass --force; nothing was changed`);
 	}
+}
+
+/** An archive of one bind-mounted file (opencode 1.2's opencode.db, say), not of a directory. */
+function isSingleFileBind(record: ArchiveRecord): boolean {
+	return record.source.type === 'bind' && record.fileCount === 1 && record.entries === 1;
+}
+
+/**
+ * A single file's archive holds only `./<name>`; restored into a directory (a --to volume or dir, a rehearsal's
+ * scratch volume) that directory is its root: a root-owned 0755 directory, given to it and verified like any root.
+ */
+function withDirectoryRoot(index: IndexEntry[]): IndexEntry[] {
+	return index.some(e => e.path === '.') ? index : [{path: '.', type: 'directory', size: 0, mode: 0o755, uid: 0, gid: 0, mtime: 0}, ...index];
+}
+
+/**
+ * In place, a bind-mounted file cannot be restored with the same guarantees: the engine's extraction replaces a
+ * path by removing it first, which a mount point refuses (EBUSY), and writing into the file needs a shell's `cat`,
+ * with no verified empty-then-extract step for rollback to undo. So it is refused with the ways that do work.
+ */
+function singleFileRefusal(dir: string, record: ArchiveRecord, chosen: ArchiveRecord[], container: string, hostFile: string | null): DoctorError {
+	const others = chosen.filter(a => a !== record && !isSingleFileBind(a)).map(archiveName);
+	const rest = others.length > 0 ? `restore the others with --only ${others.join(',')}; ` : '';
+	const file = posix.basename(record.containerPath);
+	return new DoctorError(`${record.file} is the single file ${record.containerPath}, bind-mounted from ${hostFile ?? 'a host file'}, which restore cannot replace in place through the engine (a mount point cannot be removed and re-made): nothing was changed; ${rest}put it into a directory mount with --to ${archiveName(record)}=VOLUME, or by hand on the engine's host with ${container} stopped: tar -xzOf ${join(dir, record.file)} ./${file} > ${hostFile ?? 'HOST_FILE'}`, 'cannot-run', {code: 'single-file-bind'});
 }
 
 export async function planRestore(options: RestoreOptions, engine: Engine, emit: RestoreEmit): Promise<RestorePlan> {
@@ -201,6 +241,13 @@ export async function planRestore(options: RestoreOptions, engine: Engine, emit:
 
 	const info = await inspectContainer(engine, options.container ?? manifest.container.name);
 	const name = String(info.Name ?? '').replace(/^\//, '');
+	// Refused before any archive is read: the line is all the user sees.
+	const file = options.rehearse ? undefined : chosen.find(a => isSingleFileBind(a) && !to.some(t => matches(a, t.name)));
+	if (file) {
+		const current = currentTarget(info, file.containerPath);
+		throw singleFileRefusal(dir, file, chosen, name, current?.kind === 'bind' ? current.name : file.source.path);
+	}
+
 	const container = engine.docker.getContainer(info.Id);
 	const runId = randomBytes(5).toString('hex');
 	const image = await helperImage(engine, container, info.Image);
@@ -212,17 +259,14 @@ export async function planRestore(options: RestoreOptions, engine: Engine, emit:
 		const current = currentTarget(info, record.containerPath);
 		// A rehearsal restores into scratch volumes: the container's mounts do not matter.
 		const target = explicit ?? current ?? (options.rehearse ? {kind: 'volume' as const, name: '(scratch)'} : null);
-		if (record.source.type === 'bind' && record.fileCount === 1 && record.entries === 1) {
-			skipped.push(outcomeOf(record, target ? describeTarget(target) : '-', 'skipped', 'a bind-mounted single file: copy it back with docker cp'));
-			continue;
-		}
-
 		if (!target) {
 			throw new DoctorError(`${name} has no volume or bind at ${record.containerPath} now: pass --to ${archiveName(record)}=VOLUME`);
 		}
 
 		const isCurrent = current !== null && current.kind === target.kind && current.name === target.name;
-		const {index, damage} = await checkArchive(dir, record, options, emit);
+		const checked = await checkArchive(dir, record, options, emit);
+		const {damage} = checked;
+		const index = isSingleFileBind(record) ? withDirectoryRoot(checked.index) : checked.index;
 		const exists = options.rehearse ? false : (target.kind === 'volume' ? await volumeExists(engine.docker, target.name) : true);
 		const item: PlanItem = {record, file: join(dir, record.file), index, target, current: isCurrent, exists, state: null, damage, outcome: outcomeOf(record, describeTarget(target), 'planned')};
 		if (!options.rehearse && exists) {
@@ -235,6 +279,10 @@ export async function planRestore(options: RestoreOptions, engine: Engine, emit:
 				throw error;
 			});
 			checkTarget(item, options);
+		}
+
+		if (!options.rehearse && !item.exists) {
+			await checkNewTargetRoom(engine, image, runId, item, emit);
 		}
 
 		await checkOtherUsers(engine, item, info.Id, options);

@@ -2,9 +2,9 @@
 // restore cannot roll back and says so in one line, keeping its journal; `restore --cleanup` then puts the old data
 // back byte for byte and the container runs again.
 import assert from 'node:assert/strict';
-import {spawn} from 'node:child_process';
+import {spawn, spawnSync} from 'node:child_process';
 import {createHash, randomBytes} from 'node:crypto';
-import {lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync} from 'node:fs';
+import {existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join, relative} from 'node:path';
 import {after, describe, it} from 'node:test';
@@ -105,6 +105,67 @@ describe('restore faults on a real engine', {timeout: 300_000}, () => {
 			assert.deepEqual(helpers, []);
 		} finally {
 			await destroyEngine(own, again);
+		}
+	});
+
+	it('refuses, changing nothing: a single-file bind in place (one line with the ways that work), and targets not there yet on too small a disk (a new volume on the engine\'s data root, a bind dir to be made)', async t => {
+		if (!(await engineOrSkip(t))) {
+			return;
+		}
+
+		const dir = mkdtempSync(join(tmpdir(), 'occt-rroom-'));
+		const small = join(dir, 'small');
+		const own = await startPrivateEngine({dir});
+		try {
+			// The engine's volumes on a 2 MB tmpfs (mounted once it runs: it binds its data root onto itself at start),
+			// and a 1 MB tmpfs on the host for a bind dir: both too small for 4 MB.
+			for (const [at, size] of [[join(dir, 'data', 'volumes'), '2m'], [small, '1m']] as const) {
+				mkdirSync(at, {recursive: true});
+				const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', at], {encoding: 'utf8'});
+				assert.equal(mounted.status, 0, `mount a tmpfs (needs root): ${mounted.stderr}`);
+			}
+
+			const engine = await connect(own.host);
+			const tag = await buildBusyboxImage(engine.docker, {tag: 'occ-doctor-test/busybox:restore-room'});
+			const source = join(scratch, 'room-data');
+			mkdirSync(source);
+			writeFileSync(join(source, 'big.bin'), randomBytes(4 * 1024 * 1024));
+			const conf = join(scratch, 'app.conf');
+			writeFileSync(conf, 'backed up\n');
+			const container = await engine.docker.createContainer({name: 'occt-rroom', Image: tag, Cmd: ['sleep', '3600'], HostConfig: {NetworkMode: 'none', Binds: [`${source}:/data`, `${conf}:/etc/app.conf`]}});
+			await container.start();
+			const {dir: backup, manifest} = await runBackup({host: own.host, container: 'occt-rroom', out: join(scratch, 'backup-room')}, () => {}, engine);
+			const data = manifest.archives.find(a => a.containerPath === '/data')!.file.replace(/\.tar\.gz$/, '');
+			const file = manifest.archives.find(a => a.containerPath === '/etc/app.conf')!.file.replace(/\.tar\.gz$/, '');
+			writeFileSync(conf, 'changed since\n');
+			const started = (await container.inspect()).State.StartedAt;
+
+			const refused = await cli(['restore', backup, '--container', 'occt-rroom', '--yes'], own.host).done;
+			assert.equal(refused.code, 2, refused.stderr);
+			assert.deepEqual(refused.stderr.trim().split('\n').length, 1, refused.stderr);
+			assert.match(refused.stderr, new RegExp(`^occ-doctor: ${file}\\.tar\\.gz is the single file /etc/app\\.conf, bind-mounted from ${conf}, .*nothing was changed; restore the others with --only ${data}; put it into a directory mount with --to ${file}=VOLUME, or by hand .*tar -xzOf `));
+			assert.equal(readFileSync(conf, 'utf8'), 'changed since\n');
+			// The ways it names work: the file into a volume (a directory mount); and by hand.
+			const into = await cli(['restore', backup, '--container', 'occt-rroom', '--only', file, '--to', `${file}=occt-rroom-conf`, '--yes', '--json'], own.host).done;
+			assert.equal(into.code, 0, into.stderr);
+			const confVolume = ((await engine.docker.getVolume('occt-rroom-conf').inspect()) as {Mountpoint: string}).Mountpoint;
+			assert.equal(readFileSync(join(confVolume, 'app.conf'), 'utf8'), 'backed up\n');
+			const byHand = /tar -xzOf \S+ \S+ > \S+$/.exec(refused.stderr.trim())![0];
+			assert.equal(spawnSync('sh', ['-c', byHand]).status, 0, byHand);
+			assert.equal(readFileSync(conf, 'utf8'), 'backed up\n');
+
+			const volume = await cli(['restore', backup, '--container', 'occt-rroom', '--only', data, '--to', `${data}=occt-rroom-new`, '--yes'], own.host).done;
+			assert.equal(volume.code, 2, volume.stderr);
+			assert.match(volume.stderr, /^occ-doctor: not enough room in volume occt-rroom-new for .*: it needs 4\.\d MiB, \S+\/volumes \(where it would be made\) has .* free; nothing was changed/m);
+			assert.equal(await engine.docker.getVolume('occt-rroom-new').inspect().then(() => true, () => false), false, 'the volume was not made');
+
+			const bind = await cli(['restore', backup, '--container', 'occt-rroom', '--only', data, '--to', `${data}=${join(small, 'new')}`, '--yes'], own.host).done;
+			assert.equal(bind.code, 2, bind.stderr);
+			assert.match(bind.stderr, new RegExp(`^occ-doctor: not enough room in bind ${join(small, 'new')} for .*: it needs 4\\.\\d MiB, ${small} \\(where it would be made\\) has 1\\.0 MiB free; nothing was changed`, 'm'));
+			assert.equal(existsSync(join(small, 'new')), false, 'the bind dir was not made');
+			assert.equal((await container.inspect()).State.StartedAt, started, 'not restarted');
+		} finally {
+			await destroyEngine(own, null);
 		}
 	});
 });
