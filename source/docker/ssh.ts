@@ -6,12 +6,14 @@ import {existsSync, mkdtempSync, rmSync} from 'node:fs';
 import {Agent} from 'node:http';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {connect as connectSocket} from 'node:net';
+import {connect as connectSocket, type Socket} from 'node:net';
 import {Duplex} from 'node:stream';
 import {DoctorError} from './errors.js';
 
 /** sshd allows 10 sessions per connection by default; stay under it with room for a hijacked exec. */
 export const MAX_SESSIONS = 8;
+/** Channels to the forwarded socket opened ahead of need, so a burst of requests does not wait a round trip each to open one. */
+export const SPARE_CHANNELS = 4;
 /** A master nobody uses any more (occ-doctor killed outright) goes away by itself after this. */
 const IDLE_EXIT = '60s';
 /** A link that stops answering is noticed within 3 × 5 s, so no request hangs forever. */
@@ -184,6 +186,8 @@ export class SshTransport {
 	private forwardPath: string | undefined;
 	/** Where the remote docker CLI's engine listens, as the login's question answered (unix:///… or tcp://…). */
 	private engineEndpoint: string | undefined;
+	/** Connections to the forward opened ahead (their channel opens while nothing waits on it). */
+	private spare: Socket[] = [];
 	private logins = 0;
 
 	constructor(address: string, private readonly ssh = 'ssh') {
@@ -242,6 +246,7 @@ export class SshTransport {
 		// A socket left by a master that died outright would turn ours off ("already exists, disabling multiplexing").
 		rmSync(this.controlPath, {force: true});
 		this.forwardPath = undefined;
+		this.dropSpare();
 		this.engineEndpoint = undefined;
 		return new Promise((resolve, reject) => {
 			const child = spawn(this.ssh, ['-o', 'BatchMode=yes', '-o', 'ControlMaster=yes', '-o', `ControlPath=${this.controlPath}`, '-o', `ControlPersist=${IDLE_EXIT}`, ...KEEPALIVE, ...this.args, `sh -c '${WHERE_IS_THE_ENGINE}'`], {stdio: ['ignore', 'pipe', 'pipe']});
@@ -294,6 +299,7 @@ export class SshTransport {
 		const forward = await quietly(this.ssh, ['-o', `ControlPath=${this.controlPath}`, '-O', 'forward', '-L', `${local}:${remote}`, ...this.args]);
 		if (forward.code === 0) {
 			this.forwardPath = local;
+			this.fillSpare();
 		}
 	}
 
@@ -308,6 +314,7 @@ export class SshTransport {
 		}
 
 		this.forwardPath = undefined;
+		this.dropSpare();
 		return true;
 	}
 
@@ -315,7 +322,9 @@ export class SshTransport {
 	private async session(): Promise<Duplex> {
 		await this.ready();
 		if (this.forwardPath) {
-			return connectSocket(this.forwardPath);
+			const socket = this.spare.shift() ?? connectSocket(this.forwardPath);
+			this.fillSpare();
+			return socket.ref();
 		}
 
 		const child = spawn(this.ssh, ['-o', 'BatchMode=yes', '-o', 'ControlMaster=no', '-o', `ControlPath=${this.controlPath}`, ...KEEPALIVE, ...this.args, 'docker', 'system', 'dial-stdio'], {stdio: ['pipe', 'pipe', 'pipe']});
@@ -355,6 +364,26 @@ export class SshTransport {
 		return quietly(this.ssh, ['-o', 'BatchMode=yes', '-o', 'ControlMaster=no', '-o', `ControlPath=${this.controlPath}`, ...KEEPALIVE, ...this.args, command]);
 	}
 
+	/** Open channels to the forward up to SPARE_CHANNELS; one that closes unused (the link went, the engine hung up) is dropped. */
+	private fillSpare(): void {
+		while (this.forwardPath && this.spare.length < SPARE_CHANNELS && open.has(this)) {
+			const socket = connectSocket(this.forwardPath);
+			// Unused, it must not keep the process alive; session() refs it when a request takes it.
+			socket.unref();
+			socket.on('error', () => {});
+			socket.once('close', () => {
+				this.spare = this.spare.filter(s => s !== socket);
+			});
+			this.spare.push(socket);
+		}
+	}
+
+	private dropSpare(): void {
+		for (const socket of this.spare.splice(0)) {
+			socket.destroy();
+		}
+	}
+
 	private masterAnswers(): boolean {
 		return existsSync(this.controlPath) && spawnSync(this.ssh, ['-o', `ControlPath=${this.controlPath}`, '-O', 'check', ...this.args], {stdio: 'ignore', timeout: 5000}).status === 0;
 	}
@@ -366,6 +395,7 @@ export class SshTransport {
 		}
 
 		this.agent.destroy();
+		this.dropSpare();
 		if (!this.dir) {
 			return;
 		}
