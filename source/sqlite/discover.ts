@@ -152,6 +152,8 @@ class Collector {
 
 	// Two roots can reach the same file (host walk of a volume, archive walk of a parent): count it once.
 	private readonly seen = new Set<string>();
+	/** The legacy files counted, in order: what merge() replays. */
+	private readonly files: string[] = [];
 	entries = 0;
 
 	file(path: string) {
@@ -162,6 +164,7 @@ class Collector {
 			}
 
 			this.seen.add(path);
+			this.files.push(path);
 			const counts = this.storage.get(legacy.storage) ?? {};
 			counts[legacy.kind] = (counts[legacy.kind] ?? 0) + 1;
 			this.storage.set(legacy.storage, counts);
@@ -170,6 +173,15 @@ class Collector {
 		}
 
 		return false;
+	}
+
+	/** Take in what another collector (one root's walk) found, as if it had been walked here. */
+	merge(other: Collector) {
+		for (const path of other.files) {
+			this.file(path);
+		}
+
+		this.sqlite.push(...other.sqlite);
 	}
 }
 
@@ -322,23 +334,36 @@ async function walkArchive(container: Docker.Container, root: WalkRoot, limits: 
 export async function walk(container: Docker.Container, roots: WalkRoot[], limits: DiscoveryLimits = DEFAULT_LIMITS, signal?: AbortSignal, archiveRisk: string | null = null): Promise<WalkResult> {
 	const skipped: string[] = [];
 	const out = new Collector();
-	for (const root of roots) {
-		out.entries = 0;
-		let onHost = false;
-		if (root.hostPath) {
-			try {
-				onHost = (await stat(root.hostPath)).isDirectory();
-			} catch {
-				// Docker Desktop, rootless or a permission we lack: the archive API still sees it.
-			}
+	const onHost = await Promise.all(roots.map(async root => {
+		try {
+			return root.hostPath !== null && (await stat(root.hostPath)).isDirectory();
+		} catch {
+			return false; // Docker Desktop, rootless or a permission we lack: the archive API still sees it.
 		}
+	}));
+	// The archive walks start at once (over a slow link each is a round trip or more), each into its own collector,
+	// and are taken in root order, so the result is the one a walk of one root after the other gives.
+	const archived = roots.map((root, i) => (onHost[i] || archiveRisk ? undefined : (async () => {
+		const own = new Collector();
+		const ownSkipped: string[] = [];
+		await walkArchive(container, root, limits, own, ownSkipped, signal);
+		return {own, ownSkipped};
+	})()));
+	// Awaited below in order; one that fails while an earlier one is awaited (an abort) must not go unhandled meanwhile.
+	for (const walking of archived) {
+		walking?.catch(() => {});
+	}
 
-		if (onHost) {
+	for (const [i, root] of roots.entries()) {
+		out.entries = 0;
+		if (onHost[i]) {
 			await walkHost(root, limits, out, skipped, signal);
 		} else if (archiveRisk) {
 			skipped.push(`${root.path} (not read: ${archiveRisk})`);
 		} else {
-			await walkArchive(container, root, limits, out, skipped, signal);
+			const {own, ownSkipped} = await archived[i]!;
+			out.merge(own);
+			skipped.push(...ownSkipped);
 		}
 	}
 

@@ -197,6 +197,16 @@ async function databasePaths(engine: Engine, facts: ContainerFacts, locations: L
 			continue;
 		}
 
+		// Whether it exists was asked moments ago (facts.pathExists): over a slow link, one request fewer.
+		const known = facts.pathExists[location.path];
+		if (typeof known === 'boolean') {
+			if (known) {
+				paths.add(location.path);
+			}
+
+			continue;
+		}
+
 		try {
 			const st = await source.stat(location.path);
 			if (st?.isFile) {
