@@ -12,7 +12,7 @@ import {statInContainer as statPath} from '../docker/archive.js';
 import {checkAbort, interrupted} from '../docker/abort.js';
 import {writerCanWrite} from '../core/owners.js';
 import {UndoStack} from '../docker/undo.js';
-import {containerUser, dirOwner, processUser, type ContainerUser} from './access.js';
+import {containerUser, dirOwner, processUser, resolveUser, type ContainerUser} from './access.js';
 import {execIn} from './exec.js';
 import {probeFindings} from './findings.js';
 import {DEFAULT_READY_TIMEOUT_MS, containerGone, explainContainerError, restartContainer, startContainer, stopContainer, stopTimeoutOf, waitReady} from '../docker/lifecycle.js';
@@ -161,6 +161,8 @@ export interface PreparedProbe {
 	info: any;
 	user: ContainerUser;
 	plan: ProbePlan;
+	/** The targets are not resolved yet: reading them would have changed the container (facts.archiveRisk). */
+	deferred: boolean;
 }
 
 /** Everything before the first write: the check, the container's user, the targets and the plan. Reads only. */
@@ -186,16 +188,13 @@ export async function prepareProbe(options: ProbeOptions, engine?: Engine): Prom
 	const running = Boolean(info.State?.Running);
 	const restart = !options.noRestart;
 	const startStopped = restart && !running;
-	const configured = await containerUser(container, info.Config?.User ?? '');
-	// An entrypoint that drops privileges (gosu, su-exec, su): the running process's user, when it can be read, wins.
-	const user = (running ? await processUser(container, configured) : null) ?? configured;
+	// While an archive call would change something (a never-started container gets its mount points made in its
+	// layer), the plan reads nothing through the engine: the targets are resolved after the yes, once it runs.
+	const deferred = facts.archiveRisk !== null;
+	const user = deferred ? userFromFacts(facts, info.Config?.User ?? '') : await probeUser(container, info, running);
 	const targets = initialTargets(check.report.locations, runId);
-	try {
-		for (const target of targets) {
-			await resolveTarget(container, target, facts, user, runId, running || startStopped, running);
-		}
-	} catch (error) {
-		throw explainContainerError(error, engine, facts.name);
+	if (!deferred) {
+		await resolveTargets(engine, container, targets, facts, user, runId, running || startStopped, running);
 	}
 
 	const stopTimeout = stopTimeoutOf(info);
@@ -206,6 +205,7 @@ export async function prepareProbe(options: ProbeOptions, engine?: Engine): Prom
 		...(restart ? [`restart ${facts.name} (docker restart, stop timeout ${stopTimeout} s) and wait until it runs${info.Config?.Healthcheck ? ' and is healthy' : ''}`] : []),
 		`create a twin container (never started, no network) with the mounts a recreate would give, read the sentinels through it, and remove it`,
 		'remove every sentinel',
+		...(deferred ? [`choose the directories once ${facts.name} runs, not now: ${facts.archiveRisk}`] : []),
 	];
 	const plan: ProbePlan = {
 		runId,
@@ -215,7 +215,39 @@ export async function prepareProbe(options: ProbeOptions, engine?: Engine): Prom
 		startStopped,
 		summary,
 	};
-	return {engine, check, info, user, plan};
+	return {engine, check, info, user, plan, deferred};
+}
+
+/** The container's user from its /etc/passwd; an entrypoint that drops privileges (gosu, su-exec, su): the running process's user wins. */
+async function probeUser(container: Docker.Container, info: any, running: boolean): Promise<ContainerUser> {
+	const configured = await containerUser(container, info.Config?.User ?? '');
+	return (running ? await processUser(container, configured) : null) ?? configured;
+}
+
+/** The user check resolved from the host's copy of /etc/passwd, without an engine request. */
+function userFromFacts(facts: ContainerFacts, spec: string): ContainerUser {
+	return facts.appUser ? {spec, uid: facts.appUser.uid, gid: facts.appUser.gid, groups: facts.appUser.groups} : resolveUser(spec, null, null);
+}
+
+async function resolveTargets(engine: Engine, container: Docker.Container, targets: ProbeTarget[], facts: ContainerFacts, user: ContainerUser, runId: string, running: boolean, runningNow: boolean): Promise<void> {
+	try {
+		for (const target of targets) {
+			await resolveTarget(container, target, facts, user, runId, running, runningNow);
+		}
+	} catch (error) {
+		throw explainContainerError(error, engine, facts.name);
+	}
+}
+
+/** The targets a plan left for later (see prepareProbe), now that the user said yes and the container runs. */
+async function resolveDeferred(run: ProbeRun): Promise<void> {
+	if (!run.deferred) {
+		return;
+	}
+
+	const running = run.plan.container.running || run.plan.startStopped;
+	run.user = await probeUser(run.container, run.info, running);
+	await resolveTargets(run.engine, run.container, run.plan.targets, run.check.facts, run.user, run.plan.runId, running, running);
 }
 
 type Observations = Map<ProbeTarget, {restart: Observed | null; recreate: Observed | null; note?: string}>;
@@ -228,6 +260,7 @@ interface ProbeRun {
 	info: any;
 	user: ContainerUser;
 	plan: ProbePlan;
+	deferred: boolean;
 	container: Docker.Container;
 	content: string;
 	readyTimeout: number;
@@ -288,7 +321,7 @@ async function beginProbe(options: ProbeOptions, hooks: ProbeHooks, given?: Engi
 	};
 
 	emit({type: 'step', step: 'preparing'});
-	const {engine, check, info, user, plan} = await prepareProbe(options, given);
+	const {engine, check, info, user, plan, deferred} = await prepareProbe(options, given);
 	const {facts} = check;
 	emit({type: 'plan', plan});
 	checkAbort(options.signal);
@@ -298,7 +331,7 @@ async function beginProbe(options: ProbeOptions, hooks: ProbeHooks, given?: Engi
 
 	checkAbort(options.signal);
 	const run: ProbeRun = {
-		options, engine, check, info, user, plan, emit, step, stopClock, timings,
+		options, engine, check, info, user, plan, deferred, emit, step, stopClock, timings,
 		container: engine.docker.getContainer(facts.id),
 		content: sentinelContent(plan.runId, randomBytes(16).toString('hex')),
 		readyTimeout: options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
@@ -552,6 +585,7 @@ export async function runProbe(options: ProbeOptions, hooks: ProbeHooks = {}, en
 	const run = await beginProbe(options, hooks, engine);
 	try {
 		await startIfStopped(run);
+		await resolveDeferred(run);
 		await skipUnremovable(run);
 		await writeSentinels(run);
 		await restartAndRead(run);

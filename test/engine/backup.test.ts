@@ -13,6 +13,7 @@ import {connect, type Engine} from '../../source/docker/engine.js';
 import {buildBusyboxImage} from '../../source/docker/fixture-image.js';
 import {startPrivateEngine} from '../../source/docker/private-engine.js';
 import {cleanup, engineOrSkip, image, LABELS, skipOrFail, uniqueName} from '../helpers/engine.js';
+import {readOnlyTour} from '../helpers/host-snapshot.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'occt-bk-'));
 after(() => rmSync(scratch, {recursive: true, force: true}));
@@ -475,6 +476,7 @@ describe('backup (real engine)', () => {
 			await bigVolume(engine.docker, volume, 96);
 			// Created, never started: the engine's death leaves no container process behind.
 			const container = await engine.docker.createContainer({Image: tag, HostConfig: {Binds: [`${volume}:/data`]}});
+			await readOnlyTour(engine, container.id);
 			const out = join(scratch, 'away');
 			const pid = Number(readFileSync(join(own.dir, 'dockerd.pid'), 'utf8'));
 			let killed = false;

@@ -19,6 +19,7 @@ import {journalDir} from '../../source/probe/journal.js';
 import {sentinelContent, sentinelName} from '../../source/probe/targets.js';
 import {listHelpers, twinCreateOptions} from '../../source/probe/twin.js';
 import {LABELS, cleanup, engineOrSkip, image, uniqueName, volumeNames} from '../helpers/engine.js';
+import {readOnlyTour} from '../helpers/host-snapshot.js';
 import {sentinelsLeft} from '../helpers/probe.js';
 import {destroyEngine, dropStaleContainerdPid, killEngine, reaped, restartEngine} from '../helpers/engine-death.js';
 
@@ -83,6 +84,7 @@ describe('probe faults on a real engine', {timeout: 300_000}, () => {
 				HostConfig: {NetworkMode: 'none', Binds: ['occt-death:/named', `${bdir}:/bdir`]},
 			});
 			await created.start();
+			await readOnlyTour(engine, created.id);
 			const before = await created.inspect();
 			const volumesBefore = await volumeNames(engine.docker);
 

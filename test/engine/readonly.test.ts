@@ -11,7 +11,7 @@ import {cleanup, engineOrSkip, image, LABEL_FLAGS, LABELS, RUN_ID, TEST_LABEL, u
 import {docker, run} from '../helpers/docker-cli.js';
 import {assertUnchanged, checkUnchanged, snapshotTree} from '../helpers/host-snapshot.js';
 import {planBackup} from '../../source/backup/index.js';
-import {prepareProbe} from '../../source/probe/index.js';
+import {prepareProbe, runProbe} from '../../source/probe/index.js';
 
 const DATA = '/root/.local/share/opencode';
 const dirs: string[] = [];
@@ -126,5 +126,31 @@ describe('check is read-only', () => {
 		await assertUnchanged(engine.docker, name, async () => planBackup({container: name}, engine));
 		const prepared = await assertUnchanged(engine.docker, name, async () => prepareProbe({container: name, labels: LABELS}, engine));
 		assert.ok(prepared.plan.targets.length > 0);
+	});
+});
+
+describe('the probe plan on a container that never ran', () => {
+	after(async () => {
+		if (engine) {
+			await cleanup(engine.docker);
+		}
+	});
+
+	it('reads nothing through the engine (that would make its mount points in its layer); after the yes, the probe chooses its directories and finds the volume kept', async t => {
+		const engine = await ready(t);
+		if (!engine) {
+			return;
+		}
+
+		const name = uniqueName('ro-new');
+		await docker('volume', 'create', '--label', `${TEST_LABEL}=${RUN_ID}`, `${name}-data`);
+		await docker('create', '--name', name, '--network', 'none', ...LABEL_FLAGS, '-v', `${name}-data:${DATA}`, await image(engine.docker));
+		const prepared = await assertUnchanged(engine.docker, name, async () => prepareProbe({container: name, labels: LABELS}, engine));
+		assert.ok(prepared.deferred);
+		assert.match(prepared.plan.summary.join('\n'), /choose the directories once .* runs, not now: the container has never been started/);
+		const result = await runProbe({container: name, labels: LABELS}, {confirm: async () => true}, engine);
+		const data = result.locations.find(l => l.path === DATA);
+		assert.equal(data?.observed?.restart, 'kept', JSON.stringify(data));
+		assert.deepEqual(result.probe.leftovers, []);
 	});
 });

@@ -2,11 +2,11 @@
 // `systemctl restart docker` does), and exactly the containers check said would come back run again by themselves.
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {runCheck} from '../../source/check/check.js';
 import {connect} from '../../source/docker/engine.js';
 import {buildBusyboxImage} from '../../source/docker/fixture-image.js';
 import {canStartPrivateEngine, startPrivateEngine, type PrivateEngine} from '../../source/docker/private-engine.js';
 import {skipOrFail} from '../helpers/engine.js';
+import {checkUnchanged} from '../helpers/host-snapshot.js';
 
 const POLICIES = ['no', 'on-failure', 'always', 'unless-stopped'] as const;
 
@@ -39,7 +39,7 @@ describe('restart policy on a real engine restart', () => {
 			for (const policy of POLICIES) {
 				const container = await engine.docker.createContainer({Image: image, name: `occr-${policy}`, HostConfig: {NetworkMode: 'none', RestartPolicy: {Name: policy}}});
 				await container.start();
-				const {report} = await runCheck({container: container.id, databases: false}, engine);
+				const {report} = await checkUnchanged(engine, {container: container.id, databases: false});
 				assert.equal(report.restartPolicy, policy);
 				predicted[policy] = report.comesBack['engine-restart'];
 				assert.equal(report.findings.some(f => f.code === 'no-restart-policy'), !predicted[policy]);

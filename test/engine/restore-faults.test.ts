@@ -14,6 +14,7 @@ import {buildBusyboxImage} from '../../source/docker/fixture-image.js';
 import {startPrivateEngine} from '../../source/docker/private-engine.js';
 import {destroyEngine, dropStaleContainerdPid, killEngine, reaped, restartEngine} from '../helpers/engine-death.js';
 import {engineOrSkip} from '../helpers/engine.js';
+import {readOnlyTour} from '../helpers/host-snapshot.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'occt-rsf-'));
 const stateHome = join(scratch, 'state');
@@ -71,6 +72,7 @@ describe('restore faults on a real engine', {timeout: 300_000}, () => {
 			writeFileSync(join(volumeDir, 'big.bin'), randomBytes(48 * 1024 * 1024));
 			writeFileSync(join(volumeDir, '.dotfile'), 'backed up\n');
 			await container.start();
+			await readOnlyTour(engine, container.id);
 			const {dir} = await runBackup({host: own.host, container: 'occt-rdeath', out: join(scratch, 'backup')}, () => {}, engine);
 			writeFileSync(join(volumeDir, 'big.bin'), randomBytes(1024));
 			writeFileSync(join(volumeDir, 'after-backup.txt'), 'the old data of the restore\n');

@@ -89,7 +89,7 @@ describe('the engine over SSH (real sshd on loopback)', () => {
 	});
 
 	it('checks over ssh://alias with the key from IdentityFile only, no agent, in ONE SSH connection', async () => {
-		const result = await overSsh(['check', '--host', 'ssh://box', '--container', name]);
+		const result = await assertUnchanged(engine!.docker, name, async () => overSsh(['check', '--host', 'ssh://box', '--container', name]));
 		assert.ok(result.code === 0 || result.code === 1, result.stderr);
 		assert.equal(result.stderr, '', 'no warnings (DEP0170 or other) on stderr');
 		assert.match(result.stdout, new RegExp(`occ-doctor check · ${name}`));
@@ -100,7 +100,7 @@ describe('the engine over SSH (real sshd on loopback)', () => {
 
 	it('forwards the engine socket over that connection (one remote command per check: where the engine listens), or stays on dial-stdio where sshd refuses', async () => {
 		const sessions = box!.sessions();
-		const forwarded = await overSsh(['check', '--json', '--host', 'ssh://box', '--container', name]);
+		const forwarded = await assertUnchanged(engine!.docker, name, async () => overSsh(['check', '--json', '--host', 'ssh://box', '--container', name]));
 		assert.ok(forwarded.code === 0 || forwarded.code === 1, forwarded.stderr);
 		assert.equal(forwarded.logins, 1);
 		assert.equal(box!.sessions() - sessions, 1, 'the login asks where the engine listens; every request goes through the forward');

@@ -75,12 +75,13 @@ async function ready(t: TestContext): Promise<Engine | undefined> {
 
 describe('compose stacks with Redis', () => {
 	after(async () => {
-		for (const {project, file} of projects) {
-			await run('docker-compose', ['-p', project, '-f', file, 'down', '-v', '-t', '1']);
-		}
-
+		// cleanup first: it takes every service through the read-only tour before it removes them.
 		if (engine) {
 			await cleanup(engine.docker);
+		}
+
+		for (const {project, file} of projects) {
+			await run('docker-compose', ['-p', project, '-f', file, 'down', '-v', '-t', '1']);
 		}
 
 		rmSync(dir, {recursive: true, force: true});

@@ -4,6 +4,7 @@ import type {TestContext} from 'node:test';
 import type Docker from 'dockerode';
 import {connect, type Engine} from '../../source/docker/engine.js';
 import {buildBusyboxImage, type ImageSpec} from '../../source/docker/fixture-image.js';
+import {tourEach} from './host-snapshot.js';
 
 /**
  * True under CI. test/run.ts passes CI on as OCC_TEST_CI and takes CI itself out of the tests' environment,
@@ -73,9 +74,15 @@ export async function redisImage(docker: Docker, options: {cli?: boolean; config
 	return image(docker, {files, lines: ['RUN mkdir -p /data', ...config, 'WORKDIR /data'], cmd: ['redis-server']});
 }
 
-/** Remove every container and volume of this run (and the named volumes given), whatever state the test left. */
+/**
+ * Remove every container and volume of this run (and the named volumes given), whatever state the test left. First
+ * every one of those containers, as the test left it, goes through the read-only tour (check, the Backup screen's
+ * choices, the Probe screen's plan) between two host snapshots: so every fixture a test builds proves that reads
+ * change nothing, and a test fails, after its containers are gone, when one of them changed.
+ */
 export async function cleanup(docker: Docker, extraVolumes: string[] = []): Promise<void> {
 	const containers = await docker.listContainers({all: true, filters: {label: [`${TEST_LABEL}=${RUN_ID}`]}});
+	const changed = await tourEach(docker, containers.map(c => c.Id));
 	for (const c of containers) {
 		await docker.getContainer(c.Id).remove({force: true, v: true}).catch(() => {});
 	}
@@ -87,6 +94,10 @@ export async function cleanup(docker: Docker, extraVolumes: string[] = []): Prom
 
 	for (const name of extraVolumes) {
 		await docker.getVolume(name).remove({force: true}).catch(() => {});
+	}
+
+	if (changed.length > 0) {
+		throw new Error(`a read changed a fixture:\n${changed.join('\n')}`);
 	}
 }
 

@@ -6,8 +6,12 @@ import {createHash} from 'node:crypto';
 import {lstatSync, readdirSync, readFileSync, readlinkSync} from 'node:fs';
 import {join} from 'node:path';
 import type Docker from 'dockerode';
+import {planBackup} from '../../source/backup/index.js';
 import {runCheck, type CheckOptions, type CheckResult} from '../../source/check/check.js';
-import type {Engine} from '../../source/docker/engine.js';
+import {connect, DoctorError, type Engine} from '../../source/docker/engine.js';
+import {prepareProbe} from '../../source/probe/index.js';
+import {renderJson} from '../../source/report/json.js';
+import {renderPlain} from '../../source/report/plain.js';
 
 /** What a file is, as far as anything but a read could change it (atime left out: reads may move it). */
 export interface EntryFacts {
@@ -63,6 +67,8 @@ export interface ContainerSnapshot {
 	state: {status: string; startedAt: string; finishedAt: string; restartCount: number};
 	/** Keyed `bind <source>`, `volume <name>`, `layer`. */
 	trees: Record<string, Tree>;
+	/** `docker diff`: what the engine itself says changed in the layer (the only view of it on a driver without UpperDir). */
+	changes: string[];
 	/** Containers and volumes on the engine: a read creates no helper and no volume. */
 	containers: string[];
 	volumes: string[];
@@ -86,11 +92,14 @@ export async function snapshotContainer(docker: Docker, ref: string): Promise<Co
 		trees.layer = snapshotTree(upper);
 	}
 
+	const changes = ((await docker.getContainer(ref).changes()) as Array<{Path: string; Kind: number}> | null ?? []).map(c => `${c.Kind} ${c.Path}`).sort();
+
 	const containers = (await docker.listContainers({all: true})).map(c => `${c.Id} ${c.State}`).sort();
 	const volumes = ((await docker.listVolumes()).Volumes ?? []).map(v => v.Name).sort();
 	return {
 		state: {status: info.State.Status, startedAt: info.State.StartedAt, finishedAt: info.State.FinishedAt, restartCount: info.RestartCount},
 		trees,
+		changes,
 		containers,
 		volumes,
 	};
@@ -112,4 +121,66 @@ export async function assertUnchanged<T>(docker: Docker, ref: string, read: () =
 /** `runCheck` on a container, proven to change nothing on the host, in its volumes, its layer or its state. */
 export async function checkUnchanged(engine: Engine, options: CheckOptions & {container: string}): Promise<CheckResult> {
 	return assertUnchanged(engine.docker, options.container, async () => runCheck(options, engine));
+}
+
+/** A refusal (a DoctorError: one line, a fix) is an answer too; anything else is a bug. */
+async function answered<T>(read: Promise<T>): Promise<T | undefined> {
+	try {
+		return await read;
+	} catch (error) {
+		if (error instanceof DoctorError) {
+			return undefined;
+		}
+
+		throw error;
+	}
+}
+
+/**
+ * Everything a user can do to a container without confirming a write, proven to change nothing: `check` (plain and
+ * --json render the same runCheck, which is all the I/O either mode does; the TUI's Overview, Matrix and Databases
+ * screens show that report too), the Backup screen's choices (planBackup) and the Probe screen's plan (prepareProbe).
+ */
+export async function readOnlyTour(engine: Engine, ref: string): Promise<void> {
+	await assertUnchanged(engine.docker, ref, async () => {
+		const checked = await answered(runCheck({container: ref}, engine));
+		if (checked) {
+			renderPlain(checked.report);
+			renderJson(checked.report);
+		}
+
+		await answered(planBackup({container: ref}, engine));
+		await answered(prepareProbe({container: ref}, engine));
+	});
+}
+
+const engines = new Map<string, Promise<Engine>>();
+
+/** The Engine behind a test's Docker client (tests hand cleanup a client; the product's calls take an Engine). */
+function engineOf(docker: Docker): Promise<Engine> {
+	const socket = (docker.modem as {socketPath?: unknown}).socketPath;
+	const host = typeof socket === 'string' ? `unix://${socket}` : process.env.DOCKER_HOST ?? '';
+	if (!engines.has(host)) {
+		engines.set(host, connect(host || undefined));
+	}
+
+	return engines.get(host)!;
+}
+
+/**
+ * The read-only tour on every container in `refs`, each one proven to leave its files and state as found.
+ * Returns one line per container that changed (or broke the tour), so the caller can clean up before failing.
+ */
+export async function tourEach(docker: Docker, refs: string[]): Promise<string[]> {
+	const engine = await engineOf(docker);
+	const failures: string[] = [];
+	for (const ref of refs) {
+		try {
+			await readOnlyTour(engine, ref);
+		} catch (error) {
+			failures.push(`${ref}: ${(error as Error).message}`);
+		}
+	}
+
+	return failures;
 }
