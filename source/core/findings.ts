@@ -3,16 +3,13 @@ import {comesBackOf} from './matrix.js';
 import {ownerIds, writerCanWrite} from './owners.js';
 import {normalisePath as normalise, OPENCODE_CLOUD_VOLUMES} from './profiles.js';
 import {posix} from 'node:path';
-import type {ContainerFacts, Finding, Location, MountFacts, Profile, Severity} from './types.js';
+import {advice, command, composeUp, composeVolume, composeWhere, fixOf, shellQuote} from './fix.js';
+import type {ContainerFacts, Finding, FixStep, Location, MountFacts, Profile, Severity} from './types.js';
 
 const SEVERITY_ORDER: Record<Severity, number> = {error: 0, warning: 1, info: 2};
 
 export function sortFindings(findings: Finding[]): Finding[] {
 	return [...findings].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
-}
-
-function shellQuote(s: string): string {
-	return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll('\'', '\'"\'"\'')}'`;
 }
 
 /** The named volume a location should live on: opencode-cloud's own name where it has one. */
@@ -25,26 +22,33 @@ function volumeName(location: Location, profile: Profile): string {
 	return profile.name === 'opencode-cloud' && occ ? occ.volume : fallback;
 }
 
-function mountStep(location: Location, profile: Profile, name: string): string {
+/** The mount itself: a compose edit and `up -d`, or a recreate with the container's own run line plus one -v. */
+function mountSteps(location: Location, profile: Profile, facts: ContainerFacts): FixStep[] {
 	const volume = volumeName(location, profile);
 	return location.compose
-		? `add volumes: ["${volume}:${location.path}"] under services.${location.compose.service || 'app'} (and ${volume}: under top-level volumes:), then docker compose up -d`
-		: `recreate ${name} with -v ${volume}:${shellQuote(location.path)}`;
+		? [advice(`add volumes: ["${volume}:${location.path}"] ${composeWhere(facts, location.compose.service)} (and ${volume}: under top-level volumes:)`), composeUp(facts)]
+		: [advice(`recreate ${facts.name} with -v ${volume}:${shellQuote(location.path)}`)];
 }
 
 /**
  * The way onto a named volume without losing what is there now: a recreate alone would start on an empty volume.
  * An anonymous volume is copied volume to volume; data on the layer or a tmpfs is saved with docker cp and put back.
  */
-function namedVolumeFix(location: Location, profile: Profile, facts: ContainerFacts): string {
+function namedVolumeFix(location: Location, profile: Profile, facts: ContainerFacts): FixStep[] {
 	const volume = volumeName(location, profile);
 	const name = facts.name;
 	if (location.storage === 'anonymous-volume' && location.mount?.name) {
-		return `copy it into a named volume first: docker run --rm --entrypoint cp -v ${location.mount.name}:/from -v ${volume}:/to ${facts.image} -a /from/. /to/ ; then ${mountStep(location, profile, name)}`;
+		// Compose names the volume it makes <project>_<name>: the copy goes where the edited service will look.
+		const target = location.compose ? composeVolume(facts, volume) : volume;
+		return [command(`docker run --rm --entrypoint cp -v ${location.mount.name}:/from -v ${target}:/to ${facts.image} -a /from/. /to/`, 'copy it into a named volume first'), ...mountSteps(location, profile, facts)];
 	}
 
 	const saved = `./${volume}-saved`;
-	return `save it first: docker cp ${name}:${shellQuote(location.path)} ${saved} ; then ${mountStep(location, profile, name)} ; then put it back: docker cp ${saved}/. ${name}:${shellQuote(location.path)}`;
+	return [
+		command(`docker cp ${name}:${shellQuote(location.path)} ${saved}`, 'save it first'),
+		...mountSteps(location, profile, facts),
+		command(`docker cp ${saved}/. ${name}:${shellQuote(location.path)}`, 'put it back'),
+	];
 }
 
 const MOVABLE: ReadonlySet<Location['storage']> = new Set(['container-layer', 'tmpfs']);
@@ -66,10 +70,10 @@ export function moveRoot(location: Location, locations: Location[], facts: Pick<
 }
 
 /** The fix for data on the layer or a tmpfs: its own, its directory's, or a pointer to the parent that carries it. */
-function moveFix(location: Location, locations: Location[], profile: Profile, facts: ContainerFacts): string {
+function moveFix(location: Location, locations: Location[], profile: Profile, facts: ContainerFacts): FixStep[] {
 	const root = moveRoot(location, locations, facts);
 	if (root.parent) {
-		return `move ${root.path} (the fix under it); ${location.path} goes with it, no volume of its own`;
+		return [advice(`move ${root.path} (the fix under it); ${location.path} goes with it, no volume of its own`)];
 	}
 
 	if (root.path !== location.path) {
@@ -84,14 +88,20 @@ function moveFix(location: Location, locations: Location[], profile: Profile, fa
  * Mount the file's directory instead, unless that directory is already another mount's (a volume holding the
  * database, say): binding the directory over it would hide that data, so the file moves into that mount.
  */
-function singleFileFix(location: Location, facts: ContainerFacts): string {
+function singleFileFix(location: Location, facts: ContainerFacts): FixStep[] {
 	const directory = location.path.replace(/\/[^/]*$/, '') || '/';
 	const parent = coveringMount(directory, facts);
-	if (parent && normalise(parent.destination) !== location.path) {
-		return `keep the file inside ${parent.type === 'volume' ? `volume ${parent.name}` : parent.source ?? parent.destination} instead: docker cp ${shellQuote(location.hostSource ?? 'FILE')} ${facts.name}:${shellQuote(location.path)}.new ; then recreate ${facts.name} without this file bind and move ${location.path}.new into place`;
+	if (parent && normalise(parent.destination) !== location.path && location.hostSource) {
+		const inside = parent.type === 'volume' ? `volume ${parent.name}` : parent.source ?? parent.destination;
+		return [
+			command(`docker cp ${shellQuote(location.hostSource)} ${facts.name}:${shellQuote(location.path)}.new`, `keep the file inside ${inside} instead`),
+			advice(`recreate ${facts.name} without the file bind of ${location.path}`),
+			command(`docker exec ${facts.name} mv ${shellQuote(location.path)}.new ${shellQuote(location.path)}`),
+		];
 	}
 
-	return `bind-mount the directory instead: -v ${shellQuote((location.hostSource ?? '').replace(/\/[^/]*$/, '') || '/host/dir')}:${shellQuote(directory)}`;
+	const hostDirectory = (location.hostSource ?? '').replace(/\/[^/]*$/, '') || '/host/dir';
+	return [advice(`bind-mount the directory instead: recreate ${facts.name} with -v ${shellQuote(hostDirectory)}:${shellQuote(directory)} in place of the file bind`)];
 }
 
 /** A path that SQLite or an editor keeps as a file (so a directory there breaks it). */
@@ -107,7 +117,7 @@ function missingHostPath(location: Location, source: string): Finding {
 		path: location.path,
 		message: `the host path ${source} behind ${location.path} is missing: the engine creates it as an empty directory at the next start${file ? `, and ${location.path} then cannot be opened as a file${/-(wal|shm)$|\.db$/.test(location.path) ? ' (SQLite: "unable to open database file")' : ''}` : ''}`,
 		// A command as it stands (the rest is a shell comment), so it can be pasted and run.
-		fix: `${file ? 'touch' : 'mkdir -p'} ${shellQuote(source)}  # before the next start, or restore it from a backup`,
+		...fixOf([command(`${file ? 'touch' : 'mkdir -p'} ${shellQuote(source)}  # before the next start, or restore it from a backup`)]),
 	};
 }
 
@@ -145,7 +155,7 @@ function sqliteFileMountFindings(facts: ContainerFacts, locations: Location[]): 
 			severity: 'error',
 			path: database,
 			message: `${names} ${mounts.length === 1 ? 'is' : 'are'} bind-mounted as single files: SQLite deletes -wal and -shm when it closes the database, the engine then recreates them as directories at the next start, and ${posix.basename(database)} cannot be opened`,
-			fix: `mount the directory instead of the files: -v ${shellQuote(hostDirectory)}:${shellQuote(directory)} (and drop the ${mounts.length} file bind${mounts.length === 1 ? '' : 's'})`,
+			...fixOf([advice(`mount the directory instead of the files: -v ${shellQuote(hostDirectory)}:${shellQuote(directory)} (and drop the ${mounts.length} file bind${mounts.length === 1 ? '' : 's'})`)]),
 		});
 	}
 
@@ -205,7 +215,7 @@ function ownerFindings(facts: ContainerFacts, locations: Location[]): Finding[] 
 			severity: important ? 'error' : 'warning',
 			path: location.path,
 			message: `${location.path} is owned by uid ${owner.uid} (gid ${owner.gid}, mode ${owner.mode.toString(8).padStart(4, '0')}) but the container writes it as uid ${user.uid}: its writes fail with "permission denied"`,
-			fix: chownFix(location, facts, ids),
+			...fixOf([command(chownFix(location, facts, ids))]),
 		});
 	}
 
@@ -221,17 +231,17 @@ function restartPolicyFinding(facts: ContainerFacts): Finding | null {
 	const policy = facts.restartPolicy && facts.restartPolicy !== 'no' ? `restart policy ${facts.restartPolicy}` : 'no restart policy';
 
 	const compose = composeOf(facts);
-	const fix = compose
-		? `add \`restart: unless-stopped\` under services.${compose.service || 'app'} in the compose file, then docker compose up -d`
+	const steps = compose
+		? [advice(`add \`restart: unless-stopped\` ${composeWhere(facts, compose.service)}`), composeUp(facts)]
 		: (facts.autoRemove
-			? `recreate ${facts.name} without --rm and with --restart unless-stopped (a --rm container cannot have a restart policy)`
-			: `docker update --restart unless-stopped ${shellQuote(facts.name)}`);
+			? [advice(`recreate ${facts.name} without --rm and with --restart unless-stopped (a --rm container cannot have a restart policy)`)]
+			: [command(`docker update --restart unless-stopped ${shellQuote(facts.name)}`)]);
 	return {
 		code: 'no-restart-policy',
 		severity: 'warning',
 		path: null,
 		message: `${facts.name} has ${facts.autoRemove ? '--rm and ' : ''}${policy}: after a host reboot or an engine restart it ${facts.autoRemove ? 'is removed' : 'stays stopped'} until someone starts it`,
-		fix,
+		...fixOf(steps),
 	};
 }
 
@@ -246,7 +256,7 @@ export function findingsFor(facts: ContainerFacts, profile: Profile, locations: 
 		// Nothing there and nothing will be: nothing to lose. Only a path the product writes at run time is at risk.
 		if (location.exists === false && !location.writesAtRuntime) {
 			if (location.origin === 'user') {
-				findings.push({code: 'path-absent', severity: 'info', path: location.path, message: `${location.path} (given with --path) does not exist in ${facts.name}`, fix: 'check the path: docker diff NAME lists what the container wrote'});
+				findings.push({code: 'path-absent', severity: 'info', path: location.path, message: `${location.path} (given with --path) does not exist in ${facts.name}`, ...fixOf([command(`docker diff ${shellQuote(facts.name)}`, 'check the path; this lists what the container wrote')])});
 			}
 
 			continue;
@@ -264,7 +274,7 @@ export function findingsFor(facts: ContainerFacts, profile: Profile, locations: 
 						? `${location.label} (${location.priority}) does not exist yet, and ${profile.title} writes it at run time: it will land on ${where} and be lost on ${location.storage === 'tmpfs' ? 'every restart' : 'recreate or update'}`
 						: `${location.label} (${location.priority}) is on ${where}: it is lost on ${location.storage === 'tmpfs' ? 'every restart' : 'recreate or update'}`,
 					// Nothing to save yet: the fix only creates the mount.
-					fix: absent ? mountStep({...location, path: moveRoot(location, locations, facts).path}, profile, facts.name) : moveFix(location, locations, profile, facts),
+					...fixOf(absent ? mountSteps({...location, path: moveRoot(location, locations, facts).path}, profile, facts) : moveFix(location, locations, profile, facts)),
 				});
 			}
 		}
@@ -275,7 +285,7 @@ export function findingsFor(facts: ContainerFacts, profile: Profile, locations: 
 				severity: important(location) ? 'error' : 'warning',
 				path: location.path,
 				message: `${location.label} is on anonymous volume ${location.mount?.name?.slice(0, 12) ?? ''}: a recreate leaves it orphaned and the new container starts empty`,
-				fix: namedVolumeFix(location, profile, facts),
+				...fixOf(namedVolumeFix(location, profile, facts)),
 			});
 		}
 
@@ -285,7 +295,7 @@ export function findingsFor(facts: ContainerFacts, profile: Profile, locations: 
 				severity: location.kind === 'sqlite' ? 'error' : 'warning',
 				path: location.path,
 				message: `${location.path} is a single bind-mounted file: a write by rename (atomic save) or a new -wal/-shm beside it never reaches the host`,
-				fix: singleFileFix(location, facts),
+				...fixOf(singleFileFix(location, facts)),
 			});
 		}
 
@@ -295,7 +305,7 @@ export function findingsFor(facts: ContainerFacts, profile: Profile, locations: 
 				severity: important(location) ? 'error' : 'warning',
 				path: location.path,
 				message: `${location.label} must be written but is ${location.mount ? 'mounted read-only' : 'on a read-only root filesystem'}`,
-				fix: location.mount ? `drop :ro from the mount of ${location.mount.destination}` : moveFix(location, locations, profile, facts),
+				...fixOf(location.mount ? [advice(`drop :ro from the mount of ${location.mount.destination}`)] : moveFix(location, locations, profile, facts)),
 			});
 		}
 
@@ -317,7 +327,7 @@ export function findingsFor(facts: ContainerFacts, profile: Profile, locations: 
 				severity: 'error',
 				path: location.path,
 				message: `${location.path}${split.map(s => s.suffix).join(' and ')} would land on different storage than the database itself: its newest commits live there`,
-				fix: `mount the database's directory, not the file: -v <volume-or-dir>:${shellQuote(location.path.replace(/\/[^/]*$/, ''))}`,
+				...fixOf([advice(`mount the database's directory, not the file: -v <volume-or-dir>:${shellQuote(location.path.replace(/\/[^/]*$/, ''))}`)]),
 			});
 		}
 	}
@@ -330,7 +340,7 @@ export function findingsFor(facts: ContainerFacts, profile: Profile, locations: 
 				severity: 'warning',
 				path: null,
 				message: `${binds.length} path(s) rely on bind mounts (${binds.map(b => b.path).join(', ')}), which \`occ update container\` drops when it recreates the container`,
-				fix: 'after `occ update container`, run `occ restart` so the CLI re-applies its mounts, or move the data to the opencode-* named volumes',
+				...fixOf([advice('after `occ update container`, run `occ restart` so the CLI re-applies its mounts, or move the data to the opencode-* named volumes')]),
 			});
 		}
 	}
@@ -348,7 +358,7 @@ export function findingsFor(facts: ContainerFacts, profile: Profile, locations: 
 			severity: 'warning',
 			path: null,
 			message: 'the container\'s logs say "WARNING: Persistence is not configured"',
-			fix: `docker logs ${facts.name} 2>&1 | grep -A5 'Persistence is not configured'  # then mount the paths it names`,
+			...fixOf([command(`docker logs ${shellQuote(facts.name)} 2>&1 | grep -A5 'Persistence is not configured'`), advice('mount the paths it names')]),
 		});
 	}
 

@@ -3,7 +3,8 @@
 import {posix} from 'node:path';
 import {sortFindings} from './findings.js';
 import {findProfile} from './profiles.js';
-import type {ContainerFacts, Finding, Location, Profile, RedisSettings, Report} from './types.js';
+import {advice, command, composeUp, composeWhere, fixOf} from './fix.js';
+import type {ContainerFacts, Finding, FixStep, Location, Profile, RedisSettings, Report} from './types.js';
 
 /** Redis 7's built-in schedule (redis.conf: `save 3600 1 300 100 60 10000`), used when nothing sets `save`. */
 export const DEFAULT_SAVE = '3600 1 300 100 60 10000';
@@ -141,20 +142,19 @@ function serviceOf(facts: ContainerFacts): string | null {
 	return facts.labels['com.docker.compose.service'] ?? null;
 }
 
-function aofFix(facts: ContainerFacts): string {
-	const now = `docker exec ${facts.name} redis-cli CONFIG SET appendonly yes (at once, until the next start)`;
-	const service = serviceOf(facts);
-	const kept = service
-		? `command: ["redis-server", "--appendonly", "yes"] under services.${service}, then docker compose up -d`
-		: `recreate ${facts.name} with redis-server --appendonly yes as its command`;
-	return `${now}; to keep it: ${kept}`;
-}
-
-function volumeFix(facts: ContainerFacts, dir: string): string {
+function aofFix(facts: ContainerFacts): FixStep[] {
+	const now = command(`docker exec ${facts.name} redis-cli CONFIG SET appendonly yes`, 'at once, until the next start');
 	const service = serviceOf(facts);
 	return service
-		? `add volumes: ["redis-data:${dir}"] under services.${service} (and redis-data: under top-level volumes:), then docker compose up -d`
-		: `recreate ${facts.name} with -v redis-data:${dir}`;
+		? [now, advice(`to keep it: command: ["redis-server", "--appendonly", "yes"] ${composeWhere(facts, service)}`), composeUp(facts)]
+		: [now, advice(`to keep it: recreate ${facts.name} with redis-server --appendonly yes as its command`)];
+}
+
+function volumeFix(facts: ContainerFacts, dir: string): FixStep[] {
+	const service = serviceOf(facts);
+	return service
+		? [advice(`add volumes: ["redis-data:${dir}"] ${composeWhere(facts, service)} (and redis-data: under top-level volumes:)`), composeUp(facts)]
+		: [advice(`recreate ${facts.name} with -v redis-data:${dir}`)];
 }
 
 /** How much a Redis without AOF loses. */
@@ -178,7 +178,7 @@ export function redisFindings(redis: RedisSettings, facts: ContainerFacts, locat
 	const findings: Finding[] = [];
 	if (!redis.appendonly) {
 		const {severity, loss} = lossWithoutAof(redis);
-		findings.push({code: 'redis-no-aof', severity, path: redis.dir, message: `Redis in ${facts.name} has ${loss}`, fix: aofFix(facts)});
+		findings.push({code: 'redis-no-aof', severity, path: redis.dir, message: `Redis in ${facts.name} has ${loss}`, ...fixOf(aofFix(facts))});
 	}
 
 	const location = locations.find(l => l.path === redis.dir);
@@ -189,7 +189,7 @@ export function redisFindings(redis: RedisSettings, facts: ContainerFacts, locat
 			severity: 'error',
 			path: redis.dir,
 			message: `Redis writes its RDB and AOF files to ${redis.dir} (dir, from ${redis.from.dir}), which is on ${where} loses them`,
-			fix: volumeFix(facts, redis.dir),
+			...fixOf(volumeFix(facts, redis.dir)),
 		});
 	}
 

@@ -171,12 +171,18 @@ export interface Observation {
 	note?: string;
 }
 
+/** One step of a fix: a command that runs as printed, or advice only a person can follow (source/core/fix.ts). */
+export type FixStep = {command: string; label?: string} | {advice: string};
+
 export interface Finding {
 	code: string;
 	severity: Severity;
 	path: string | null;
 	message: string;
+	/** The steps in one line, for people. */
 	fix: string;
+	/** The same steps, each marked command or advice, for scripts. */
+	steps: FixStep[];
 }
 
 export interface ContainerSummary {

@@ -1,4 +1,5 @@
 import {sortFindings} from '../core/findings.js';
+import {advice, command, fixOf} from '../core/fix.js';
 import type {Finding, Location, Observed, Survival} from '../core/types.js';
 
 /**
@@ -27,7 +28,7 @@ function mismatch(location: Location, scenario: 'restart' | 'recreate', observed
 		severity: 'error',
 		path: location.path,
 		message: `${location.path} (${location.storage}): predicted ${predicted}${viewed} on ${scenario}, observed ${observed}`,
-		fix: 'a surprise in this setup or a bug in occ-doctor\'s rules: check `docker inspect` of the mounts, and report it with `occ-doctor probe --json` attached',
+		...fixOf([advice('a surprise in this setup or a bug in occ-doctor\'s rules: check `docker inspect` of the mounts, and report it with `occ-doctor probe --json` attached')]),
 	};
 }
 
@@ -39,13 +40,15 @@ function unwritable(location: Location): Finding | null {
 	}
 
 	const important = location.priority === 'critical' || location.priority === 'high';
-	const fix = /fix: (.*)$/.exec(note)?.[1] ?? 'make the directory writable for the container\'s user';
+	// The probe's note carries a runnable fix (probe.ts ownerFix); without one, advice.
+	const given = /fix: (.*)$/.exec(note)?.[1];
+	const steps = given ? [command(given)] : [advice('make the directory writable for the container\'s user')];
 	return {
 		code: 'probe-unwritable',
 		severity: important ? 'error' : 'warning',
 		path: location.path,
 		message: `${location.label} cannot be written: ${note.replace(/;? fix: .*$/, '')}`,
-		fix,
+		...fixOf(steps),
 	};
 }
 

@@ -39,7 +39,7 @@ function ownerFix(dir: string, wanted: string, user: ContainerUser, facts: Conta
 		return `sudo chown -R ${ids} ${host}`;
 	}
 
-	return `docker exec -u 0 ${facts.name} chown -R ${ids} ${dir}${host ? `  (or on the host: sudo chown -R ${ids} ${host})` : ''}`;
+	return `docker exec -u 0 ${facts.name} chown -R ${ids} ${dir}${host ? `  # or on the host: sudo chown -R ${ids} ${host}` : ''}`;
 }
 
 /** Look inside the container: the directory to write to (nearest existing one on the same storage) and whether the container's user may write there. */

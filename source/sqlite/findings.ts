@@ -1,3 +1,4 @@
+import {advice, fixOf} from '../core/fix.js';
 import {posix} from 'node:path';
 import type {DatabaseReport, Finding, LegacyStorageReport} from '../core/types.js';
 
@@ -36,9 +37,9 @@ export function databaseFindings(databases: DatabaseReport[], legacy: LegacyStor
 	const findings: Finding[] = [];
 	for (const db of databases) {
 		if (db.error) {
-			findings.push({code: 'database-unreadable', severity: 'warning', path: db.path, message: `${db.path} could not be counted: ${db.error}`, fix: 'if this is a real database, open it with sqlite3 and run PRAGMA quick_check; if not, ignore this line'});
+			findings.push({code: 'database-unreadable', severity: 'warning', path: db.path, message: `${db.path} could not be counted: ${db.error}`, ...fixOf([advice('if this is a real database, open it with sqlite3 and run PRAGMA quick_check; if not, ignore this line')])});
 		} else if (db.integrity && db.integrity !== 'ok') {
-			findings.push({code: 'database-integrity', severity: 'error', path: db.path, message: `${db.path} fails PRAGMA quick_check: ${db.integrity}`, fix: 'back it up now (occ-doctor backup), then repair a copy with sqlite3 .recover'});
+			findings.push({code: 'database-integrity', severity: 'error', path: db.path, message: `${db.path} fails PRAGMA quick_check: ${db.integrity}`, ...fixOf([advice('back it up now (occ-doctor backup), then repair a copy with sqlite3 .recover')])});
 		}
 	}
 
@@ -55,7 +56,7 @@ export function databaseFindings(databases: DatabaseReport[], legacy: LegacyStor
 			findings.push({
 				code: 'legacy-storage-unmigrated', severity: 'warning', path: storage.path,
 				message: `${storage.path} holds ${sessions} sessions in opencode's pre-1.2 JSON format and there is no opencode.db: the next start of opencode 1.2+ migrates them once`,
-				fix: `back up ${storage.path} before upgrading (occ-doctor backup), and keep storage/ on the same persistent volume as opencode.db`,
+				...fixOf([advice(`back up ${storage.path} before upgrading (occ-doctor backup), and keep storage/ on the same persistent volume as opencode.db`)]),
 			});
 			continue;
 		}
@@ -64,7 +65,7 @@ export function databaseFindings(databases: DatabaseReport[], legacy: LegacyStor
 			findings.push({
 				code: 'legacy-orphan-sessions', severity: 'warning', path: storage.path,
 				message: `${storage.orphans.count} session${storage.orphans.count === 1 ? '' : 's'} in ${storage.path} ${storage.orphans.count === 1 ? 'has' : 'have'} no project file, so opencode's migration skips ${storage.orphans.count === 1 ? 'it' : 'them'}: ${idList(storage.orphans)}`,
-				fix: `keep ${storage.path} (they exist only there); restore storage/project/<project id>.json from a backup, move opencode.db aside and start opencode once to migrate them`,
+				...fixOf([advice(`keep ${storage.path} (they exist only there); restore storage/project/<project id>.json from a backup, move opencode.db aside and start opencode once to migrate them`)]),
 			});
 		}
 
@@ -74,7 +75,7 @@ export function databaseFindings(databases: DatabaseReport[], legacy: LegacyStor
 				findings.push({
 					code: 'partial-migration', severity: 'warning', path: db.path,
 					message: `${storage.notInDatabase.count} session${storage.notInDatabase.count === 1 ? '' : 's'} of ${storage.path} that opencode's migration carries over ${storage.notInDatabase.count === 1 ? 'is' : 'are'} not in ${db.path}: ${idList(storage.notInDatabase)}`,
-					fix: `keep ${storage.path}; back up both, then move opencode.db aside and start opencode 1.2+ once to re-run the migration`,
+					...fixOf([advice(`keep ${storage.path}; back up both, then move opencode.db aside and start opencode 1.2+ once to re-run the migration`)]),
 				});
 			}
 
@@ -88,7 +89,7 @@ export function databaseFindings(databases: DatabaseReport[], legacy: LegacyStor
 				findings.push({
 					code: 'partial-migration', severity: 'warning', path: db.path,
 					message: `${db.path} has ${inDb} sessions but ${storage.path} holds ${sessions}: the JSON → SQLite migration looks partial (a known opencode 1.2 bug)`,
-					fix: `keep ${storage.path}; back up both, then move opencode.db aside and start opencode 1.2+ once to re-run the migration`,
+					...fixOf([advice(`keep ${storage.path}; back up both, then move opencode.db aside and start opencode 1.2+ once to re-run the migration`)]),
 				});
 			}
 		}
@@ -102,7 +103,7 @@ export function databaseFindings(databases: DatabaseReport[], legacy: LegacyStor
 			findings.push({
 				code: 'channel-database', severity: 'warning', path: db.path,
 				message: `${db.path} holds ${sessions} sessions of opencode's ${channelOf(db.path)} channel, but this container selects ${channel} (${wanted}): they do not show up here`,
-				fix: `set OPENCODE_CHANNEL=${channelOf(db.path)} on the container to use them, or export them from that channel's opencode`,
+				...fixOf([advice(`set OPENCODE_CHANNEL=${channelOf(db.path)} on the container to use them, or export them from that channel's opencode`)]),
 			});
 		}
 	}
@@ -113,7 +114,7 @@ export function databaseFindings(databases: DatabaseReport[], legacy: LegacyStor
 		findings.push({
 			code: 'sync-drift', severity: 'info', path: management.path,
 			message: `the management database has ${management.tables.chat_sessions} chat sessions and ${agent.path} has ${agent.tables.session} sessions: the sync is behind or they were pruned differently`,
-			fix: 'let the sync service catch up, or re-sync from opencode (the source of truth)',
+			...fixOf([advice('let the sync service catch up, or re-sync from opencode (the source of truth)')]),
 		});
 	}
 
@@ -133,14 +134,14 @@ export function compareCounts(before: DatabaseReport[], after: DatabaseReport[])
 		const rowsBefore = Object.values(old.tables).reduce((a, b) => a + b, 0);
 		if (!now) {
 			if (rowsBefore > 0) {
-				findings.push({code: 'rows-lost', severity: 'error', path: old.path, message: `${old.path} is gone: it held ${rowsBefore} rows before`, fix: 'restore it from a backup (occ-doctor backup --verify DIR lists what a backup holds)'});
+				findings.push({code: 'rows-lost', severity: 'error', path: old.path, message: `${old.path} is gone: it held ${rowsBefore} rows before`, ...fixOf([advice('restore it from a backup (occ-doctor backup --verify DIR lists what a backup holds)')])});
 			}
 
 			continue;
 		}
 
 		if (now.error) {
-			findings.push({code: 'rows-unknown', severity: 'warning', path: old.path, message: `${old.path} could not be counted afterwards: ${now.error}`, fix: 'run occ-doctor check again; if it persists, check the database with sqlite3'});
+			findings.push({code: 'rows-unknown', severity: 'warning', path: old.path, message: `${old.path} could not be counted afterwards: ${now.error}`, ...fixOf([advice('run occ-doctor check again; if it persists, check the database with sqlite3')])});
 			continue;
 		}
 
@@ -150,7 +151,7 @@ export function compareCounts(before: DatabaseReport[], after: DatabaseReport[])
 				findings.push({
 					code: 'rows-lost', severity: 'error', path: old.path,
 					message: `${old.path}: table ${table} dropped from ${count} to ${later} rows${table in now.tables ? '' : ' (the table is gone)'}`,
-					fix: 'stop the agent, and restore the database from a backup taken before',
+					...fixOf([advice('stop the agent, and restore the database from a backup taken before')]),
 				});
 			}
 		}
@@ -214,6 +215,6 @@ export function notCountedFinding(context: NotCountedContext, notRead: string[])
 		severity: 'warning',
 		path: notRead[0]!,
 		message: `databases in ${paths} were not searched or counted, so their rows are unknown (not zero): ${context.archiveRisk}`,
-		fix: notCountedFix(context),
+		...fixOf([advice(notCountedFix(context))]),
 	};
 }

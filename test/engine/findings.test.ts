@@ -54,6 +54,9 @@ function assertWellFormed(findings: Finding[]): void {
 	for (const f of findings) {
 		assert.ok(f.message.length > 0 && !f.message.includes('\n'), `${f.code}: one-line message`);
 		assert.ok(f.fix.length > 0, `${f.code}: has a fix`);
+		assert.ok(f.steps.length > 0, `${f.code}: has its steps`);
+		// A step is a command or advice, never both: the one line is exactly the steps.
+		assert.equal(f.fix, f.steps.map(s => ('command' in s ? (s.label ? `${s.label}: ${s.command}` : s.command) : s.advice)).join(' ; then '));
 	}
 }
 

@@ -1,68 +1,152 @@
-// The fixes check prints work: each one is run, as printed, on the container it was printed for, and the data is
-// still there afterwards. A "recreate NAME with -v A:B" step is the one the test performs itself, because only the
-// test knows the container's whole `docker run` line; it replaces any mount at B, as a user's edited command would.
+// The fixes check prints work: on each fixture, every command step of every finding is run as printed, from a
+// scratch directory, and every advice step is performed the way its words say (a recreate with one -v more or one
+// bind less, a compose edit): only the test knows the container's whole `docker run` line or owns its compose file.
+// Afterwards the findings are gone and the data is still there.
 import assert from 'node:assert/strict';
-import {mkdtempSync, rmSync} from 'node:fs';
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {after, describe, it} from 'node:test';
-import type {Finding} from '../../source/core/types.js';
+import {after, describe, it, type TestContext} from 'node:test';
+import YAML from 'yaml';
+import type {Finding, FixStep} from '../../source/core/types.js';
 import type {Engine} from '../../source/docker/engine.js';
-import {cleanup, engineOrSkip, image, LABEL_FLAGS, RUN_ID, TEST_LABEL, uniqueName} from '../helpers/engine.js';
+import {cleanup, engineOrSkip, image, LABEL_FLAGS, RUN_ID, skipOrFail, TEST_LABEL, uniqueName} from '../helpers/engine.js';
 import {docker, run} from '../helpers/docker-cli.js';
 import {checkUnchanged} from '../helpers/host-snapshot.js';
 
 const DATA = '/root/.local/share/opencode';
 const work = mkdtempSync(join(tmpdir(), 'occt-fixes-'));
 const made: string[] = [];
+const projects: Array<{project: string; file: string}> = [];
 let engine: Engine | undefined;
 
-/** A container the test can recreate: its flags as [flag, value] pairs, so a recreate can swap one mount. */
+interface Mount {
+	source: string | null;
+	destination: string;
+	ro?: boolean;
+}
+
+/** A container the test can recreate: `docker run` with its flags and mounts, or a service of a compose file the test owns. */
 interface Fixture {
 	name: string;
 	image: string;
-	mounts: Array<{source: string | null; destination: string}>;
+	mounts: Mount[];
 	flags: string[];
+	compose?: {project: string; file: string; service: string};
+	/** Where its commands run (their ./saved copies are its own). */
+	cwd: string;
 }
 
 async function start(fixture: Fixture): Promise<void> {
-	const volumes = fixture.mounts.flatMap(m => ['-v', m.source ? `${m.source}:${m.destination}` : m.destination]);
+	const volumes = fixture.mounts.flatMap(m => ['-v', m.source ? `${m.source}:${m.destination}${m.ro ? ':ro' : ''}` : m.destination]);
 	await docker('run', '-d', '--name', fixture.name, '--network', 'none', ...LABEL_FLAGS, ...fixture.flags, ...volumes, fixture.image);
 }
 
-/** Run one printed step. Returns false for a step that is not a command (a pointer to another finding's fix). */
-async function runStep(step: string, fixture: Fixture): Promise<boolean> {
-	const command = step.replace(/^(save it first|put it back|copy it into a named volume first): /, '');
-	const recreate = /^recreate (\S+) with -v (\S+):(\S+)$/.exec(command);
-	if (recreate) {
-		assert.equal(recreate[1], fixture.name);
-		await docker('rm', '-f', fixture.name);
-		fixture.mounts = [...fixture.mounts.filter(m => m.destination !== recreate[3]), {source: recreate[2]!, destination: recreate[3]!}];
-		made.push(recreate[2]!);
-		await start(fixture);
+async function recreate(fixture: Fixture, change: (mounts: Mount[]) => Mount[]): Promise<void> {
+	await docker('rm', '-f', fixture.name);
+	fixture.mounts = change(fixture.mounts);
+	await start(fixture);
+}
+
+/** A compose edit as the advice words it, on the test's own file. */
+function editCompose(fixture: Fixture, file: string, service: string, edit: (service: Record<string, any>, doc: Record<string, any>) => void): void {
+	assert.equal(file, fixture.compose?.file, 'the advice names the compose file the service came from');
+	assert.equal(service, fixture.compose?.service);
+	const doc = YAML.parse(readFileSync(file, 'utf8')) as Record<string, any>;
+	edit(doc.services[service], doc);
+	writeFileSync(file, YAML.stringify(doc));
+}
+
+/** Perform one advice step; false for a pointer to another finding's fix. Advice the test cannot perform fails it. */
+async function perform(text: string, fixture: Fixture): Promise<boolean> {
+	let m: RegExpExecArray | null;
+	if ((m = /^recreate (\S+) with -v (\S+):(\S+)$/.exec(text))) {
+		assert.equal(m[1], fixture.name);
+		const [, , source, destination] = m as unknown as [string, string, string, string];
+		made.push(source);
+		await recreate(fixture, mounts => [...mounts.filter(x => x.destination !== destination), {source, destination}]);
 		return true;
 	}
 
-	if (/^move \S+ \(the fix under it\)/.test(command)) {
+	if ((m = /^recreate (\S+) without the file bind of (\S+)$/.exec(text))) {
+		assert.equal(m[1], fixture.name);
+		await recreate(fixture, mounts => mounts.filter(x => x.destination !== m![2]));
+		return true;
+	}
+
+	if ((m = /^bind-mount the directory instead: recreate (\S+) with -v (\S+):(\S+) in place of the file bind$/.exec(text))) {
+		assert.equal(m[1], fixture.name);
+		const [, , source, destination] = m as unknown as [string, string, string, string];
+		await recreate(fixture, mounts => [...mounts.filter(x => x.destination !== destination && !x.destination.startsWith(`${destination}/`)), {source, destination}]);
+		return true;
+	}
+
+	if ((m = /^drop :ro from the mount of (\S+)$/.exec(text))) {
+		await recreate(fixture, mounts => mounts.map(x => (x.destination === m![1] ? {...x, ro: false} : x)));
+		return true;
+	}
+
+	if ((m = /^add volumes: \["(\S+):(\S+)"\] under services\.(\S+) in (\S+) \(and (\S+): under top-level volumes:\)$/.exec(text))) {
+		const [, volume, path, service, file] = m as unknown as [string, string, string, string, string];
+		editCompose(fixture, file, service, (s, doc) => {
+			s.volumes = [...(s.volumes ?? []).filter((v: string) => !v.endsWith(`:${path}`) && v !== path), `${volume}:${path}`];
+			doc.volumes = {...doc.volumes, [volume]: {labels: {[TEST_LABEL]: RUN_ID}}};
+		});
+		return true;
+	}
+
+	if ((m = /^add `restart: unless-stopped` under services\.(\S+) in (\S+)$/.exec(text))) {
+		editCompose(fixture, m[2]!, m[1]!, s => {
+			s.restart = 'unless-stopped';
+		});
+		return true;
+	}
+
+	if (/^move \S+ \(the fix under it\)/.test(text)) {
 		return false;
 	}
 
-	assert.match(command, /^(docker|chown) /, `a fix step is a command: ${command}`);
-	const result = await run('sh', ['-c', command], {cwd: work});
-	assert.equal(result.code, 0, `${command}: ${result.stderr}`);
+	assert.fail(`advice the test cannot perform: ${text}`);
+}
+
+async function runStep(step: FixStep, fixture: Fixture): Promise<boolean> {
+	if ('advice' in step) {
+		return perform(step.advice, fixture);
+	}
+
+	const result = await run('sh', ['-c', step.command], {cwd: fixture.cwd});
+	assert.equal(result.code, 0, `${step.command}: ${result.stderr}`);
+	// The user's own run line gets the policy too, so a later recreate keeps it.
+	const policy = /^docker update --restart (\S+) /.exec(step.command);
+	if (policy) {
+		fixture.flags.push('--restart', policy[1]!);
+	}
+
 	return true;
 }
 
-async function runFixes(findings: Finding[], fixture: Fixture): Promise<number> {
-	let ran = 0;
+/** Every step of every finding but the infos; returns how many were commands and performed advice. */
+async function runFixes(findings: Finding[], fixture: Fixture, t?: TestContext): Promise<{commands: number; advice: number}> {
+	const ran = {commands: 0, advice: 0};
 	for (const finding of findings.filter(f => f.severity !== 'info')) {
-		for (const step of finding.fix.split(' ; then ')) {
-			ran += Number(await runStep(step, fixture));
+		t?.diagnostic(`${finding.code} ${finding.path ?? ''}: ${finding.fix}`);
+		assert.ok(finding.steps.length > 0, `${finding.code} has steps`);
+		for (const step of finding.steps) {
+			if (await runStep(step, fixture)) {
+				ran['command' in step ? 'commands' : 'advice']++;
+			}
 		}
 	}
 
 	return ran;
 }
+
+async function ready(t: TestContext): Promise<Engine | undefined> {
+	engine ??= await engineOrSkip(t);
+	return engine;
+}
+
+const codesOf = (findings: Finding[]) => findings.filter(f => f.severity !== 'info').map(f => `${f.code} ${f.path ?? ''}`.trim()).sort();
 
 describe('the printed fixes work', () => {
 	after(async () => {
@@ -70,11 +154,15 @@ describe('the printed fixes work', () => {
 			await cleanup(engine.docker, made);
 		}
 
+		for (const {project, file} of projects) {
+			await run('docker-compose', ['-p', project, '-f', file, 'down', '-v', '-t', '1']);
+		}
+
 		rmSync(work, {recursive: true, force: true});
 	});
 
 	it('opencode data on the layer (a dir with a file and a database in it) and an anonymous volume: every fix runs, the data survives a recreate', async t => {
-		engine = await engineOrSkip(t);
+		const engine = await ready(t);
 		if (!engine) {
 			return;
 		}
@@ -83,26 +171,108 @@ describe('the printed fixes work', () => {
 			name: uniqueName('fix'),
 			image: await image(engine.docker, {lines: [`RUN mkdir -p ${DATA}/storage /srv/anon`]}),
 			mounts: [{source: null, destination: '/srv/anon'}],
-			flags: ['--restart', 'unless-stopped', '--label', `${TEST_LABEL}=${RUN_ID}`],
+			flags: ['--restart', 'unless-stopped'],
+			cwd: mkdtempSync(join(work, 'cwd-')),
 		};
 		await start(fixture);
 		await docker('exec', fixture.name, 'sh', '-c', `echo '{"k":1}' > ${DATA}/auth.json && echo db > ${DATA}/opencode.db && echo kept > /srv/anon/notes`);
 		const {report} = await checkUnchanged(engine, {container: fixture.name, profile: 'opencode', databases: false});
-		const codes = report.findings.map(f => `${f.code} ${f.path}`);
+		const codes = codesOf(report.findings);
 		assert.ok(codes.includes(`not-persistent ${DATA}`), codes.join(', '));
 		assert.ok(codes.includes(`not-persistent ${DATA}/auth.json`), codes.join(', '));
 		assert.ok(codes.includes('anonymous-volume /srv/anon'), codes.join(', '));
 
-		const ran = await runFixes(report.findings, fixture);
 		// Save, recreate, put back for the data dir; copy, recreate for the anonymous volume.
-		assert.equal(ran, 5);
+		assert.deepEqual(await runFixes(report.findings, fixture, t), {commands: 3, advice: 2});
 
 		const {report: after} = await checkUnchanged(engine, {container: fixture.name, profile: 'opencode', databases: false});
-		assert.deepEqual(after.findings.filter(f => f.code === 'not-persistent' || f.code === 'anonymous-volume').map(f => f.path), []);
+		assert.deepEqual(codesOf(after.findings), []);
 		assert.equal(await docker('exec', fixture.name, 'cat', `${DATA}/auth.json`), '{"k":1}');
 		assert.equal(await docker('exec', fixture.name, 'cat', `${DATA}/opencode.db`), 'db');
 		assert.equal(await docker('exec', fixture.name, 'cat', '/srv/anon/notes'), 'kept');
 		// And the data is now where a recreate keeps it.
 		assert.ok(after.locations.filter(l => l.path === DATA || l.path === '/srv/anon').every(l => l.survives.recreate === 'kept'));
+	});
+
+	it('single files: one bound inside a volume moves into it, one in a layer directory gets its directory bound; a read-only data mount is made writable; a restart policy is set', async t => {
+		const engine = await ready(t);
+		if (!engine) {
+			return;
+		}
+
+		const host = mkdtempSync(join(work, 'host-'));
+		writeFileSync(join(host, 'auth.json'), '{"provider":"api"}');
+		writeFileSync(join(host, 'settings.json'), '{"theme":"dark"}');
+		const ro = mkdtempSync(join(work, 'ro-'));
+		writeFileSync(join(ro, 'notes'), 'read me');
+		const volume = uniqueName('fixvol');
+		await docker('volume', 'create', ...LABEL_FLAGS, volume);
+		made.push(volume);
+		const fixture: Fixture = {
+			name: uniqueName('fix-file'),
+			image: await image(engine.docker, {lines: ['RUN mkdir -p /srv/conf']}),
+			mounts: [
+				{source: volume, destination: DATA},
+				{source: join(host, 'auth.json'), destination: `${DATA}/auth.json`},
+				{source: join(host, 'settings.json'), destination: '/srv/conf/settings.json'},
+				{source: ro, destination: '/root/.local/state/opencode', ro: true},
+			],
+			flags: [],
+			cwd: mkdtempSync(join(work, 'cwd-')),
+		};
+		await start(fixture);
+		const {report} = await checkUnchanged(engine, {container: fixture.name, profile: 'opencode', databases: false});
+		const codes = codesOf(report.findings);
+		for (const expected of [`single-file-mount ${DATA}/auth.json`, 'single-file-mount /srv/conf/settings.json', 'read-only-data /root/.local/state/opencode', 'no-restart-policy']) {
+			assert.ok(codes.includes(expected), `${expected} in ${codes.join(', ')}`);
+		}
+
+		const ran = await runFixes(report.findings, fixture, t);
+		assert.ok(ran.commands >= 3 && ran.advice >= 3, JSON.stringify(ran));
+		const {report: after} = await checkUnchanged(engine, {container: fixture.name, profile: 'opencode', databases: false});
+		assert.deepEqual(codesOf(after.findings), []);
+		assert.equal(await docker('exec', fixture.name, 'cat', `${DATA}/auth.json`), '{"provider":"api"}');
+		assert.equal(await docker('exec', fixture.name, 'cat', '/srv/conf/settings.json'), '{"theme":"dark"}');
+		assert.equal(await docker('exec', fixture.name, 'cat', '/root/.local/state/opencode/notes'), 'read me');
+		assert.equal(await docker('inspect', '-f', '{{.HostConfig.RestartPolicy.Name}}', fixture.name), 'unless-stopped');
+	});
+
+	it('a compose service (docker-compose 1.29) with its data on the layer, an anonymous volume and no restart policy: the compose edits and `up -d` as printed, the data kept', {timeout: 180_000}, async t => {
+		const engine = await ready(t);
+		if (!engine) {
+			return;
+		}
+
+		if ((await run('docker-compose', ['version'])).code !== 0) {
+			skipOrFail(t, 'docker-compose is not installed');
+			return;
+		}
+
+		const project = `occt${RUN_ID}fix`;
+		const file = join(work, 'docker-compose.yml');
+		const label = {[TEST_LABEL]: RUN_ID};
+		writeFileSync(file, YAML.stringify({
+			version: '2.4',
+			services: {app: {image: await image(engine.docker, {lines: [`RUN mkdir -p ${DATA} /srv/anon`]}), network_mode: 'none', stop_grace_period: '1s', labels: label, volumes: ['/srv/anon']}},
+		}));
+		projects.push({project, file});
+		const up = await run('docker-compose', ['-p', project, '-f', file, 'up', '-d']);
+		assert.equal(up.code, 0, up.stderr);
+		const name = await docker('ps', '-aq', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`);
+		const container = await docker('inspect', '-f', '{{.Name}}', name).then(n => n.replace(/^\//, ''));
+		await docker('exec', container, 'sh', '-c', `echo '{"k":2}' > ${DATA}/auth.json && echo kept > /srv/anon/notes`);
+		const fixture: Fixture = {name: container, image: '', mounts: [], flags: [], compose: {project, file, service: 'app'}, cwd: mkdtempSync(join(work, 'cwd-'))};
+		const {report} = await checkUnchanged(engine, {container, profile: 'opencode', databases: false});
+		const codes = codesOf(report.findings);
+		for (const expected of [`not-persistent ${DATA}`, 'anonymous-volume /srv/anon', 'no-restart-policy']) {
+			assert.ok(codes.includes(expected), `${expected} in ${codes.join(', ')}`);
+		}
+
+		const ran = await runFixes(report.findings, fixture, t);
+		assert.ok(ran.commands >= 4 && ran.advice >= 3, JSON.stringify(ran));
+		const {report: after} = await checkUnchanged(engine, {container, profile: 'opencode', databases: false});
+		assert.deepEqual(codesOf(after.findings), []);
+		assert.equal(await docker('exec', container, 'cat', `${DATA}/auth.json`), '{"k":2}');
+		assert.equal(await docker('exec', container, 'cat', '/srv/anon/notes'), 'kept');
 	});
 });
