@@ -129,7 +129,7 @@ describe('the occ-doctor CLI', () => {
 		assert.equal(anon.survives.recreate, 'orphaned');
 		assert.equal(anon.survives['compose-recreate'], null);
 		const finding = json.findings.find((f: any) => f.code === 'anonymous-volume');
-		assert.deepEqual(Object.keys(finding).sort(), ['code', 'fix', 'message', 'path', 'severity']);
+		assert.deepEqual(Object.keys(finding).sort(), ['code', 'fix', 'message', 'path', 'severity', 'steps']);
 		assert.ok(!result.stdout.includes(ESC));
 	});
 

@@ -15,6 +15,7 @@ import tar from 'tar-stream';
 import {runBackup, type Manifest} from '../../source/backup/index.js';
 import type {Engine} from '../../source/docker/engine.js';
 import {cleanup, engineOrSkip, image, LABELS, uniqueName} from '../helpers/engine.js';
+import {assertUnchanged} from '../helpers/host-snapshot.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'occt-rs-'));
 const stateHome = join(scratch, 'state');
@@ -202,7 +203,7 @@ describe('restore (real engine)', () => {
 			const before = tree(s.volumeDir);
 			assert.notDeepEqual(before, s.want.volume);
 			// The preview: what would be added, changed and removed, rows now → backup; nothing touched.
-			const dry = await runCli(['restore', s.backup, '--container', s.name, '--dry-run', '--json']).done;
+			const dry = await assertUnchanged(s.engine.docker, s.container.id, async () => runCli(['restore', s.backup, '--container', s.name, '--dry-run', '--json']).done);
 			assert.equal(dry.code, 0, dry.stderr);
 			const data = JSON.parse(dry.stdout).archives.find((a: any) => a.containerPath === '/data');
 			assert.deepEqual(data.preview.samples, {added: ['./owned.txt'], changed: ['./a/b/deep.txt'], removed: ['./.added-dotfile', './added.txt', './agent.db-shm', './agent.db-wal'].filter(p => before.has(p.slice(2)))});
