@@ -229,7 +229,7 @@ function restoreOutcome(a: RestoreArchiveChoice, status: ArchiveOutcome['status'
 }
 
 /** A restore service that lists one backup, previews, restores (holding halfway when hold) and restores its safety copy. */
-export function fakeRestore(options: {hold?: boolean} = {}): FakeRestore {
+export function fakeRestore(options: {hold?: boolean; refuseAll?: string; notice?: string; rollBack?: string} = {}): FakeRestore {
 	const previews: RestoreRunOptions[] = [];
 	const runs: RestoreRunOptions[] = [];
 	const held = gate();
@@ -253,6 +253,15 @@ export function fakeRestore(options: {hold?: boolean} = {}): FakeRestore {
 		restoreArchives: async () => RESTORE_ARCHIVES,
 		async restorePreview(_ref, o, emit) {
 			previews.push(o);
+			// A plan that refuses the backup whole (a single-file bind, say) but not a choice of archives.
+			if (options.refuseAll && chosen(o).length === RESTORE_ARCHIVES.length) {
+				throw new DoctorError(options.refuseAll);
+			}
+
+			if (options.notice) {
+				emit({type: 'notice', message: options.notice});
+			}
+
 			const out = result(o, 'dry-run', 'planned');
 			emit({type: 'done', result: out});
 			return out;
@@ -262,6 +271,10 @@ export function fakeRestore(options: {hold?: boolean} = {}): FakeRestore {
 			const archives = chosen(o);
 			emit({type: 'plan', backup: o.dir, container: LONG_CONTAINER, archives: archives.map(a => restoreOutcome(a, 'planned', false)), stop: true, safetyCopy: '(made when the restore starts)'});
 			emit({type: 'phase', phase: 'stopping', archive: null});
+			if (options.notice) {
+				emit({type: 'notice', message: options.notice});
+			}
+
 			for (const [i, a] of archives.entries()) {
 				emit({type: 'phase', phase: 'extracting', archive: a.name});
 				emit({type: 'progress', archive: a.name, phase: 'extracting', bytes: a.compressedBytes / 2, total: a.compressedBytes});
@@ -277,7 +290,9 @@ export function fakeRestore(options: {hold?: boolean} = {}): FakeRestore {
 				emit({type: 'verify', archive: a.name, ok: true, error: null});
 			}
 
-			const out = result(o, 'restored', 'restored');
+			const out = options.rollBack && o.dir !== SAFETY_DIR
+				? {...result(o, 'rolled-back', 'rolled-back'), error: options.rollBack}
+				: result(o, 'restored', 'restored');
 			emit({type: 'done', result: out});
 			return out;
 		},

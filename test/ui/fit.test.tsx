@@ -8,7 +8,7 @@ import type {Report} from '../../source/core/types.js';
 import {topFix} from '../../source/report/summary.js';
 import {SCREENS} from '../../source/ui/screens/index.js';
 import type {DoctorServices} from '../../source/ui/services.js';
-import {fakeBackup, fakeProbe} from './fakes.js';
+import {fakeBackup, fakeProbe, fakeRestore, LONG_CONTAINER, RESTORE_ARCHIVES, RESTORE_DIR, SAFETY_DIR} from './fakes.js';
 import {fakeServices, KEY, press, recordedInspection, renderApp, waitForText} from './helpers.js';
 
 after(() => cleanup());
@@ -107,6 +107,54 @@ for (const [columns, rows] of [[80, 24], [120, 40]] as const) {
 			assertFits(done, columns, rows, 'backup done');
 			assert.ok(squeezed(done).includes('occ-doctorbackup--verify'), `the verify command is whole:\n${done}`);
 			app.unmount();
+		});
+
+		it('the restore screen fits in every step, with long names: backups, archives, a refusal, preview, a wrong name, progress, done, rollback, rolled back', async () => {
+			const refusal = `${RESTORE_ARCHIVES[1]!.name}.tar.gz is the single file /home/opencoder/.local/share/opencode/opencode.db, bind-mounted from /srv/opencode/${'deep/'.repeat(6)}opencode.db, which restore cannot replace in place through the engine: nothing was changed; restore the others with --only ${RESTORE_ARCHIVES[0]!.name}`;
+			const notice = `the room for volume ${'f'.repeat(64)} (not there yet) could not be measured: ${RESTORE_ARCHIVES[0]!.name}.tar.gz needs 190.7 MiB`;
+			const restore = fakeRestore({hold: true, refuseAll: refusal, notice});
+			const app = renderApp({services: restore.services, launch: {screen: 'restore'}}, {columns, rows});
+			let frame = await waitForText(app.lastFrame, 'newest first');
+			assertFits(frame, columns, rows, 'restore: backups');
+			assert.ok(squeezed(frame).includes(RESTORE_DIR), `the backup's directory is whole:\n${frame}`);
+			await press(app, KEY.enter);
+			assertFits(await waitForText(app.lastFrame, '2 of 2 archives selected'), columns, rows, 'restore: archives');
+			await press(app, KEY.enter);
+			frame = await waitForText(app.lastFrame, 'nothing was changed');
+			assertFits(frame, columns, rows, 'restore: refused');
+			assert.ok(squeezed(frame).includes(refusal.replace(/\s+/g, '')), `the refusal is whole:\n${frame}`);
+			await press(app, KEY.escape);
+			await waitForText(app.lastFrame, '2 of 2 archives selected');
+			await press(app, 'j', ' ', KEY.enter);
+			frame = await waitForText(app.lastFrame, 'Type the container\'s name');
+			assertFits(frame, columns, rows, 'restore: preview');
+			assert.ok(squeezed(frame).includes(notice.replace(/\s+/g, '')), `what the plan noticed is said whole:\n${frame}`);
+			await press(app, ...'opencode'.split(''), KEY.enter);
+			assertFits(await waitForText(app.lastFrame, 'is not'), columns, rows, 'restore: a wrong name');
+			await press(app, ...LONG_CONTAINER.split(''), KEY.enter);
+			frame = await waitForText(app.lastFrame, 'ctrl+c cancels');
+			assertFits(frame, columns, rows, 'restore: running');
+			assert.ok(squeezed(frame).includes(notice.replace(/\s+/g, '')), `what the run noticed is said whole:\n${frame}`);
+			restore.release();
+			frame = await waitForText(app.lastFrame, 'restored and verified');
+			assertFits(frame, columns, rows, 'restore: done');
+			assert.ok(squeezed(frame).includes(`occ-doctorrestore${SAFETY_DIR}--container${LONG_CONTAINER}--yes`), `the rollback command is whole:\n${frame}`);
+			await press(app, 'u');
+			assertFits(await waitForText(app.lastFrame, 'rolled back: the data from before the restore is back'), columns, rows, 'restore: rolled back by u');
+			app.unmount();
+
+			// A restore whose verification failed comes back rolled back, with its reason.
+			const failed = fakeRestore({rollBack: `${RESTORE_ARCHIVES[0]!.name}.tar.gz does not verify in volume ${'e'.repeat(64)}: ./opencode.db: sha256 differs: the restore was rolled back, the old data is back`});
+			const again = renderApp({services: failed.services, launch: {screen: 'restore'}}, {columns, rows});
+			await waitForText(again.lastFrame, 'newest first');
+			await press(again, KEY.enter);
+			await waitForText(again.lastFrame, '2 of 2 archives selected');
+			await press(again, KEY.enter);
+			await waitForText(again.lastFrame, 'Type the container\'s name');
+			await press(again, ...LONG_CONTAINER.split(''), KEY.enter);
+			frame = await waitForText(again.lastFrame, 'sha256 differs');
+			assertFits(frame, columns, rows, 'restore: rolled back after a failed verification');
+			again.unmount();
 		});
 	});
 }

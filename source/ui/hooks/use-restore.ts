@@ -141,7 +141,7 @@ export function restoreReducer(state: RestoreState, action: RestoreAction): Rest
 		}
 
 		case 'previewing': {
-			return {...state, phase: 'previewing', preview: null, error: null};
+			return {...state, phase: 'previewing', preview: null, error: null, notices: []};
 		}
 
 		case 'preview': {

@@ -122,10 +122,16 @@ function confirmLines(data: ScreenData, width: number, height: number): Line[] {
 		state.refused ? [seg(`✗ ${state.refused}`, {color: 'red', bold: true})] : [seg('⏎ restore · esc back', {dim: true})],
 	], width);
 	const {body, plan} = previewLines(data, width);
-	// The archives give way to the plan and the prompt.
-	const room = Math.max(2, height - prompt.length - plan.length - 1);
+	const notices = wrapAll(noticeLines(state), width);
+	// The archives give way to the plan, what the plan noticed, and the prompt.
+	const room = Math.max(2, height - prompt.length - plan.length - notices.length - 1);
 	const shown = body.length > room ? [...body.slice(0, room - 1), [seg(`… ${body.length - room + 1} more lines (fewer archives show them all)`, {dim: true})]] : body;
-	return [...shown, ...plan, [], ...prompt];
+	return [...shown, ...plan, ...notices, [], ...prompt];
+}
+
+/** What the plan or the run noticed and went on with (a room it could not measure): said, never dropped. */
+function noticeLines(state: RestoreState): Line[] {
+	return state.notices.map(n => [seg('! ', {color: 'yellow', bold: true}), seg(n)]);
 }
 
 function meter(p: {samples: Array<{t: number; bytes: number}>}): RateMeter {
@@ -160,6 +166,7 @@ function runLines(data: ScreenData, width: number, height: number): Line[] {
 		head.push(state.cancelling
 			? [seg(`${spin(data.tick)} cancelling: the targets touched are put back from the safety copy and ${name} started again…`, {color: 'yellow', bold: true})]
 			: [seg(`${what} ${name}`, {bold: true}), seg(state.current ? ` · ${PHASE_WORDS[state.current.phase]}${state.current.archive ? ` ${state.current.archive}` : ''}` : ''), seg('  ctrl+c cancels and rolls back', {dim: true})]);
+		head.push(...noticeLines(state));
 		if (state.current?.phase === 'safety-copy') {
 			head.push([seg(`  safety copy ${formatBytes(state.safety.bytes)}${state.safety.total ? ` of ~${formatBytes(state.safety.total)}` : ''}`, {dim: true})]);
 		}
