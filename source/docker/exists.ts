@@ -70,26 +70,28 @@ export function existsOnHost(path: string, facts: ContainerFacts, local: boolean
 	return host ? lstatAnswer(host) : (mount ? null : inLayers(path, facts));
 }
 
-/** Existence of each path; one HEAD request per path the host cannot answer, none while archiveRisk is set. */
+/**
+ * Existence of each path; one HEAD request per path the host cannot answer, none while archiveRisk is set. The
+ * requests go at once (over a slow link each would be a round trip), so a path under one the engine finds absent
+ * is asked too: the engine gives the same answer.
+ */
 export async function pathsExist(engine: Engine, facts: ContainerFacts, paths: string[]): Promise<Record<string, Answer>> {
 	const out: Record<string, Answer> = {};
 	const container = engine.docker.getContainer(facts.id);
-	// Shortest first: a path under one known to be absent (on the same mount) is absent too, without a request.
+	const asked: Array<Promise<void>> = [];
+	// Shortest first: a path under one the host knows to be absent (on the same mount) is absent too, without a request.
 	for (const path of [...paths].sort((a, b) => a.length - b.length)) {
 		const mount = coveringMount(path, facts)?.destination ?? null;
 		const absentAbove = Object.entries(out).some(([above, exists]) => exists === false && above !== path && isUnder(path, above) && (coveringMount(above, facts)?.destination ?? null) === mount);
-		let answer = absentAbove ? false : existsOnHost(path, facts, engine.target.local);
-		if (answer === null && !facts.archiveRisk && coveringMount(path, facts)?.type !== 'tmpfs') {
-			try {
-				answer = (await statInContainer(container, path)) !== null;
-			} catch {
-				answer = null;
-			}
+		out[path] = absentAbove ? false : existsOnHost(path, facts, engine.target.local);
+		if (out[path] === null && !facts.archiveRisk && coveringMount(path, facts)?.type !== 'tmpfs') {
+			asked.push(statInContainer(container, path).then(stat => {
+				out[path] = stat !== null;
+			}, () => {}));
 		}
-
-		out[path] = answer;
 	}
 
+	await Promise.all(asked);
 	return out;
 }
 
@@ -137,7 +139,8 @@ export function ownedLocations(locations: Location[]): Location[] {
 export async function pathOwners(engine: Engine, facts: ContainerFacts, paths: string[]): Promise<Record<string, Owner>> {
 	const out: Record<string, Owner> = {};
 	const container = engine.docker.getContainer(facts.id);
-	for (const path of paths) {
+	// All at once: over a slow link each request is a round trip.
+	await Promise.all(paths.map(async path => {
 		const host = engine.target.local ? hostFileOf(path, facts) : null;
 		let owner = host ? ownerOnHost(host) : null;
 		if (!owner && !facts.archiveRisk) {
@@ -147,9 +150,9 @@ export async function pathOwners(engine: Engine, facts: ContainerFacts, paths: s
 		if (owner) {
 			out[path] = owner;
 		}
-	}
-
-	return out;
+	}));
+	// In the order asked, as the report lists them.
+	return Object.fromEntries(paths.filter(path => path in out).map(path => [path, out[path]!]));
 }
 
 /** The container's configured user, resolved through the image's /etc/passwd and /etc/group (read like any file). */
@@ -172,6 +175,7 @@ export async function configuredUser(engine: Engine, facts: ContainerFacts): Pro
 		return facts.archiveRisk ? null : (await readFileFromContainer(container, path).catch(() => null))?.toString('utf8') ?? null;
 	};
 
-	const user = resolveUser(facts.user, await read('/etc/passwd'), await read('/etc/group'));
+	const [passwd, group] = await Promise.all([read('/etc/passwd'), read('/etc/group')]);
+	const user = resolveUser(facts.user, passwd, group);
 	return user.uid === null ? null : {uid: user.uid, gid: user.gid ?? user.uid, groups: user.groups};
 }
