@@ -68,7 +68,10 @@ export interface ParallelGzipOptions {
 	level: number;
 	/** Uncompressed bytes per block (default 1 MiB). */
 	blockSize?: number;
-	/** Blocks compressed at once (default: the cores, at most 4, the threadpool's size). */
+	/**
+	 * Blocks in flight at once (default: one more than the cores, at most 4, the threadpool's size): while the main
+	 * thread fills the next block, every core still has one to deflate.
+	 */
 	parallel?: number;
 }
 
@@ -76,8 +79,10 @@ export class ParallelGzip extends Transform {
 	private readonly level: number;
 	private readonly blockSize: number;
 	private readonly parallel: number;
-	private parts: Buffer[] = [];
+	/** The block being filled, and blocks whose deflate has finished, to fill again: no new 1 MiB buffer per block. */
+	private block: Buffer | undefined;
 	private size = 0;
+	private readonly spare: Buffer[] = [];
 	private readonly inFlight: Array<Promise<Buffer>> = [];
 	private dictionary: Buffer | undefined;
 	private crc = 0;
@@ -89,19 +94,27 @@ export class ParallelGzip extends Transform {
 		super({writableHighWaterMark: blockSize, readableHighWaterMark: blockSize});
 		this.level = options.level;
 		this.blockSize = blockSize;
-		this.parallel = Math.max(1, options.parallel ?? Math.min(4, availableParallelism()));
+		this.parallel = Math.max(1, options.parallel ?? Math.min(4, availableParallelism() + 1));
 	}
 
 	override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-		this.parts.push(chunk);
-		this.size += chunk.length;
-		if (this.size < this.blockSize) {
-			done();
-			return;
-		}
+		this.fill(chunk).then(() => done(), done);
+	}
 
-		this.dispatch();
-		this.settle(this.parallel - 1).then(() => done(), done);
+	/** Copy a chunk into blocks, starting each one as it fills (waiting, in order, while too many are in flight). */
+	private async fill(chunk: Buffer): Promise<void> {
+		let at = 0;
+		while (at < chunk.length) {
+			this.block ??= this.spare.pop() ?? Buffer.allocUnsafe(this.blockSize);
+			const n = chunk.copy(this.block, this.size, at);
+			this.size += n;
+			at += n;
+			if (this.size === this.blockSize) {
+				this.dispatch();
+				// eslint-disable-next-line no-await-in-loop
+				await this.settle(this.parallel - 1);
+			}
+		}
 	}
 
 	override _flush(done: TransformCallback): void {
@@ -123,22 +136,30 @@ export class ParallelGzip extends Transform {
 		}
 	}
 
-	/** Start compressing what is buffered as one block. */
+	/** Start compressing the filled part of the block as one deflate block. */
 	private dispatch(): void {
-		if (this.size === 0) {
+		const buffer = this.block;
+		if (!buffer || this.size === 0) {
 			return;
 		}
 
-		const block = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
-		this.parts = [];
+		const block = buffer.subarray(0, this.size);
+		this.block = undefined;
 		this.size = 0;
 		this.crc = crc32(block, this.crc);
 		this.length += block.length;
 		const job = deflateRawAsync(block, {level: blockLevel(block, this.level), finishFlush: constants.Z_SYNC_FLUSH, chunkSize: block.length + (block.length >> 3) + 1024, ...(this.dictionary ? {dictionary: this.dictionary} : {})});
 		// A stream torn down with blocks in flight must not leave an unhandled rejection behind.
 		job.catch(() => {});
-		this.inFlight.push(job);
-		// A copy: the block is released once compressed, the window stays for the next one.
+		// zlib reads the block until its deflate finishes; only then may it be filled again.
+		this.inFlight.push(job.then(out => {
+			if (buffer.length === this.blockSize) {
+				this.spare.push(buffer);
+			}
+
+			return out;
+		}));
+		// A copy: the block is filled again once compressed, the window stays for the next one.
 		this.dictionary = Buffer.from(block.subarray(Math.max(0, block.length - WINDOW)));
 	}
 
