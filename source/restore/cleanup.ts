@@ -1,6 +1,7 @@
 // `restore --cleanup`: finish what a restore that died (engine gone, occ-doctor killed) left, from its journal:
 // every touched target put back from the safety copy, the container started again if the restore stopped it,
 // helpers and scratch volumes removed.
+import {rmSync} from 'node:fs';
 import type {Engine} from '../docker/engine.js';
 import {defaultStateDir} from '../docker/journal.js';
 import {DEFAULT_READY_TIMEOUT_MS, startContainer, waitReady} from '../docker/lifecycle.js';
@@ -31,6 +32,11 @@ export async function cleanupRestores(engine: Engine, stateDir = defaultStateDir
 
 		try {
 			await removeLeftovers(engine, journal.runId);
+			for (const t of journal.targets.filter(t => !t.touched && t.host)) {
+				// Staged beside an untouched target: only the staging directory to remove.
+				rmSync(t.host!.staged, {recursive: true, force: true});
+			}
+
 			for (const t of journal.targets.filter(t => t.touched).reverse()) {
 				await putBack(engine, journal.image, journal.runId, t);
 				out.done.push(`rolled back ${describeTarget(t.target)} from ${t.safetyFile ?? 'its empty state'}`);

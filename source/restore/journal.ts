@@ -3,6 +3,7 @@
 // after the engine or occ-doctor died mid-restore.
 import {ownerAlive, readJournalsOf, removeJournalOf, writeJournalOf, type JournalBase} from '../docker/journal.js';
 import type {Target} from './engine-side.js';
+import type {HostWork} from './local.js';
 
 export {ownerAlive};
 
@@ -16,6 +17,12 @@ export interface JournalTarget {
 	/** The target's own contents before the restore, in the safety copy; null when it was empty. */
 	safetyFile: string | null;
 	safetyIndex: string | null;
+	/** Restored through its host directory: where the new and the old contents are kept beside it. */
+	host?: HostWork | null;
+	/** How far the host swap got: staged (target untouched), moving-aside, moving-in (everything old is aside). */
+	swap?: 'staged' | 'moving-aside' | 'moving-in' | null;
+	/** The target root's owner and mode before the swap. */
+	rootBefore?: {mode: number; uid: number; gid: number} | null;
 }
 
 export interface RestoreJournal extends JournalBase {

@@ -10,6 +10,7 @@ import {normalisePath} from '../core/profiles.js';
 import {DoctorError, explainEngineError, type Engine} from '../docker/engine.js';
 import {compareTrees, describeDiff} from './compare.js';
 import {describeTarget, helperImage, measureTarget, type Target, type TargetState} from './engine-side.js';
+import {hostDirOf, hostWork, measureHostDir, stageable, type HostWork} from './local.js';
 import {roomForNewTarget} from './room.js';
 import {scanArchive} from './scan.js';
 import type {ArchiveOutcome, RestoreEmit, RestoreOptions} from './types.js';
@@ -28,6 +29,11 @@ export interface PlanItem {
 	state: TargetState | null;
 	/** A rehearsal reports damage instead of refusing. */
 	damage: string | null;
+	/**
+	 * The target's host directory, written directly in one pass (local.ts); null: through the engine. When set, the
+	 * archive has not been read yet: the restore checks it while it writes the staging directory.
+	 */
+	host: HostWork | null;
 	outcome: ArchiveOutcome;
 }
 
@@ -149,6 +155,34 @@ async function checkArchive(dir: string, record: ArchiveRecord, options: Restore
 	return {index, damage};
 }
 
+/** A v2 archive's index from its sidecar alone: the one-pass restore checks the archive against it as it writes. */
+async function sidecarIndex(dir: string, record: ArchiveRecord): Promise<IndexEntry[]> {
+	try {
+		return (await readIndex(join(dir, record.index!))).entries;
+	} catch (error) {
+		throw new DoctorError(`${record.index}: ${(error as Error).message.split('\n')[0]}: nothing was changed; check the backup with occ-doctor backup --verify ${dir}`);
+	}
+}
+
+/**
+ * Restore in place through the target's host directory when it can (a local engine, root, a v2 index, room for the
+ * new contents beside the old until they are swapped): then the archive is read once, by the restore itself.
+ */
+async function planOnHost(engine: Engine, dir: string, record: ArchiveRecord, target: Target, runId: string, options: RestoreOptions): Promise<{index: IndexEntry[]; state: TargetState; host: HostWork} | null> {
+	if (options.dryRun || options.rehearse || !record.index) {
+		return null;
+	}
+
+	const at = await hostDirOf(engine, target);
+	if (!at) {
+		return null;
+	}
+
+	const index = await sidecarIndex(dir, record);
+	const state = await measureHostDir(at);
+	return stageable(index) && neededBytes(index) <= state.availableBytes ? {index, state, host: hostWork(at, runId)} : null;
+}
+
 function outcomeOf(record: ArchiveRecord, target: string, status: ArchiveOutcome['status'], note: string | null = null): ArchiveOutcome {
 	return {file: record.file, label: record.label, containerPath: record.containerPath, target, status, note, verify: null, databases: []};
 }
@@ -264,12 +298,15 @@ export async function planRestore(options: RestoreOptions, engine: Engine, emit:
 		}
 
 		const isCurrent = current !== null && current.kind === target.kind && current.name === target.name;
-		const checked = await checkArchive(dir, record, options, emit);
+		const exists = options.rehearse ? false : (target.kind === 'volume' ? await volumeExists(engine.docker, target.name) : true);
+		const onHost = exists && !isSingleFileBind(record) ? await planOnHost(engine, dir, record, target, runId, options) : null;
+		const checked = onHost ? {index: onHost.index, damage: null} : await checkArchive(dir, record, options, emit);
 		const {damage} = checked;
 		const index = isSingleFileBind(record) ? withDirectoryRoot(checked.index) : checked.index;
-		const exists = options.rehearse ? false : (target.kind === 'volume' ? await volumeExists(engine.docker, target.name) : true);
-		const item: PlanItem = {record, file: join(dir, record.file), index, target, current: isCurrent, exists, state: null, damage, outcome: outcomeOf(record, describeTarget(target), 'planned')};
-		if (!options.rehearse && exists) {
+		const item: PlanItem = {record, file: join(dir, record.file), index, target, current: isCurrent, exists, state: onHost?.state ?? null, damage, host: onHost?.host ?? null, outcome: outcomeOf(record, describeTarget(target), 'planned')};
+		if (onHost) {
+			checkTarget(item, options);
+		} else if (!options.rehearse && exists) {
 			item.state = await measureTarget(engine, image, runId, target).catch(error => {
 				if (target.kind === 'bind' && /bind source path does not exist|no such file/i.test(String((error as Error).message))) {
 					item.exists = false;

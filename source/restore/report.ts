@@ -9,6 +9,7 @@ const PHASE_WORDS: Record<string, string> = {
 	stopping: 'stopping the container',
 	'safety-copy': 'writing the safety copy',
 	emptying: 'emptying the target of',
+	'moving-in': 'moving in the new contents of',
 	extracting: 'extracting',
 	verifying: 'verifying',
 	counting: 'counting the databases of',

@@ -1,6 +1,7 @@
 // `restore` as a service: run the plan it is given (plan.ts) as a preview, a rehearsal into scratch volumes, or a
 // restore in place (stop, safety copy, empty, extract, verify, count, start) that rolls itself back on any failure
 // or Ctrl+C once a target was touched. No React, no printing: it emits events.
+import {existsSync, rmSync} from 'node:fs';
 import {chmod, mkdir, mkdtemp, readdir, rename, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {dirname, join, posix} from 'node:path';
@@ -15,8 +16,10 @@ import {defaultStateDir} from '../docker/journal.js';
 import {DoctorError, type Engine} from '../docker/engine.js';
 import {DEFAULT_READY_TIMEOUT_MS, startContainer, stopContainer, stopTimeoutOf, waitReady} from '../docker/lifecycle.js';
 import {reportDatabase} from '../sqlite/index.js';
+import {hostSource, type FileSource} from '../sqlite/snapshot.js';
 import {compareTrees, describeDiff} from './compare.js';
 import {AT, createHelper, describeTarget, emptyTarget, extractInto, listTarget, removeHelper, ROLE_LABEL, RUN_LABEL, type Target} from './engine-side.js';
+import {listHostDir, moveAside, moveBack, moveIn, rootOf, stageArchive, type HostWork} from './local.js';
 import {removeRestoreJournal, writeRestoreJournal, type JournalTarget, type RestoreJournal} from './journal.js';
 import {archiveName, type PlanItem, type RestorePlan} from './plan.js';
 import type {DatabaseRows, Phase, RestoreEmit, RestoreOptions, RestoreResult} from './types.js';
@@ -68,8 +71,8 @@ function result(plan: RestorePlan, outcome: RestoreResult['outcome'], extra: Par
 	};
 }
 
-/** Row counts of each of the archive's databases as the helper's /target holds them, beside the manifest's. */
-async function countRows(helper: Docker.Container, item: PlanItem, present: Set<string>, integrity: boolean, signal?: AbortSignal): Promise<DatabaseRows[]> {
+/** Row counts of each of the archive's databases as the helper's /target (or its host directory) holds them, beside the manifest's. */
+async function countRows(helper: Docker.Container | FileSource, item: PlanItem, present: Set<string>, integrity: boolean, signal?: AbortSignal): Promise<DatabaseRows[]> {
 	const rows: DatabaseRows[] = [];
 	const temp = await mkdtemp(join(tmpdir(), 'occ-doctor-restore-'));
 	try {
@@ -187,6 +190,12 @@ async function rehearse(plan: RestorePlan, options: RestoreOptions, emit: Restor
 
 /** Put one target back as the journal recorded it before the restore: its safety copy, or empty (or gone) as it was. */
 export async function putBack(engine: Engine, image: string, runId: string, t: JournalTarget): Promise<void> {
+	if (t.host && t.swap && existsSync(t.host.dir) && (t.swap !== 'moving-in' || existsSync(t.host.aside))) {
+		// The old contents are beside the target, as they were: renames put them back, no engine needed.
+		moveBack(t.host, t.swap, t.rootBefore ?? null);
+		return;
+	}
+
 	if (t.createdVolume) {
 		await engine.docker.getVolume(t.target.name).remove({force: true}).catch(async () => emptyTarget(engine, image, runId, t.target));
 		return;
@@ -209,6 +218,13 @@ export async function putBack(engine: Engine, image: string, runId: string, t: J
 	} finally {
 		await removeHelper(helper);
 	}
+}
+
+/** Stop the container again (Ctrl+C as it started), so the rollback can put the old data back under it. */
+async function stopAgain(plan: RestorePlan, journal: RestoreJournal, stateDir: string): Promise<void> {
+	journal.stopped = true;
+	writeRestoreJournal(stateDir, journal);
+	await stopContainer(plan.engine, plan.container.id, plan.container.name, stopTimeoutOf(plan.container.info));
 }
 
 /** Start the container again if the restore stopped it, and wait until it runs (and is healthy). */
@@ -282,12 +298,80 @@ async function safetyCopy(plan: RestorePlan, options: RestoreOptions, journal: R
 	return dir;
 }
 
+/**
+ * The one pass of a host target, before anything is stopped: the archive read once, checked and written into the
+ * staging directory beside the target. A damaged or unsafe archive leaves the target as it was (exit 2).
+ */
+async function stage(plan: RestorePlan, item: PlanItem, options: RestoreOptions, journal: RestoreJournal, emit: RestoreEmit): Promise<Map<number, string>> {
+	const name = archiveName(item.record);
+	const entry = journal.targets.find(t => t.file === item.record.file)!;
+	entry.host = item.host;
+	entry.swap = 'staged';
+	writeRestoreJournal(options.stateDir ?? defaultStateDir(), journal);
+	emit({type: 'phase', phase: 'extracting', archive: name});
+	const staged = await stageArchive(item.file, {sha256: item.record.sha256, entries: item.record.entries}, item.index, item.host!.staged, options.signal, throttled(emit, name, 'extracting', item.record.compressedBytes));
+	if (staged.damage) {
+		throw new DoctorError(`${staged.damage}: nothing was changed; check the backup with occ-doctor backup --verify ${plan.dir}`);
+	}
+
+	if (staged.unsafe) {
+		throw new DoctorError(`${staged.unsafe}: refused, nothing was changed; restore it by hand only if you trust it`);
+	}
+
+	return staged.written;
+}
+
+/**
+ * Swap the staged contents in (old ones aside, new ones in: renames), then verify what the target holds: the tree,
+ * owners, modes and mtimes from the target itself, each file's content by the hash taken as it was written.
+ */
+async function swapIn(plan: RestorePlan, item: PlanItem, options: RestoreOptions, journal: RestoreJournal, emit: RestoreEmit, written: Map<number, string>): Promise<string | null> {
+	const stateDir = options.stateDir ?? defaultStateDir();
+	const name = archiveName(item.record);
+	const work = item.host!;
+	const entry = journal.targets.find(t => t.file === item.record.file)!;
+	entry.touched = true;
+	entry.rootBefore = rootOf(work.dir);
+	entry.swap = 'moving-aside';
+	writeRestoreJournal(stateDir, journal);
+	emit({type: 'phase', phase: 'emptying', archive: name});
+	moveAside(work);
+	entry.swap = 'moving-in';
+	writeRestoreJournal(stateDir, journal);
+	emit({type: 'phase', phase: 'moving-in', archive: name});
+	moveIn(work, item.index.find(e => e.path === '.'));
+	emit({type: 'phase', phase: 'verifying', archive: name});
+	const have = listHostDir(work.dir, written);
+	const diff = compareTrees(item.index, have);
+	let problem = diff.added.length + diff.changed.length + diff.removed.length > 0 ? `${item.record.file} does not verify in ${describeTarget(item.target)}: ${describeDiff(diff)}` : null;
+	if (!problem && item.record.databases.length > 0) {
+		emit({type: 'phase', phase: 'counting', archive: name});
+		const files = hostSource(path => posix.join(work.dir, posix.relative(AT, path)));
+		item.outcome.databases = await countRows(files, item, new Set(have.filter(e => e.type === 'file').map(e => e.path)), false, options.signal);
+		const bad = item.outcome.databases.find(db => db.backup !== null && !sameRows(db.now, db.backup));
+		problem = bad ? `${item.record.file}: database ${bad.path} has ${JSON.stringify(bad.now)} rows, the manifest says ${JSON.stringify(bad.backup)}` : null;
+	}
+
+	item.outcome.verify = {ok: problem === null, error: problem};
+	emit({type: 'verify', archive: name, ok: problem === null, error: problem});
+	return problem;
+}
+
 /** Empty and extract each target, then verify all: the new data, all of it, or an error. */
-async function replaceAll(plan: RestorePlan, options: RestoreOptions, journal: RestoreJournal, emit: RestoreEmit, helpers: Docker.Container[]): Promise<void> {
+async function replaceAll(plan: RestorePlan, options: RestoreOptions, journal: RestoreJournal, emit: RestoreEmit, helpers: Docker.Container[], written: Map<string, Map<number, string>>): Promise<void> {
 	const stateDir = options.stateDir ?? defaultStateDir();
 	const {signal} = options;
 	for (const item of plan.items) {
 		signal?.throwIfAborted();
+		if (item.host) {
+			const problem = await swapIn(plan, item, options, journal, emit, written.get(item.record.file)!);
+			if (problem) {
+				throw new VerifyFailure(problem);
+			}
+
+			continue;
+		}
+
 		const entry = journal.targets.find(t => t.file === item.record.file)!;
 		entry.touched = true;
 		entry.createdVolume = item.target.kind === 'volume' && !item.exists;
@@ -343,7 +427,14 @@ async function restoreInPlace(plan: RestorePlan, options: RestoreOptions, emit: 
 	writeRestoreJournal(stateDir, journal);
 	const helpers: Docker.Container[] = [];
 	let safetyDir: string | null = null;
+	const written = new Map<string, Map<number, string>>();
 	try {
+		// Host targets first, while the container still runs: the one pass checks each archive as it stages it.
+		for (const item of plan.items.filter(i => i.host)) {
+			written.set(item.record.file, await stage(plan, item, options, journal, emit));
+		}
+
+		signal?.throwIfAborted();
 		if (running && plan.items.some(i => i.current)) {
 			emit({type: 'phase', phase: 'stopping', archive: null});
 			journal.stopped = true;
@@ -353,9 +444,17 @@ async function restoreInPlace(plan: RestorePlan, options: RestoreOptions, emit: 
 
 		signal?.throwIfAborted();
 		safetyDir = await safetyCopy(plan, options, journal, emit);
-		await replaceAll(plan, options, journal, emit, helpers);
+		await replaceAll(plan, options, journal, emit, helpers, written);
 		await Promise.all(helpers.splice(0).map(removeHelper));
+		signal?.throwIfAborted();
+		const starts = journal.stopped;
 		await startAgain(plan, journal, emit);
+		if (signal?.aborted && starts) {
+			// Ctrl+C while it started: the restore is not done until the container runs, so it is rolled back.
+			await stopAgain(plan, journal, stateDir);
+		}
+
+		signal?.throwIfAborted();
 	} catch (error) {
 		await Promise.all(helpers.splice(0).map(removeHelper));
 		return rollBack(plan, journal, emit, error, {signal, stateDir, safetyDir});
@@ -363,6 +462,12 @@ async function restoreInPlace(plan: RestorePlan, options: RestoreOptions, emit: 
 
 	for (const item of plan.items) {
 		item.outcome.status = 'restored';
+	}
+
+	for (const t of journal.targets) {
+		if (t.host) {
+			rmSync(t.host.aside, {recursive: true, force: true});
+		}
 	}
 
 	removeRestoreJournal(stateDir, plan.runId);
@@ -374,6 +479,11 @@ async function rollBack(plan: RestorePlan, journal: RestoreJournal, emit: Restor
 	const {signal, stateDir, safetyDir} = context;
 	const cause = signal?.aborted ? interrupted(signal).message : (error as Error).message.split('\n')[0]!;
 	const touched = journal.targets.filter(t => t.touched);
+	for (const t of journal.targets.filter(t => !t.touched && t.host)) {
+		// Staged only: the target itself was not touched.
+		rmSync(t.host!.staged, {recursive: true, force: true});
+	}
+
 	try {
 		for (const t of touched.reverse()) {
 			emit({type: 'phase', phase: 'rolling-back', archive: t.file.replace(/\.tar\.gz$/, '')});

@@ -24,7 +24,7 @@ export interface RestoreOptions {
 	stateDir?: string;
 }
 
-export type Phase = 'checking' | 'stopping' | 'safety-copy' | 'emptying' | 'extracting' | 'verifying' | 'counting' | 'starting' | 'rolling-back' | 'rehearsing';
+export type Phase = 'checking' | 'stopping' | 'safety-copy' | 'emptying' | 'moving-in' | 'extracting' | 'verifying' | 'counting' | 'starting' | 'rolling-back' | 'rehearsing';
 
 export interface Preview {
 	added: number;

@@ -42,8 +42,10 @@ function tree(root: string): Map<string, string> {
 	return out;
 }
 
+// The engine extracts only on the archive API's path (remote engines): a local root run writes the host directory
+// itself, where the engine's death changes nothing while it extracts. This test pins the engine's path.
 function cli(args: string[], host: string, onStderr?: (all: string) => void): {child: ReturnType<typeof spawn>; done: Promise<{code: number | null; stdout: string; stderr: string}>} {
-	const child = spawn(process.execPath, ['--import', 'tsx', 'cli.tsx', ...args], {env: {...process.env, DOCKER_HOST: host, XDG_STATE_HOME: stateHome}, stdio: ['ignore', 'pipe', 'pipe']});
+	const child = spawn(process.execPath, ['--import', 'tsx', 'cli.tsx', ...args], {env: {...process.env, DOCKER_HOST: host, XDG_STATE_HOME: stateHome, OCC_DOCTOR_RESTORE_VIA: 'engine'}, stdio: ['ignore', 'pipe', 'pipe']});
 	let stdout = '';
 	let stderr = '';
 	child.stdout.on('data', c => (stdout += c));

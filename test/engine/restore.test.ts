@@ -345,7 +345,7 @@ describe('restore (real engine)', () => {
 		assert.deepEqual(tree(s.volumeDir), before);
 	});
 
-	for (const phase of ['writing the safety copy', 'emptying the target', 'extracting', 'verifying']) {
+	for (const phase of ['writing the safety copy', 'emptying the target', 'moving in the new contents', 'extracting', 'verifying']) {
 		it(`SIGINT while ${phase}: the old data byte for byte (exit 130) or the restore finished (exit 0), never a mix; running`, {timeout: 180_000}, async t => {
 			const s = need(t);
 			if (!s) {

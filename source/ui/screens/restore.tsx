@@ -36,6 +36,7 @@ const ARCHIVE_COLUMNS: ColumnSpec[] = [
 
 const PHASE_WORDS: Record<Phase, string> = {
 	checking: 'checking', stopping: 'stopping the container', 'safety-copy': 'writing the safety copy', emptying: 'emptying',
+	'moving-in': 'moving in',
 	extracting: 'extracting', verifying: 'verifying', counting: 'counting rows', starting: 'starting the container',
 	'rolling-back': 'rolling back', rehearsing: 'rehearsing',
 };

@@ -1,0 +1,361 @@
+// Restore on a local engine as root, through the target's host directory: one pass over the archive (sha256 of the
+// .tar.gz, gunzip, tar parse, tar-slip checks, each file written and hashed against the index) into a staging
+// directory beside the target, on its file system. Only when all of it checked out are the old contents moved aside
+// and the staged ones moved in (renames); the old contents, kept aside, are put back by renames on a rollback.
+import {createHash, type Hash} from 'node:crypto';
+import {chmodSync, chownSync, closeSync, createReadStream, existsSync, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeSync} from 'node:fs';
+import {statfs} from 'node:fs/promises';
+import {basename, dirname, join} from 'node:path';
+import {Transform} from 'node:stream';
+import {pipeline} from 'node:stream/promises';
+import {createGunzip} from 'node:zlib';
+import tar from 'tar-stream';
+import {entryOf, type IndexEntry} from '../backup/file-index.js';
+import {damageReason} from '../backup/verify.js';
+import {checkAbort} from '../docker/abort.js';
+import type {Engine} from '../docker/engine.js';
+import {difference} from './compare.js';
+import type {Target, TargetState} from './engine-side.js';
+import {unsafeEntry} from './scan.js';
+
+/** What can be staged on the host: regular files, directories, symlinks and hard links (no fifo, socket or device). */
+const STAGEABLE = new Set(['file', 'directory', 'symlink', 'link']);
+
+/** Set to `engine` to restore through the engine's archive API even when the host directory is writable. */
+export const VIA_ENV = 'OCC_DOCTOR_RESTORE_VIA';
+
+/** Where a staged restore keeps its work beside the target, all on the target's file system. */
+export interface HostWork {
+	/** The target's host directory (a volume's _data, a bind's source). */
+	dir: string;
+	/** The new contents, written and hashed, before they are moved in. */
+	staged: string;
+	/** The old contents, moved aside while the new ones are moved in: the rollback's source. */
+	aside: string;
+}
+
+/**
+ * The target's host directory, when this process can write it directly: a unix-socket engine on this machine, root,
+ * a local-driver volume (or a bind) whose directory exists and is not a mount point (its parent, where the staging
+ * directory goes, is on the same file system, so moving in is a rename). Else null: the engine's archive API.
+ */
+export async function hostDirOf(engine: Engine, target: Target): Promise<string | null> {
+	if (process.env[VIA_ENV] === 'engine' || engine.target.transport !== 'unix' || !engine.target.local || process.getuid?.() !== 0) {
+		return null;
+	}
+
+	let dir = target.name;
+	if (target.kind === 'volume') {
+		const info = await engine.docker.getVolume(target.name).inspect().catch(() => null) as {Driver?: string; Mountpoint?: string; Options?: Record<string, string> | null} | null;
+		if (!info?.Mountpoint || info.Driver !== 'local' || Object.keys(info.Options ?? {}).length > 0) {
+			return null;
+		}
+
+		dir = info.Mountpoint;
+	}
+
+	try {
+		const here = statSync(dir);
+		return here.isDirectory() && statSync(dirname(dir)).dev === here.dev ? dir : null;
+	} catch {
+		return null;
+	}
+}
+
+export function hostWork(dir: string, runId: string): HostWork {
+	const parent = dirname(dir);
+	return {dir, staged: join(parent, `.occ-doctor-restore-${runId}-${basename(dir)}`), aside: join(parent, `.occ-doctor-old-${runId}-${basename(dir)}`)};
+}
+
+/** Can this index be staged on the host (no fifo or other special file)? */
+export function stageable(index: IndexEntry[]): boolean {
+	return index.every(e => STAGEABLE.has(e.type));
+}
+
+/** Bytes the target's entries take on disk (blocks), whether it is empty, and the room left on its file system. */
+export async function measureHostDir(dir: string): Promise<TargetState> {
+	let used = 0;
+	const walk = (at: string) => {
+		for (const name of readdirSync(at)) {
+			const st = lstatSync(join(at, name));
+			used += st.blocks * 512;
+			if (st.isDirectory()) {
+				walk(join(at, name));
+			}
+		}
+	};
+
+	walk(dir);
+	const fs = await statfs(dir);
+	return {empty: readdirSync(dir).length === 0, usedBytes: used, availableBytes: fs.bavail * fs.bsize};
+}
+
+export interface StageResult {
+	/** Damage: bad gzip, a sha256, entry or index mismatch. */
+	damage: string | null;
+	/** A well-formed archive that would write outside its target. */
+	unsafe: string | null;
+	/** Each written file's inode → its content's sha256, as written. */
+	written: Map<number, string>;
+}
+
+/** Apply an entry's owner, mode and mtime to what was written; owner first (chown clears setuid bits). */
+function applyMeta(path: string, entry: IndexEntry): void {
+	chownSync(path, entry.uid, entry.gid);
+	chmodSync(path, entry.mode);
+	utimesSync(path, entry.mtime, entry.mtime);
+}
+
+/** The process's umask, read once (reading it means setting it back). */
+const UMASK = (() => {
+	const mask = process.umask(0o022);
+	process.umask(mask);
+	return mask;
+})();
+
+/**
+ * One file's content, written as it streams by and hashed on the way. Synchronous calls on purpose: zlib inflates on
+ * the threadpool meanwhile, and a file costs the fewest system calls this way (no chown for root's own files, no
+ * chmod when the umask keeps the mode).
+ */
+function fileSink(path: string, entry: IndexEntry): {data: (chunk: Buffer) => void; end: () => {ino: number; sha256: string}} {
+	const plain = (entry.mode & ~0o777) === 0 && (entry.mode & UMASK) === 0;
+	const fd = openSync(path, 'wx', plain ? entry.mode : 0o600);
+	const hash: Hash = createHash('sha256');
+	return {
+		data(chunk) {
+			hash.update(chunk);
+			for (let off = 0; off < chunk.length;) {
+				off += writeSync(fd, chunk, off);
+			}
+		},
+		end() {
+			try {
+				if (entry.uid !== 0 || entry.gid !== 0) {
+					fchownSync(fd, entry.uid, entry.gid);
+				}
+
+				if (!plain || entry.uid !== 0 || entry.gid !== 0) {
+					// After chown, which clears setuid and setgid bits.
+					fchmodSync(fd, entry.mode);
+				}
+
+				futimesSync(fd, entry.mtime, entry.mtime);
+				return {ino: fstatSync(fd).ino, sha256: hash.digest('hex')};
+			} finally {
+				closeSync(fd);
+			}
+		},
+	};
+}
+
+/**
+ * The one pass: read the .tar.gz once (sha256 of its bytes), gunzip, parse, refuse unsafe entries before they are
+ * written, write each entry under `staged` with its owner, mode and mtime, and compare each with the index (metadata
+ * from the header, content from the bytes written). Nothing outside `staged` is written.
+ */
+export async function stageArchive(file: string, expected: {sha256?: string; entries?: number}, index: IndexEntry[], staged: string, signal: AbortSignal | undefined, onBytes: (bytes: number) => void): Promise<StageResult> {
+	const name = basename(file);
+	const wanted = new Map(index.map(e => [e.path, e]));
+	const seen = new Set<string>();
+	const written = new Map<number, string>();
+	const directories: IndexEntry[] = [];
+	const symlinks = new Set<string>();
+	let unsafe: string | null = null;
+	let mismatch: string | null = null;
+	let count = 0;
+	const hash = createHash('sha256');
+	let read = 0;
+	const tap = new Transform({
+		transform(chunk: Buffer, _encoding, done) {
+			hash.update(chunk);
+			read += chunk.length;
+			onBytes(read);
+			done(null, chunk);
+		},
+	});
+	mkdirSync(staged, {mode: 0o700});
+	const extract = tar.extract();
+	extract.on('entry', (header, body, next) => {
+		count++;
+		unsafe ??= unsafeEntry(header, symlinks);
+		const entry = entryOf(header);
+		const want = wanted.get(entry.path);
+		const why = want ? difference(want, entry) : 'not in the index';
+		if (why || seen.has(entry.path)) {
+			mismatch ??= `${entry.path}: ${why ?? 'twice in the archive'}`;
+		}
+
+		seen.add(entry.path);
+		// Once anything is wrong nothing more is written: the staging directory is removed anyway.
+		const write = !unsafe && !mismatch;
+		let sink: ReturnType<typeof fileSink> | null = null;
+		try {
+			if (write) {
+				sink = writeEntry(staged, entry, directories);
+			}
+		} catch (error) {
+			mismatch ??= `${entry.path}: cannot write it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+		}
+
+		body.on('data', (chunk: unknown) => sink?.data(chunk as Buffer));
+		body.on('end', () => {
+			if (sink) {
+				const done = sink.end();
+				written.set(done.ino, done.sha256);
+				if (want?.sha256 && want.sha256 !== done.sha256) {
+					mismatch ??= `${entry.path}: different content from the index`;
+				}
+			}
+
+			next();
+		});
+		// A truncated archive fails inside an entry: the pipeline reports it.
+		body.on('error', () => {});
+	});
+	try {
+		await pipeline(createReadStream(file, {highWaterMark: 1024 * 1024}), tap, createGunzip({chunkSize: 256 * 1024}), extract, {signal});
+	} catch (error) {
+		checkAbort(signal);
+		return {damage: `${name}: ${damageReason(error)}`, unsafe: null, written};
+	}
+
+	const sha256 = hash.digest('hex');
+	if (expected.sha256 && expected.sha256 !== sha256) {
+		return {damage: `${name}: sha256 ${sha256.slice(0, 12)}… does not match the manifest's ${expected.sha256.slice(0, 12)}…`, unsafe: null, written};
+	}
+
+	if (expected.entries !== undefined && expected.entries !== count) {
+		return {damage: `${name}: ${count} entries, the manifest says ${expected.entries}`, unsafe: null, written};
+	}
+
+	if (unsafe) {
+		return {damage: null, unsafe: `${name}: unsafe entry ${unsafe}`, written};
+	}
+
+	const missing = index.find(e => !seen.has(e.path));
+	mismatch ??= missing ? `${missing.path}: in the index, not in the archive` : null;
+	if (mismatch) {
+		return {damage: `${name} does not match its index: ${mismatch}`, unsafe: null, written};
+	}
+
+	// Directories last, deepest first: their modes may forbid writing into them, and writing changes their mtimes.
+	for (const dir of directories.reverse()) {
+		applyMeta(join(staged, dir.path), dir);
+	}
+
+	return {damage: null, unsafe: null, written};
+}
+
+/** Write one entry under `staged`; a file gets a sink for its content. Directories get their metadata later. */
+function writeEntry(staged: string, entry: IndexEntry, directories: IndexEntry[]): ReturnType<typeof fileSink> | null {
+	const path = join(staged, entry.path);
+	switch (entry.type) {
+		case 'directory': {
+			if (entry.path !== '.') {
+				mkdirSync(path, {mode: 0o700});
+				directories.push(entry);
+			}
+
+			return null;
+		}
+
+		case 'file': {
+			return fileSink(path, entry);
+		}
+
+		case 'symlink': {
+			symlinkSync(entry.linkname!, path);
+			lchownSync(path, entry.uid, entry.gid);
+			return null;
+		}
+
+		case 'link': {
+			linkSync(join(staged, entry.linkname!.replace(/^\.?\/*/, '')), path);
+			return null;
+		}
+
+		default: {
+			throw new Error(`a ${entry.type} cannot be staged`);
+		}
+	}
+}
+
+/** The root's metadata before the restore, so a rollback can give it back. */
+export function rootOf(dir: string): {mode: number; uid: number; gid: number} {
+	const st = statSync(dir);
+	return {mode: st.mode & 0o7777, uid: st.uid, gid: st.gid};
+}
+
+function moveAll(from: string, to: string): void {
+	for (const name of readdirSync(from)) {
+		renameSync(join(from, name), join(to, name));
+	}
+}
+
+/** The old contents aside (the target is empty now). Synchronous: an interrupt cannot land halfway. */
+export function moveAside(work: HostWork): void {
+	mkdirSync(work.aside, {mode: 0o700});
+	moveAll(work.dir, work.aside);
+}
+
+/** The staged contents in, and the root given the archive's owner and mode. */
+export function moveIn(work: HostWork, root: IndexEntry | undefined): void {
+	moveAll(work.staged, work.dir);
+	rmSync(work.staged, {recursive: true, force: true});
+	if (root) {
+		chownSync(work.dir, root.uid, root.gid);
+		chmodSync(work.dir, root.mode);
+	}
+}
+
+/**
+ * Undo a staged restore from what is on the host. `step` says how far the swap got: before `moving-in` the target
+ * holds only old entries (some may be aside); from it on, everything in the target is new and everything old is aside.
+ */
+export function moveBack(work: HostWork, step: 'staged' | 'moving-aside' | 'moving-in', root: {mode: number; uid: number; gid: number} | null): void {
+	if (step === 'moving-in') {
+		mkdirSync(work.staged, {recursive: true, mode: 0o700});
+		moveAll(work.dir, work.staged);
+	}
+
+	if (step !== 'staged' && existsSync(work.aside)) {
+		moveAll(work.aside, work.dir);
+	}
+
+	if (root && step === 'moving-in') {
+		chownSync(work.dir, root.uid, root.gid);
+		chmodSync(work.dir, root.mode);
+	}
+
+	rmSync(work.staged, {recursive: true, force: true});
+	rmSync(work.aside, {recursive: true, force: true});
+}
+
+/**
+ * What the target holds now, in the index's shape. A file's sha256 is the one hashed as it was written when it is
+ * the same inode (a rename keeps it); any other file is read back and hashed.
+ */
+export function listHostDir(dir: string, written: Map<number, string>): IndexEntry[] {
+	const out: IndexEntry[] = [];
+	const visit = (path: string, rel: string) => {
+		const st = lstatSync(path);
+		const base = {path: rel, size: 0, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000)};
+		if (st.isDirectory()) {
+			out.push({...base, type: 'directory'});
+			for (const name of readdirSync(path)) {
+				visit(join(path, name), rel === '.' ? `./${name}` : `${rel}/${name}`);
+			}
+		} else if (st.isFile()) {
+			const sha256 = written.get(st.ino) ?? createHash('sha256').update(readFileSync(path)).digest('hex');
+			out.push({...base, type: 'file', size: st.size, sha256});
+		} else if (st.isSymbolicLink()) {
+			out.push({...base, type: 'symlink', linkname: readlinkSync(path)});
+		} else {
+			out.push({...base, type: 'other'});
+		}
+	};
+
+	visit(dir, '.');
+	return out;
+}
