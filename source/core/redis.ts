@@ -3,7 +3,7 @@
 import {posix} from 'node:path';
 import {sortFindings} from './findings.js';
 import {findProfile} from './profiles.js';
-import {advice, command, composeUp, composeWhere, fixOf} from './fix.js';
+import {advice, command, composeUp, composeVolume, composeWhere, fixOf} from './fix.js';
 import type {ContainerFacts, Finding, FixStep, Location, Profile, RedisSettings, Report} from './types.js';
 
 /** Redis 7's built-in schedule (redis.conf: `save 3600 1 300 100 60 10000`), used when nothing sets `save`. */
@@ -150,11 +150,23 @@ function aofFix(facts: ContainerFacts): FixStep[] {
 		: [now, advice(`to keep it: recreate ${facts.name} with redis-server --appendonly yes as its command`)];
 }
 
+/**
+ * Onto a named volume without losing the dataset: a Redis recreated on an empty volume starts empty, and a dump put
+ * back while it runs is overwritten by its next save. So the volume is filled before the recreate, through a
+ * container that is never started (docker cp works on any engine, local or remote), with owners kept (-a).
+ */
 function volumeFix(facts: ContainerFacts, dir: string): FixStep[] {
 	const service = serviceOf(facts);
-	return service
-		? [advice(`add volumes: ["redis-data:${dir}"] ${composeWhere(facts, service)} (and redis-data: under top-level volumes:)`), composeUp(facts)]
-		: [advice(`recreate ${facts.name} with -v redis-data:${dir}`)];
+	const volume = service ? composeVolume(facts, 'redis-data') : 'redis-data';
+	const saved = './redis-data-saved';
+	const filler = `${facts.name}-fill`;
+	return [
+		command(`docker cp -a ${facts.name}:${dir} ${saved}`, 'save it first'),
+		command(`docker create --name ${filler} -v ${volume}:/to ${facts.image} && docker cp -a ${saved}/. ${filler}:/to && docker rm ${filler}`, 'fill the volume with it'),
+		...(service
+			? [advice(`add volumes: ["redis-data:${dir}"] ${composeWhere(facts, service)} (and redis-data: under top-level volumes:)`), composeUp(facts)]
+			: [advice(`recreate ${facts.name} with -v redis-data:${dir}`)]),
+	];
 }
 
 /** How much a Redis without AOF loses. */

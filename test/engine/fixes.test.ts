@@ -10,7 +10,7 @@ import {after, describe, it, type TestContext} from 'node:test';
 import YAML from 'yaml';
 import type {Finding, FixStep} from '../../source/core/types.js';
 import type {Engine} from '../../source/docker/engine.js';
-import {cleanup, engineOrSkip, image, LABEL_FLAGS, RUN_ID, skipOrFail, TEST_LABEL, uniqueName} from '../helpers/engine.js';
+import {cleanup, engineOrSkip, image, LABEL_FLAGS, redisImage, RUN_ID, skipOrFail, TEST_LABEL, uniqueName} from '../helpers/engine.js';
 import {docker, run} from '../helpers/docker-cli.js';
 import {checkUnchanged} from '../helpers/host-snapshot.js';
 
@@ -54,7 +54,8 @@ function editCompose(fixture: Fixture, file: string, service: string, edit: (ser
 	assert.equal(service, fixture.compose?.service);
 	const doc = YAML.parse(readFileSync(file, 'utf8')) as Record<string, any>;
 	edit(doc.services[service], doc);
-	writeFileSync(file, YAML.stringify(doc));
+	// YAML 1.1, as compose 1.29 reads it: `yes` must stay a string.
+	writeFileSync(file, YAML.stringify(doc, {version: '1.1'}));
 }
 
 /** Perform one advice step; false for a pointer to another finding's fix. Advice the test cannot perform fails it. */
@@ -91,6 +92,14 @@ async function perform(text: string, fixture: Fixture): Promise<boolean> {
 		editCompose(fixture, file, service, (s, doc) => {
 			s.volumes = [...(s.volumes ?? []).filter((v: string) => !v.endsWith(`:${path}`) && v !== path), `${volume}:${path}`];
 			doc.volumes = {...doc.volumes, [volume]: {labels: {[TEST_LABEL]: RUN_ID}}};
+		});
+		return true;
+	}
+
+	if ((m = /^to keep it: command: (\[.*\]) under services\.(\S+) in (\S+)$/.exec(text))) {
+		const command = JSON.parse(m[1]!) as string[];
+		editCompose(fixture, m[3]!, m[2]!, s => {
+			s.command = command;
 		});
 		return true;
 	}
@@ -235,6 +244,59 @@ describe('the printed fixes work', () => {
 		assert.equal(await docker('exec', fixture.name, 'cat', '/srv/conf/settings.json'), '{"theme":"dark"}');
 		assert.equal(await docker('exec', fixture.name, 'cat', '/root/.local/state/opencode/notes'), 'read me');
 		assert.equal(await docker('inspect', '-f', '{{.HostConfig.RestartPolicy.Name}}', fixture.name), 'unless-stopped');
+	});
+
+	it('Redis in compose (docker-compose 1.29) with /data on its layer, no AOF and no restart policy: its dataset kept through every printed step', {timeout: 180_000}, async t => {
+		const engine = await ready(t);
+		if (!engine) {
+			return;
+		}
+
+		if ((await run('docker-compose', ['version'])).code !== 0) {
+			skipOrFail(t, 'docker-compose is not installed');
+			return;
+		}
+
+		const project = `occt${RUN_ID}redis`;
+		const file = join(work, 'redis-compose.yml');
+		writeFileSync(file, YAML.stringify({
+			version: '2.4',
+			services: {redis: {image: await redisImage(engine.docker), network_mode: 'none', stop_grace_period: '5s', labels: {[TEST_LABEL]: RUN_ID}, command: ['redis-server']}},
+		}));
+		projects.push({project, file});
+		const up = await run('docker-compose', ['-p', project, '-f', file, 'up', '-d']);
+		assert.equal(up.code, 0, up.stderr);
+		const container = `${project}_redis_1`;
+		const cli = async (...args: string[]) => {
+			for (let i = 0; i < 100; i++) {
+				const result = await run('docker', ['exec', container, 'redis-cli', ...args]);
+				if (result.code === 0 && !result.stdout.startsWith('LOADING')) {
+					return result.stdout.trim();
+				}
+
+				await new Promise(resolve => setTimeout(resolve, 100));
+			}
+
+			throw new Error(`redis-cli ${args.join(' ')} never answered`);
+		};
+
+		assert.equal(await cli('SET', 'queue:task', 'keep me'), 'OK');
+		assert.equal(await cli('SAVE'), 'OK');
+		const fixture: Fixture = {name: container, image: '', mounts: [], flags: [], compose: {project, file, service: 'redis'}, cwd: mkdtempSync(join(work, 'cwd-'))};
+		const {report} = await checkUnchanged(engine, {container});
+		const codes = codesOf(report.findings);
+		for (const expected of ['redis-data-not-persistent /data', 'redis-no-aof /data', 'no-restart-policy']) {
+			assert.ok(codes.includes(expected), `${expected} in ${codes.join(', ')}`);
+		}
+
+		const ran = await runFixes(report.findings, fixture, t);
+		assert.equal(await cli('GET', 'queue:task'), 'keep me');
+		assert.ok(ran.commands >= 6 && ran.advice >= 3, JSON.stringify(ran));
+		const {report: after} = await checkUnchanged(engine, {container});
+		assert.deepEqual(codesOf(after.findings), []);
+		assert.equal(after.redis?.appendonly, true);
+		await docker('restart', container);
+		assert.equal(await cli('GET', 'queue:task'), 'keep me', 'kept across a restart, from the volume');
 	});
 
 	it('a compose service (docker-compose 1.29) with its data on the layer, an anonymous volume and no restart policy: the compose edits and `up -d` as printed, the data kept', {timeout: 180_000}, async t => {
