@@ -1,19 +1,20 @@
 // The engine dies mid-extract (its own private engine, SIGKILLed and started again on the same data root): the
 // restore cannot roll back and says so in one line, keeping its journal; `restore --cleanup` then puts the old data
-// back byte for byte and the container runs again.
+// back byte for byte and the container runs again. Killed itself after a one-pass swap, occ-doctor leaves a journal from which
+// `restore --cleanup` moves the old contents back by renames.
 import assert from 'node:assert/strict';
 import {spawn, spawnSync} from 'node:child_process';
 import {createHash, randomBytes} from 'node:crypto';
-import {existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync} from 'node:fs';
+import {chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
-import {join, relative} from 'node:path';
+import {dirname, join, relative} from 'node:path';
 import {after, describe, it} from 'node:test';
 import {runBackup} from '../../source/backup/index.js';
 import {connect, type Engine} from '../../source/docker/engine.js';
 import {buildBusyboxImage} from '../../source/docker/fixture-image.js';
 import {startPrivateEngine} from '../../source/docker/private-engine.js';
 import {destroyEngine, dropStaleContainerdPid, killEngine, reaped, restartEngine} from '../helpers/engine-death.js';
-import {engineOrSkip} from '../helpers/engine.js';
+import {cleanup, engineOrSkip, image, LABELS, uniqueName} from '../helpers/engine.js';
 import {readOnlyTour} from '../helpers/host-snapshot.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'occt-rsf-'));
@@ -44,8 +45,8 @@ function tree(root: string): Map<string, string> {
 
 // The engine extracts only on the archive API's path (remote engines): a local root run writes the host directory
 // itself, where the engine's death changes nothing while it extracts. This test pins the engine's path.
-function cli(args: string[], host: string, onStderr?: (all: string) => void): {child: ReturnType<typeof spawn>; done: Promise<{code: number | null; stdout: string; stderr: string}>} {
-	const child = spawn(process.execPath, ['--import', 'tsx', 'cli.tsx', ...args], {env: {...process.env, DOCKER_HOST: host, XDG_STATE_HOME: stateHome, OCC_DOCTOR_RESTORE_VIA: 'engine'}, stdio: ['ignore', 'pipe', 'pipe']});
+function cli(args: string[], host: string | undefined, onStderr?: (all: string) => void, via = 'engine'): {child: ReturnType<typeof spawn>; done: Promise<{code: number | null; stdout: string; stderr: string}>} {
+	const child = spawn(process.execPath, ['--import', 'tsx', 'cli.tsx', ...args], {env: {...process.env, ...(host ? {DOCKER_HOST: host} : {}), XDG_STATE_HOME: stateHome, OCC_DOCTOR_RESTORE_VIA: via}, stdio: ['ignore', 'pipe', 'pipe']});
 	let stdout = '';
 	let stderr = '';
 	child.stdout.on('data', c => (stdout += c));
@@ -109,6 +110,58 @@ describe('restore faults on a real engine', {timeout: 300_000}, () => {
 			assert.deepEqual(helpers, []);
 		} finally {
 			await destroyEngine(own, again);
+		}
+	});
+
+	it('occ-doctor killed after the one pass swapped the new contents in: restore --cleanup moves the old ones back, byte for byte, nothing left beside the target', async t => {
+		const engine = await engineOrSkip(t);
+		if (!engine) {
+			return;
+		}
+
+		const {docker} = engine;
+		const name = uniqueName('rkill');
+		const volume = uniqueName('rkill-data');
+		await docker.createVolume({Name: volume, Labels: LABELS});
+		try {
+			const volumeDir = ((await docker.getVolume(volume).inspect()) as {Mountpoint: string}).Mountpoint;
+			mkdirSync(join(volumeDir, 'sub/deeper'), {recursive: true});
+			writeFileSync(join(volumeDir, 'sub/deeper/owned.txt'), 'owned\n');
+			chownSync(join(volumeDir, 'sub'), 1000, 1000);
+			writeFileSync(join(volumeDir, 'big.bin'), randomBytes(8 * 1024 * 1024));
+			writeFileSync(join(volumeDir, '.dotfile'), 'backed up\n');
+			// A health check that first runs after 3 s: the restore waits for it, which is when it is killed.
+			const container = await docker.createContainer({name, Image: await image(docker), Labels: LABELS, Healthcheck: {Test: ['CMD-SHELL', 'test -e /data'], Interval: 3e9}, HostConfig: {NetworkMode: 'none', Binds: [`${volume}:/data`]}});
+			await container.start();
+			const {dir} = await runBackup({host: process.env.DOCKER_HOST, container: name, out: join(scratch, 'backup-kill')}, () => {}, engine);
+			writeFileSync(join(volumeDir, 'big.bin'), randomBytes(1024));
+			writeFileSync(join(volumeDir, 'after-backup.txt'), 'the old data of the restore\n');
+			const old = tree(volumeDir);
+			const inode = lstatSync(join(volumeDir, 'after-backup.txt')).ino;
+
+			let killed = false;
+			const run = cli(['restore', dir, '--container', name, '--yes', '--plain'], undefined, all => {
+				if (!killed && /^starting the container/m.test(all)) {
+					killed = true;
+					run.child.kill('SIGKILL');
+				}
+			}, 'host');
+			const {code, stderr} = await run.done;
+			assert.ok(killed, stderr);
+			assert.equal(code, null, `killed before it finished: ${stderr}`);
+			assert.match(stderr, /^moving in the new contents of /m, 'the one pass swapped the target');
+			assert.equal(tree(volumeDir).has('after-backup.txt'), false, 'the new contents were in place');
+
+			const cleaned = await cli(['restore', '--cleanup', '--plain'], undefined, undefined, 'host').done;
+			assert.equal(cleaned.code, 0, cleaned.stdout + cleaned.stderr);
+			assert.match(cleaned.stdout, new RegExp(`rolled back volume ${volume} from .*occ-doctor-pre-restore-${name}-`));
+			assert.deepEqual(tree(volumeDir), old);
+			assert.equal(lstatSync(join(volumeDir, 'after-backup.txt')).ino, inode, 'moved back, not extracted again from the safety copy');
+			assert.deepEqual(readdirSync(dirname(volumeDir)), ['_data'], 'no staging or old contents left beside the target');
+			assert.equal((await container.inspect()).State.Running, true);
+			assert.deepEqual(readdirSync(join(stateHome, 'occ-doctor/restore')), []);
+		} finally {
+			await cleanup(docker, [volume]);
 		}
 	});
 
