@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import process from 'node:process';
 import {parseCommandLine, type ParsedArgs} from './source/commands/args.js';
 import {decideMode, type Command} from './source/commands/context.js';
 import {helpScreen, packageJson, quickAnswer} from './source/commands/help.js';

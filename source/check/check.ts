@@ -6,7 +6,6 @@ import {connect, DoctorError, type Engine} from '../docker/engine.js';
 import {findCandidates, gatherFacts, type Candidate} from '../docker/inspect.js';
 import {configuredUser, ownedLocations, pathOwners, pathsExist} from '../docker/exists.js';
 import {collectCandidates} from '../core/model.js';
-import {requestsMade} from '../docker/requests.js';
 import {sortFindings} from '../core/findings.js';
 import {isRedis, redisProfile, withRedis} from '../core/redis.js';
 import {gatherRedis} from './redis.js';
@@ -167,13 +166,15 @@ export async function checkContainer(engine: Engine, ref: string, options: Check
  */
 export async function runCheck(options: CheckOptions, engine?: Engine): Promise<CheckResult> {
 	const phases: Record<string, number> = {};
-	let started = performance.now();
+	// process.hrtime, not performance.now(): the performance global loads perf_hooks on first use.
+	const now = () => Number(process.hrtime.bigint()) / 1e6;
+	let started = now();
 	const lap = (name: string) => {
-		phases[name] = Math.round(performance.now() - started);
-		started = performance.now();
+		phases[name] = Math.round(now() - started);
+		started = now();
 	};
 
-	const requestsBefore = engine ? requestsMade(engine.docker) : 0;
+	const requestsBefore = engine?.requests ?? 0;
 	if (options.databases !== false) {
 		// Loaded while the engine answers: the counting code and the SQLite addon are not free to load.
 		import('../sqlite/index.js').catch(() => {});
@@ -191,6 +192,6 @@ export async function runCheck(options: CheckOptions, engine?: Engine): Promise<
 		lap('stack');
 	}
 
-	result.report.timings = {requests: requestsMade(engine.docker) - requestsBefore, phases};
+	result.report.timings = {requests: engine.requests - requestsBefore, phases};
 	return result;
 }

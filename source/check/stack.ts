@@ -1,4 +1,5 @@
 // Whole compose stacks: a container that is a compose service is checked with every other service of its project.
+import type Docker from 'dockerode';
 import type {ContainerFacts, Profile, Report, ServiceReport} from '../core/types.js';
 import {explainEngineError, type Engine} from '../docker/engine.js';
 import type {Candidate} from '../docker/inspect.js';
@@ -39,7 +40,7 @@ export function pickFromStack(candidates: Candidate[]): string | null {
 /** Every container of the project, stopped ones too, by service name. */
 async function members(engine: Engine, project: string): Promise<Member[]> {
 	try {
-		const list = await engine.docker.listContainers({all: true, filters: {label: [`${PROJECT}=${project}`]}});
+		const list = await engine.api.json<Docker.ContainerInfo[]>('/containers/json', {all: true, filters: {label: [`${PROJECT}=${project}`]}});
 		return list
 			.map(c => ({id: c.Id, name: (c.Names?.[0] ?? c.Id).replace(/^\//, ''), service: c.Labels?.[SERVICE] ?? '', state: c.State}))
 			.sort((a, b) => a.service.localeCompare(b.service) || a.name.localeCompare(b.name));

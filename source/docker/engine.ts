@@ -1,11 +1,13 @@
 import {readFileSync} from 'node:fs';
-import {Agent as HttpsAgent} from 'node:https';
+import {createRequire} from 'node:module';
 import {join} from 'node:path';
-import Docker from 'dockerode';
+import type {Agent as HttpsAgent, AgentOptions as HttpsAgentOptions} from 'node:https';
+import type Docker from 'dockerode';
+import {modemApi, unixApi, type EngineApi} from './api.js';
 import {chooseEngine, dockerConfigDir, type EngineChoice, type TlsFiles} from './context.js';
 import {DoctorError} from './errors.js';
 import {SshTransport} from './ssh.js';
-import {countRequests} from './requests.js';
+import {countRequests, requestsMade} from './requests.js';
 
 export {DoctorError} from './errors.js';
 export type {EngineChoice} from './context.js';
@@ -66,7 +68,7 @@ export function engineTarget(choice?: string | EngineChoice, env: NodeJS.Process
 				port: url.port || (secure ? 2376 : 2375),
 				protocol: secure ? 'https' : 'http',
 				...(tls ? {ca: tls.ca, cert: tls.cert, key: tls.key} : {}),
-				...(tls?.skipVerify ? {agent: new HttpsAgent({rejectUnauthorized: false, ca: tls.ca, cert: tls.cert, key: tls.key})} : {}),
+				...(tls?.skipVerify ? {agent: httpsAgent({rejectUnauthorized: false, ca: tls.ca, cert: tls.cert, key: tls.key})} : {}),
 			},
 			local,
 		};
@@ -79,6 +81,12 @@ export function engineTarget(choice?: string | EngineChoice, env: NodeJS.Process
 	}
 
 	throw new DoctorError(`unsupported engine address "${raw}": use unix://, tcp:// or ssh://`);
+}
+
+/** node:https (and node:tls with it) loads only for the TLS engine that needs its own agent: it costs ~5 ms to load. */
+function httpsAgent(options: HttpsAgentOptions): HttpsAgent {
+	const https = createRequire(import.meta.url)('node:https') as typeof import('node:https');
+	return new https.Agent(options);
 }
 
 /** DOCKER_TLS_VERIFY with DOCKER_CERT_PATH (default: the docker config dir), as the docker CLI reads them. */
@@ -134,9 +142,49 @@ export function explainEngineError(error: unknown, target: EngineTarget): Doctor
 }
 
 export interface Engine {
-	docker: Docker;
+	/** dockerode, loaded on first use: `check` on a local engine never needs it (see `api`). */
+	readonly docker: Docker;
+	/** The plain GETs `check` makes, without loading dockerode on a unix socket (api.ts). */
+	api: EngineApi;
 	target: EngineTarget;
+	/** Requests made so far through either client, streams included (`timings.requests`). */
+	readonly requests: number;
 }
+
+// The bundle (scripts/bundle.mjs) points this at its own one-file copy of dockerode, required only when used.
+const DOCKERODE = 'dockerode';
+
+/** dockerode's class, loaded now: a few hundred ms of modules when unbundled, ~30 ms bundled, so only on first use. */
+export function loadDockerode(): typeof Docker {
+	return createRequire(import.meta.url)(DOCKERODE) as typeof Docker;
+}
+
+/** The engine's clients for a target: dockerode made on first use, the GETs of `check` through `api`. */
+export function engineFor(target: EngineTarget): Engine {
+	let docker: Docker | undefined;
+	const load = (): Docker => {
+		if (!docker) {
+			const Dockerode = loadDockerode();
+			docker = new Dockerode(target.options);
+			countRequests(docker);
+		}
+
+		return docker;
+	};
+
+	const api = target.transport === 'unix' ? unixApi(target.options.socketPath as string) : modemApi(load);
+	return {
+		get docker() {
+			return load();
+		},
+		api,
+		target,
+		get requests() {
+			return api.requests + (docker ? requestsMade(docker) : 0);
+		},
+	};
+}
+
 
 /** Is the engine's API at least `min`? Versions are MAJOR.MINOR. */
 export function apiAtLeast(version: string, min: string = MIN_API_VERSION): boolean {
@@ -149,26 +197,25 @@ export function apiAtLeast(version: string, min: string = MIN_API_VERSION): bool
  * The engine's version. Over ssh:// it is also the proof of the forwarded socket, so no separate ping waits on the
  * link: when it fails through the forward, it is asked again through dial-stdio, whose docker CLI says what is wrong.
  */
-async function askVersion(docker: Docker, target: EngineTarget): Promise<{ApiVersion?: string; Version?: string}> {
+async function askVersion(api: EngineApi, target: EngineTarget): Promise<{ApiVersion?: string; Version?: string}> {
 	try {
-		return await docker.version() as {ApiVersion?: string; Version?: string};
+		return await api.json('/version');
 	} catch (error) {
 		if (!target.ssh?.dropForward()) {
 			throw error;
 		}
 
-		return await docker.version() as {ApiVersion?: string; Version?: string};
+		return await api.json('/version');
 	}
 }
 
 /** Connect and ask the version, so a missing, forbidden or too old engine fails here with a clear line rather than later. */
 export async function connect(choice?: string | EngineChoice): Promise<Engine> {
 	const target = engineTarget(choice);
-	const docker = new Docker(target.options);
-	countRequests(docker);
+	const engine = engineFor(target);
 	let version: {ApiVersion?: string; Version?: string};
 	try {
-		version = await askVersion(docker, target);
+		version = await askVersion(engine.api, target);
 	} catch (error) {
 		target.ssh?.close();
 		throw explainEngineError(error, target);
@@ -179,7 +226,7 @@ export async function connect(choice?: string | EngineChoice): Promise<Engine> {
 		throw new DoctorError(`the Docker engine at ${describeEngine(target)} speaks API ${version.ApiVersion} (Docker ${version.Version ?? '?'}), older than the ${MIN_API_VERSION} occ-doctor needs (API version too old): upgrade Docker there to 19.03 or later`);
 	}
 
-	return {docker, target};
+	return engine;
 }
 
 /** End what the engine connection holds open (the SSH master). The process's exit does it too. */

@@ -9,7 +9,8 @@ import type {Engine} from './engine.js';
 
 // Does a path exist in the container? Asked of the host first (a stat of the bind source or volume mountpoint, or of
 // the overlay2 layers for the container's own files), so a local check needs no engine request for it; the archive
-// API's HEAD only for what the host cannot answer, and never while that call would change the host.
+// API's HEAD only for what the host cannot answer, and never while that call would change the host. dockerode loads
+// only when such a call is made (`container()`).
 
 type Answer = boolean | null;
 
@@ -77,7 +78,7 @@ export function existsOnHost(path: string, facts: ContainerFacts, local: boolean
  */
 export async function pathsExist(engine: Engine, facts: ContainerFacts, paths: string[]): Promise<Record<string, Answer>> {
 	const out: Record<string, Answer> = {};
-	const container = engine.docker.getContainer(facts.id);
+	const container = () => engine.docker.getContainer(facts.id);
 	const asked: Array<Promise<void>> = [];
 	// Shortest first: a path under one the host knows to be absent (on the same mount) is absent too, without a request.
 	for (const path of [...paths].sort((a, b) => a.length - b.length)) {
@@ -85,7 +86,7 @@ export async function pathsExist(engine: Engine, facts: ContainerFacts, paths: s
 		const absentAbove = Object.entries(out).some(([above, exists]) => exists === false && above !== path && isUnder(path, above) && (coveringMount(above, facts)?.destination ?? null) === mount);
 		out[path] = absentAbove ? false : existsOnHost(path, facts, engine.target.local);
 		if (out[path] === null && !facts.archiveRisk && coveringMount(path, facts)?.type !== 'tmpfs') {
-			asked.push(statInContainer(container, path).then(stat => {
+			asked.push(statInContainer(container(), path).then(stat => {
 				out[path] = stat !== null;
 			}, () => {}));
 		}
@@ -138,13 +139,13 @@ export function ownedLocations(locations: Location[]): Location[] {
  */
 export async function pathOwners(engine: Engine, facts: ContainerFacts, paths: string[]): Promise<Record<string, Owner>> {
 	const out: Record<string, Owner> = {};
-	const container = engine.docker.getContainer(facts.id);
+	const container = () => engine.docker.getContainer(facts.id);
 	// All at once: over a slow link each request is a round trip.
 	await Promise.all(paths.map(async path => {
 		const host = engine.target.local ? hostFileOf(path, facts) : null;
 		let owner = host ? ownerOnHost(host) : null;
 		if (!owner && !facts.archiveRisk) {
-			owner = await ownerOf(container, path).catch(() => null);
+			owner = await ownerOf(container(), path).catch(() => null);
 		}
 
 		if (owner) {
@@ -161,7 +162,7 @@ export async function configuredUser(engine: Engine, facts: ContainerFacts): Pro
 		return {uid: 0, gid: 0, groups: [0]};
 	}
 
-	const container = engine.docker.getContainer(facts.id);
+	const container = () => engine.docker.getContainer(facts.id);
 	const read = async (path: string): Promise<string | null> => {
 		const host = engine.target.local ? hostFileOf(path, facts) : null;
 		if (host) {
@@ -172,7 +173,7 @@ export async function configuredUser(engine: Engine, facts: ContainerFacts): Pro
 			}
 		}
 
-		return facts.archiveRisk ? null : (await readFileFromContainer(container, path).catch(() => null))?.toString('utf8') ?? null;
+		return facts.archiveRisk ? null : (await readFileFromContainer(container(), path).catch(() => null))?.toString('utf8') ?? null;
 	};
 
 	const [passwd, group] = await Promise.all([read('/etc/passwd'), read('/etc/group')]);

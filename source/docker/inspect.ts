@@ -70,7 +70,7 @@ export function factsFromInspect(
 /** Find the container or say, in one line, that it does not exist and how to list the ones that do. */
 export async function inspectContainer(engine: Engine, ref: string): Promise<any> {
 	try {
-		return await engine.docker.getContainer(ref).inspect();
+		return await engine.api.json(`/containers/${ref}/json`);
 	} catch (error) {
 		if ((error as {statusCode?: number}).statusCode === 404) {
 			throw new DoctorError(`no container "${ref}" on ${engine.target.label}: list them with \`docker ps -a\` and pass --container NAME`);
@@ -80,9 +80,9 @@ export async function inspectContainer(engine: Engine, ref: string): Promise<any
 	}
 }
 
-async function logsContain(container: Docker.Container, needle: string): Promise<boolean> {
+async function logsContain(engine: Engine, id: string, needle: string): Promise<boolean> {
 	try {
-		const buffer = await container.logs({stdout: true, stderr: true, tail: 5000, follow: false}) as unknown as Buffer;
+		const buffer = await engine.api.buffer(`/containers/${id}/logs`, {stdout: true, stderr: true, tail: 5000, follow: false});
 		return buffer.includes(needle);
 	} catch {
 		return false;
@@ -159,7 +159,7 @@ async function volumeFacts(engine: Engine, mounts: any[]): Promise<Record<string
 
 	try {
 		// The name filter matches substrings: keep the exact names only.
-		const {Volumes: list} = await engine.docker.listVolumes({filters: {name: named.map(m => m.Name)}}) as {Volumes?: any[]};
+		const {Volumes: list} = await engine.api.json<{Volumes?: any[]}>('/volumes', {filters: {name: named.map(m => m.Name)}});
 		for (const v of list ?? []) {
 			if (v.Name in volumes) {
 				volumes[v.Name] = {name: v.Name, driver: v.Driver, labels: v.Labels ?? {}, mountpoint: v.Mountpoint ?? null};
@@ -174,7 +174,7 @@ async function volumeFacts(engine: Engine, mounts: any[]): Promise<Record<string
 
 async function imageOf(engine: Engine, id: string): Promise<any> {
 	try {
-		return await engine.docker.getImage(id).inspect();
+		return await engine.api.json(`/images/${id}/json`);
 	} catch {
 		// An image removed after the container was created: its VOLUME list is unknown, the mounts still tell.
 		return null;
@@ -188,7 +188,8 @@ async function imageOf(engine: Engine, id: string): Promise<any> {
  */
 export async function gatherFacts(engine: Engine, ref: string, options: {profile?: Profile} = {}): Promise<ContainerFacts> {
 	const info = await inspectContainer(engine, ref);
-	const container = engine.docker.getContainer(info.Id);
+	// dockerode loads only if the archive API is needed (a bind source the host cannot see).
+	const container = () => engine.docker.getContainer(info.Id);
 	const bindSourceExists: Record<string, boolean | null> = {};
 	const bindSourceIsFile: Record<string, boolean> = {};
 	const binds = ((info.Mounts ?? []) as any[]).filter(m => m.Type === 'bind' && m.Source);
@@ -208,7 +209,7 @@ export async function gatherFacts(engine: Engine, ref: string, options: {profile
 	const engineAnswers = Promise.all([
 		imageOf(engine, info.Image),
 		volumeFacts(engine, info.Mounts ?? []),
-		warning ? logsContain(container, warning) : false,
+		warning ? logsContain(engine, info.Id, warning) : false,
 	]);
 	if (remote) {
 		const onHost = await remote;
@@ -221,7 +222,7 @@ export async function gatherFacts(engine: Engine, ref: string, options: {profile
 	const [[image, volumes, persistenceWarningInLogs]] = await Promise.all([
 		engineAnswers,
 		...unknownBinds.map(async m => {
-			bindSourceIsFile[m.Source] = Boolean(await isFileInContainer(container, m.Destination));
+			bindSourceIsFile[m.Source] = Boolean(await isFileInContainer(container(), m.Destination));
 		}),
 	]);
 	return factsFromInspect(info, image, volumes, {bindSourceExists, bindSourceIsFile, persistenceWarningInLogs: persistenceWarningInLogs as boolean, archiveRisk});
@@ -243,7 +244,7 @@ export interface Candidate {
 export async function findCandidates(engine: Engine): Promise<Candidate[]> {
 	let list: Docker.ContainerInfo[];
 	try {
-		list = await engine.docker.listContainers({all: true});
+		list = await engine.api.json<Docker.ContainerInfo[]>('/containers/json', {all: true});
 	} catch (error) {
 		throw explainEngineError(error, engine.target);
 	}

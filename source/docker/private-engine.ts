@@ -2,8 +2,7 @@ import {spawn, spawnSync, type ChildProcess} from 'node:child_process';
 import {existsSync, mkdtempSync, openSync, closeSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import Docker from 'dockerode';
-import {DoctorError} from './engine.js';
+import {DoctorError, loadDockerode} from './engine.js';
 
 export interface PrivateEngine {
 	host: string;
@@ -54,6 +53,7 @@ export async function startPrivateEngine(options: {prefix?: string; timeoutMs?: 
 	});
 
 	const host = `unix://${socket}`;
+	const Docker = loadDockerode();
 	const docker = new Docker({socketPath: socket});
 	const deadline = Date.now() + (options.timeoutMs ?? 30_000);
 	while (Date.now() < deadline) {

@@ -1,0 +1,140 @@
+import {connect} from 'node:net';
+import type Docker from 'dockerode';
+
+// The few GETs `check` makes (version, inspect, image, volumes, logs, container lists), as plain HTTP. On a unix
+// socket they go through this small client: loading dockerode and its modem costs more than the requests take, and
+// check is what people wait for (docs/startup.md). Other transports (tcp, tls, ssh) go through dockerode's modem.
+
+/** The query of a GET: objects (filters) are sent as JSON, as the Engine API and docker-modem expect. */
+export type Query = Record<string, string | number | boolean | object | undefined>;
+
+export interface EngineApi {
+	/** GET path?query: the parsed JSON body. Fails as docker-modem does: `statusCode`, `reason`, `json`, one-line message. */
+	json<T = any>(path: string, query?: Query): Promise<T>;
+	/** GET path?query: the raw body (e.g. a container's multiplexed logs). */
+	buffer(path: string, query?: Query): Promise<Buffer>;
+	/** Requests made so far (one dial each). */
+	readonly requests: number;
+}
+
+export function queryString(query: Query = {}): string {
+	const params = new URLSearchParams();
+	for (const [key, value] of Object.entries(query)) {
+		if (value !== undefined) {
+			params.append(key, typeof value === 'object' ? JSON.stringify(value) : String(value));
+		}
+	}
+
+	const text = params.toString();
+	return text ? `?${text}` : '';
+}
+
+/** docker-modem's error for a status it does not expect, so callers (404 → "no container ...") need not know the client. */
+export function statusError(statusCode: number, body: Buffer): Error & {statusCode: number; reason: string; json: unknown} {
+	let json: unknown = null;
+	try {
+		json = JSON.parse(body.toString('utf8'));
+	} catch {
+		json = body.length > 0 ? body.toString('utf8') : null;
+	}
+
+	const reason = statusCode === 404 ? 'not found' : statusCode === 500 ? 'server error' : 'unexpected';
+	const cause = (json as {message?: string} | null)?.message ?? json ?? '';
+	return Object.assign(new Error(`(HTTP code ${statusCode}) ${reason} - ${String(cause)} `), {statusCode, reason, json});
+}
+
+/** A body sent with `Transfer-Encoding: chunked`, joined. */
+export function dechunk(body: Buffer): Buffer {
+	const parts: Buffer[] = [];
+	let at = 0;
+	for (;;) {
+		const eol = body.indexOf('\r\n', at);
+		const size = eol === -1 ? Number.NaN : Number.parseInt(body.toString('latin1', at, eol), 16);
+		if (Number.isNaN(size) || eol + 2 + size > body.length) {
+			throw new Error('the engine sent a malformed chunked body');
+		}
+
+		if (size === 0) {
+			return Buffer.concat(parts);
+		}
+
+		parts.push(body.subarray(eol + 2, eol + 2 + size));
+		at = eol + 2 + size + 2;
+	}
+}
+
+/** A whole HTTP/1.1 response (the engine closed the connection after it): status and body. */
+export function parseResponse(raw: Buffer): {statusCode: number; body: Buffer} {
+	const end = raw.indexOf('\r\n\r\n');
+	const head = end === -1 ? '' : raw.toString('latin1', 0, end);
+	const status = /^HTTP\/1\.[01] (\d{3})/.exec(head);
+	if (!status) {
+		throw new Error('the engine sent no HTTP response');
+	}
+
+	const body = raw.subarray(end + 4);
+	return {statusCode: Number(status[1]), body: /\r\ntransfer-encoding:\s*chunked/i.test(head) ? dechunk(body) : body};
+}
+
+/**
+ * GETs over the engine's unix socket, one connection each (`Connection: close`, so the response ends with the
+ * connection). node:net alone: node:http's modules and its agent's first request cost more than the five requests.
+ */
+export function unixApi(socketPath: string): EngineApi {
+	let requests = 0;
+	const get = async (path: string, query?: Query) => new Promise<Buffer>((resolve, reject) => {
+		requests++;
+		const chunks: Buffer[] = [];
+		// write, not end: the engine (Go's net/http) takes a half-closed connection for a client gone away.
+		const socket = connect(socketPath, () => {
+			socket.write(`GET ${path}${queryString(query)} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n`);
+		});
+		socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+		socket.on('error', reject);
+		socket.on('end', () => {
+			try {
+				const {statusCode, body} = parseResponse(Buffer.concat(chunks));
+				if (statusCode === 200) {
+					resolve(body);
+				} else {
+					reject(statusError(statusCode, body));
+				}
+			} catch (error) {
+				reject(error);
+			}
+		});
+	});
+
+	return {
+		async json(path, query) {
+			return JSON.parse((await get(path, query)).toString('utf8'));
+		},
+		buffer: get,
+		get requests() {
+			return requests;
+		},
+	};
+}
+
+/** The same calls through dockerode's modem (tcp, tls, ssh): its agents, TLS options and error shapes. */
+export function modemApi(docker: () => Docker): EngineApi {
+	const dial = async (path: string, query?: Query) => new Promise<any>((resolve, reject) => {
+		const modem = (docker() as unknown as {modem: {dial: (options: object, callback: (error: unknown, data: unknown) => void) => void}}).modem;
+		modem.dial({path: path + queryString(query), method: 'GET', statusCodes: {200: true, 404: 'not found', 500: 'server error'}}, (error, data) => {
+			if (error) {
+				reject(error);
+			} else {
+				resolve(data);
+			}
+		});
+	});
+
+	return {
+		json: dial,
+		async buffer(path, query) {
+			const data = await dial(path, query);
+			return Buffer.isBuffer(data) ? data : Buffer.from(typeof data === 'string' ? data : JSON.stringify(data));
+		},
+		requests: 0,
+	};
+}
