@@ -120,7 +120,8 @@ export function unixApi(socketPath: string): EngineApi {
 export function modemApi(docker: () => Docker): EngineApi {
 	const dial = async (path: string, query?: Query) => new Promise<any>((resolve, reject) => {
 		const modem = (docker() as unknown as {modem: {dial: (options: object, callback: (error: unknown, data: unknown) => void) => void}}).modem;
-		modem.dial({path: path + queryString(query), method: 'GET', statusCodes: {200: true, 404: 'not found', 500: 'server error'}}, (error, data) => {
+		// As dockerode calls it: a path ending in '?' takes the query from `options` (objects as JSON).
+		modem.dial({path: `${path}?`, options: Object.fromEntries(Object.entries(query ?? {}).filter(([, value]) => value !== undefined)), method: 'GET', statusCodes: {200: true, 404: 'not found', 500: 'server error'}}, (error, data) => {
 			if (error) {
 				reject(error);
 			} else {
