@@ -5,6 +5,7 @@
 import {createHash, type Hash} from 'node:crypto';
 import {chmodSync, chownSync, closeSync, createReadStream, existsSync, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeSync} from 'node:fs';
 import {statfs} from 'node:fs/promises';
+import {hostname} from 'node:os';
 import {basename, dirname, join} from 'node:path';
 import {Transform} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
@@ -34,13 +35,29 @@ export interface HostWork {
 	aside: string;
 }
 
+const sameHost = new WeakMap<Engine, Promise<boolean>>();
+
 /**
- * The target's host directory, when this process can write it directly: a unix-socket engine on this machine, root,
- * a local-driver volume (or a bind) whose directory exists and is not a mount point (its parent, where the staging
- * directory goes, is on the same file system, so moving in is a rename). Else null: the engine's archive API.
+ * Does the engine run on this machine, in this file system? A unix socket can be a mounted one (occ-doctor in a
+ * container with the engine's socket, Docker Desktop's VM), where the same path names another directory: the
+ * engine's host name must be ours.
+ */
+async function engineIsHere(engine: Engine): Promise<boolean> {
+	if (!sameHost.has(engine)) {
+		sameHost.set(engine, engine.docker.info().then((info: {Name?: string}) => info.Name === hostname(), () => false));
+	}
+
+	return sameHost.get(engine)!;
+}
+
+/**
+ * The target's host directory, when this process can write it directly: a unix-socket engine on this machine (its
+ * host name is ours), root, a local-driver volume (or a bind) whose directory exists and is not a mount point (its
+ * parent, where the staging directory goes, is on the same file system, so moving in is a rename). Else null: the
+ * engine's archive API.
  */
 export async function hostDirOf(engine: Engine, target: Target): Promise<string | null> {
-	if (process.env[VIA_ENV] === 'engine' || engine.target.transport !== 'unix' || !engine.target.local || process.getuid?.() !== 0) {
+	if (process.env[VIA_ENV] === 'engine' || engine.target.transport !== 'unix' || !engine.target.local || process.getuid?.() !== 0 || !(await engineIsHere(engine))) {
 		return null;
 	}
 
