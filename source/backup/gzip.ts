@@ -87,6 +87,8 @@ export class ParallelGzip extends Transform {
 	private dictionary: Buffer | undefined;
 	private crc = 0;
 	private length = 0;
+	/** Compressed ÷ uncompressed size of the last deflated block. */
+	private ratio = 1;
 	private started = false;
 
 	constructor(options: ParallelGzipOptions) {
@@ -148,7 +150,8 @@ export class ParallelGzip extends Transform {
 		this.size = 0;
 		this.crc = crc32(block, this.crc);
 		this.length += block.length;
-		const job = deflateRawAsync(block, {level: blockLevel(block, this.level), finishFlush: constants.Z_SYNC_FLUSH, chunkSize: block.length + (block.length >> 3) + 1024, ...(this.dictionary ? {dictionary: this.dictionary} : {})});
+		const level = blockLevel(block, this.level);
+		const job = deflateRawAsync(block, {level, finishFlush: constants.Z_SYNC_FLUSH, chunkSize: this.outputSize(block.length, level), ...(this.dictionary ? {dictionary: this.dictionary} : {})});
 		// A stream torn down with blocks in flight must not leave an unhandled rejection behind.
 		job.catch(() => {});
 		// zlib reads the block until its deflate finishes; only then may it be filled again.
@@ -157,10 +160,24 @@ export class ParallelGzip extends Transform {
 				this.spare.push(buffer);
 			}
 
+			if (level > 0) {
+				this.ratio = out.length / block.length;
+			}
+
 			return out;
 		}));
 		// A copy: the block is filled again once compressed, the window stays for the next one.
 		this.dictionary = Buffer.from(block.subarray(Math.max(0, block.length - WINDOW)));
+	}
+
+	/**
+	 * The output buffer zlib allocates for a block: a stored block grows by a few bytes per 64 KiB; a deflated one is
+	 * guessed from the last one's ratio (a wrong guess costs one more buffer, not an error). A buffer sized for the worst
+	 * case, held until the block is written, would double the memory the garbage collector is pressed to reclaim.
+	 */
+	private outputSize(length: number, level: number): number {
+		const worst = length + (length >> 3) + 1024;
+		return level === 0 ? length + (length >> 10) + 1024 : Math.min(worst, Math.ceil(length * this.ratio * 1.1) + 16 * 1024);
 	}
 
 	/** Write finished blocks, in order, until at most `keep` are in flight. */

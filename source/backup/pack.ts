@@ -2,14 +2,13 @@
 // writes them), nested mounts left out, live SQLite files replaced by consistent snapshots. Three parts: the output
 // pipeline (output.ts: tar pack, gzip, sha256, the file), the header rewrite (rewriteHeader, below), and the SQLite
 // capture (capture.ts); packUnit only walks the engine's entries and sends each to one of them.
-import {createReadStream} from 'node:fs';
 import {posix} from 'node:path';
 import {pipeline} from 'node:stream/promises';
 import type Docker from 'dockerode';
 import tar from 'tar-stream';
 import {getArchiveStream} from '../docker/archive.js';
 import {peekHeader, SQLITE_MIN_BYTES, teeFile, type StreamCapture} from './capture.js';
-import {endSink, openArchive, writeChunk, WRITE_CHUNK, type ArchiveOutput} from './output.js';
+import {endSink, openArchive, readChunks, writeChunk, type ArchiveOutput} from './output.js';
 import type {BackupUnit} from './types.js';
 
 export type {CapturedFile, StreamCapture} from './capture.js';
@@ -250,7 +249,7 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 				}
 
 				bytes += file.size;
-				await put({...db.header, name: db.path + file.suffix, size: file.size, pax: undefined}, createReadStream(file.path, {highWaterMark: WRITE_CHUNK}) as AsyncIterable<Buffer>, undefined, false);
+				await put({...db.header, name: db.path + file.suffix, size: file.size, pax: undefined}, readChunks(file.path), undefined, false);
 			}
 
 			databases.push(db.path);

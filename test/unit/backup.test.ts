@@ -194,6 +194,15 @@ describe('parallel gzip', () => {
 		// Stored blocks cost a few bytes each; the text still compresses as gzip's does.
 		assert.ok(out.length < packed.length + gzipSync(Buffer.concat([text, text.subarray(0, 99_999)]), {level: 6}).length * 1.05, `${out.length}`);
 	});
+	it('reads back a block that compresses far worse than the one before it (zlib\'s output outgrows the guess)', async () => {
+		const zeros = Buffer.alloc(200_000);
+		const base64 = Buffer.from(randomBytes(300_000).toString('base64'));
+		assert.equal(blockLevel(base64.subarray(0, 64 * 1024), 6), 6, 'base64 is deflated, not stored');
+		const data = Buffer.concat([zeros, base64, zeros]);
+		const out = await gzipped([data], 64 * 1024);
+		assert.ok(gunzipSync(out).equals(data));
+		assert.equal(spawnSync('gzip', ['-t'], {input: out}).status, 0);
+	});
 });
 
 describe('database capture proof', () => {
