@@ -125,7 +125,9 @@ export function explainEngineError(error: unknown, target: EngineTarget): Doctor
 		return new DoctorError(`permission denied on ${where}: add your user to the docker group (sudo usermod -aG docker $USER, then log in again) or run with sudo`);
 	}
 
-	if (target.transport === 'ssh' && (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/i.test(err.message ?? ''))) {
+	// Over ssh:// a socket error is the forwarded socket's (dial-stdio's failures are DoctorErrors already): the
+	// master is gone (refused, no such socket) or the link under it reset. Never "start docker".
+	if (target.transport === 'ssh' && (['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ENOENT'].includes(code) || /socket hang up/i.test(err.message ?? ''))) {
 		return new DoctorError(`the SSH link to ${target.ssh?.host ?? where} dropped (${code || err.message}): check the network and run again (in the TUI, press r to reconnect)`);
 	}
 

@@ -80,6 +80,19 @@ describe('explainEngineError', () => {
 		const missing = explainEngineError(Object.assign(new Error('connect ENOENT'), {code: 'ENOENT'}), target);
 		assert.match(missing.message, /no Docker engine answers.*DOCKER_HOST/);
 	});
+
+	it('over ssh://, a socket error is the link (the forwarded socket), never "start docker"', () => {
+		const ssh = engineTarget('ssh://box', {});
+		try {
+			for (const code of ['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE']) {
+				const line = explainEngineError(Object.assign(new Error(`connect ${code}`), {code}), ssh).message;
+				assert.match(line, /^the SSH link to box dropped .*press r to reconnect/, code);
+				assert.doesNotMatch(line, /systemctl start docker/, code);
+			}
+		} finally {
+			ssh.ssh?.close();
+		}
+	});
 });
 
 describe('chooseEngine (the docker CLI\'s order)', () => {
