@@ -429,9 +429,16 @@ async function restoreInPlace(plan: RestorePlan, options: RestoreOptions, emit: 
 	let safetyDir: string | null = null;
 	const written = new Map<string, Map<number, string>>();
 	try {
-		// Host targets first, while the container still runs: the one pass checks each archive as it stages it.
-		for (const item of plan.items.filter(i => i.host)) {
-			written.set(item.record.file, await stage(plan, item, options, journal, emit));
+		// Host targets first, while the container still runs: the one pass checks each archive as it stages it. All
+		// at once: each inflates on its own threadpool thread. Every pass ends before a failure is acted on.
+		const staging = plan.items.filter(i => i.host);
+		const staged = await Promise.allSettled(staging.map(async item => stage(plan, item, options, journal, emit)));
+		for (const [i, outcome] of staged.entries()) {
+			if (outcome.status === 'rejected') {
+				throw outcome.reason;
+			}
+
+			written.set(staging[i]!.record.file, outcome.value);
 		}
 
 		signal?.throwIfAborted();
