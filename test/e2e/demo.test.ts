@@ -56,7 +56,7 @@ describe('occ-doctor demo', () => {
 				child.kill('SIGINT');
 			}
 		});
-		const code = await new Promise<number | null>(resolve => child.on('exit', resolve));
+		const code = await new Promise<number | null>(resolve => child.on('close', resolve)); // close: all of stderr read
 		assert.equal(code, 130, stderr);
 		const id = idOf(stderr);
 		assert.ok(id, stderr);

@@ -96,7 +96,8 @@ function runCli(args: string[], env: NodeJS.ProcessEnv = {}): {child: ReturnType
 	child.stdout.on('data', c => (stdout += c));
 	child.stderr.on('data', c => (stderr += c));
 	const done = new Promise<{code: number | null; stdout: string; stderr: string}>(resolve => {
-		child.on('exit', code => resolve({code, stdout, stderr}));
+		// 'close', not 'exit': the last lines of stderr can arrive after the process has exited.
+		child.on('close', code => resolve({code, stdout, stderr}));
 	});
 	return {child, done, stderr: () => stderr};
 }

@@ -50,7 +50,7 @@ interface CliRun {
 
 function cli(args: string[], env: Record<string, string>, onStderr?: (all: string) => void): CliRun {
 	const child = spawn(process.execPath, ['--import', 'tsx', 'cli.tsx', ...args], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']});
-	const run: CliRun = {child, stdout: '', stderr: '', code: new Promise(resolve => child.on('exit', resolve))};
+	const run: CliRun = {child, stdout: '', stderr: '', code: new Promise(resolve => child.on('close', resolve))}; // close: all output read
 	child.stdout!.on('data', (c: Buffer) => {
 		run.stdout += c.toString();
 	});

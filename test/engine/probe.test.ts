@@ -336,7 +336,7 @@ describe('probe on a real engine', {timeout: 300_000}, () => {
 					cli.kill('SIGINT');
 				}
 			});
-			const code = await new Promise<number | null>(resolve => cli.on('exit', resolve));
+			const code = await new Promise<number | null>(resolve => cli.on('close', resolve)); // close: all of stderr read
 			assert.equal(code, 130, stderr);
 			assert.match(stderr, /interrupted/);
 			assert.equal((await container.inspect()).State.Running, true, 'an interrupted restart still ends running');

@@ -54,7 +54,8 @@ function cli(args: string[], host: string | undefined, onStderr?: (all: string) 
 		stderr += c;
 		onStderr?.(stderr);
 	});
-	return {child, done: new Promise(resolve => child.on('exit', code => resolve({code, stdout, stderr})))};
+	// 'close', not 'exit': the last lines of stderr can arrive after the process has exited.
+	return {child, done: new Promise(resolve => child.on('close', code => resolve({code, stdout, stderr})))};
 }
 
 describe('restore faults on a real engine', {timeout: 300_000}, () => {

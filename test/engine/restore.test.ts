@@ -114,7 +114,8 @@ function runCli(args: string[], onStderr?: (all: string) => void): {child: Retur
 		onStderr?.(stderr);
 	});
 	const done = new Promise<{code: number | null; stdout: string; stderr: string}>(resolve => {
-		child.on('exit', code => resolve({code, stdout, stderr}));
+		// 'close', not 'exit': the last lines of stderr can arrive after the process has exited.
+		child.on('close', code => resolve({code, stdout, stderr}));
 	});
 	return {child, done};
 }
