@@ -208,6 +208,9 @@ describe('restore faults on a real engine', {timeout: 300_000}, () => {
 			assert.equal(into.code, 0, into.stderr);
 			const confVolume = ((await engine.docker.getVolume('occt-rroom-conf').inspect()) as {Mountpoint: string}).Mountpoint;
 			assert.equal(readFileSync(join(confVolume, 'app.conf'), 'utf8'), 'backed up\n');
+			const rehearsed = await cli(['restore', backup, '--container', 'occt-rroom', '--only', file, '--rehearse', '--json'], own.host).done;
+			assert.equal(rehearsed.code, 0, rehearsed.stderr);
+			assert.deepEqual(JSON.parse(rehearsed.stdout).archives.map((a: {status: string}) => a.status), ['rehearsed']);
 			const byHand = /tar -xzOf \S+ \S+ > \S+$/.exec(refused.stderr.trim())![0];
 			assert.equal(spawnSync('sh', ['-c', byHand]).status, 0, byHand);
 			assert.equal(readFileSync(conf, 'utf8'), 'backed up\n');

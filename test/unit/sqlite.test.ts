@@ -5,6 +5,10 @@ import {join} from 'node:path';
 import {after, describe, it} from 'node:test';
 import Database from 'better-sqlite3';
 import type {DatabaseReport, Location} from '../../source/core/types.js';
+import {analyze} from '../../source/core/analyze.js';
+import {detectProfile} from '../../source/core/profiles.js';
+import {renderPlain} from '../../source/report/plain.js';
+import {recordedFacts} from '../helpers/facts.js';
 import {countLocalDatabase} from '../../source/sqlite/count.js';
 import {legacyStorageEntry, walkDecision, walkRoots, SQLITE_HEADER} from '../../source/sqlite/discover.js';
 import {channelDatabaseName, channelOf, compareCounts, databaseFindings, notCountedFinding, selectedChannel} from '../../source/sqlite/findings.js';
@@ -143,5 +147,23 @@ describe('databases not counted (archiveRisk kept check from reading)', () => {
 	it('says nothing when nothing was left unread or nothing kept check from reading', () => {
 		assert.equal(notCountedFinding(context(tcp, null), []), null);
 		assert.equal(notCountedFinding(context(tcp, true, null), ['/data']), null);
+	});
+
+	it('the plain report says "not counted", never "none found", and gives a long reason once', () => {
+		const facts = recordedFacts('occ-anon-workspace');
+		const {profile, detectedBy} = detectProfile(facts);
+		const report = analyze(facts, profile, detectedBy);
+		const why = `not read: ${risk}`;
+		report.databases = [];
+		report.legacyStorage = [];
+		report.databasesSkipped = ['/home/opencoder/workspace (workspace)', `/srv/a (${why})`, `/srv/b (${why})`];
+		const before = renderPlain(report);
+		assert.match(before, /^ {2}none found$/m);
+		report.findings.push(notCountedFinding(context(tcp, null), ['/srv/a', '/srv/b'])!);
+		const text = renderPlain(report);
+		assert.doesNotMatch(text, /none found/);
+		assert.match(text, /^ {2}! not counted: their rows are unknown, not zero \(why: above\)$/m);
+		assert.match(text, /^ {6}fix: reach the engine over SSH, .*--host ssh:\/\/box\.example --container app/m);
+		assert.match(text, new RegExp(`^ {2}not searched: /home/opencoder/workspace \\(workspace\\); /srv/a, /srv/b \\(${why.replace(/[()']/g, '.')}\\) \\(add one with --db PATH\\)$`, 'm'));
 	});
 });
