@@ -11,7 +11,7 @@ import {DoctorError, explainEngineError, type Engine} from '../docker/engine.js'
 import {compareTrees, describeDiff} from './compare.js';
 import {describeTarget, helperImage, measureTarget, type Target, type TargetState} from './engine-side.js';
 import {hostDirOf, hostWork, measureHostDir, stageable, type HostWork} from './local.js';
-import {roomForNewTarget} from './room.js';
+import {newTargetRooms} from './room.js';
 import {scanArchive} from './scan.js';
 import type {ArchiveOutcome, RestoreEmit, RestoreOptions} from './types.js';
 import {formatBytes} from '../report/text.js';
@@ -206,16 +206,20 @@ function checkTarget(item: PlanItem, options: RestoreOptions): void {
 }
 
 /** A target that is not there yet still needs room: the file system that will hold it must fit the archive. */
-async function checkNewTargetRoom(engine: Engine, image: string, runId: string, item: PlanItem, emit: RestoreEmit): Promise<void> {
+async function checkNewTargetRoom(room: ReturnType<typeof newTargetRooms>, item: PlanItem, emit: RestoreEmit, rehearse: boolean): Promise<void> {
 	const need = neededBytes(item.index);
-	const room = await roomForNewTarget(engine, image, runId, item.target);
-	if (!room) {
-		emit({type: 'notice', message: `the room for ${describeTarget(item.target)} (not there yet) could not be measured: ${item.record.file} needs ${formatBytes(need)}`});
+	const where = rehearse ? `the scratch volume of ${item.record.file}'s rehearsal` : `${describeTarget(item.target)} (not there yet)`;
+	// A rehearsal goes into a scratch volume whatever the target is.
+	const answer = await room(rehearse ? {kind: 'volume', name: '(scratch)'} : item.target, need);
+	if (!answer) {
+		emit({type: 'notice', message: `the room for ${where} could not be measured: ${item.record.file} needs ${formatBytes(need)}`});
 		return;
 	}
 
-	if (need > room.free) {
-		throw new DoctorError(`not enough room in ${describeTarget(item.target)} for ${item.record.file}: it needs ${formatBytes(need)}, ${room.measured} (where it would be made) has ${formatBytes(room.free)} free; nothing was changed, free some space on the engine's disk or pick another --to`);
+	if (answer.claimed + need > answer.free) {
+		const others = answer.claimed > 0 ? ` (${formatBytes(answer.claimed)} of it for the other new targets)` : '';
+		const what = rehearse ? `for the rehearsal of ${item.record.file}: its scratch volume needs` : `in ${describeTarget(item.target)} for ${item.record.file}: it needs`;
+		throw new DoctorError(`not enough room ${what} ${formatBytes(need)}, ${answer.measured} (where it would be made) has ${formatBytes(answer.free)} free${others}; nothing was changed, free some space on the engine's disk${rehearse ? '' : ' or pick another --to'}`);
 	}
 }
 
@@ -287,6 +291,7 @@ export async function planRestore(options: RestoreOptions, engine: Engine, emit:
 	const image = await helperImage(engine, container, info.Image);
 	const items: PlanItem[] = [];
 	const skipped: ArchiveOutcome[] = [];
+	const room = newTargetRooms(engine, image, runId, {sum: !options.rehearse});
 	for (const record of chosen) {
 		options.signal?.throwIfAborted();
 		const explicit = to.find(t => matches(record, t.name))?.target;
@@ -318,8 +323,8 @@ export async function planRestore(options: RestoreOptions, engine: Engine, emit:
 			checkTarget(item, options);
 		}
 
-		if (!options.rehearse && !item.exists) {
-			await checkNewTargetRoom(engine, image, runId, item, emit);
+		if (!item.exists) {
+			await checkNewTargetRoom(room, item, emit, Boolean(options.rehearse));
 		}
 
 		await checkOtherUsers(engine, item, info.Id, options);

@@ -79,3 +79,35 @@ export async function roomForNewTarget(engine: Engine, image: string, runId: str
 
 	return null;
 }
+
+export interface RoomAnswer {
+	free: number;
+	measured: string;
+	/** Bytes earlier targets of this plan will take on the same file system (not counted for a rehearsal). */
+	claimed: number;
+}
+
+/**
+ * Room for each new target of one plan: each file system measured once, and what the plan's earlier new targets
+ * will put there counted against it (a rehearsal makes one scratch volume at a time, so it counts none).
+ */
+export function newTargetRooms(engine: Engine, image: string, runId: string, options: {sum: boolean}): (target: Target, need: number) => Promise<RoomAnswer | null> {
+	const measured = new Map<string, Promise<{free: number; measured: string} | null>>();
+	const claimed = new Map<string, number>();
+	return async (target, need) => {
+		// Every new volume lands in the same place; a bind dir is keyed by its own path (its ancestor is found per path).
+		const key = target.kind === 'volume' ? 'volume' : target.name;
+		if (!measured.has(key)) {
+			measured.set(key, roomForNewTarget(engine, image, runId, target));
+		}
+
+		const room = await measured.get(key)!;
+		if (!room) {
+			return null;
+		}
+
+		const before = options.sum ? claimed.get(room.measured) ?? 0 : 0;
+		claimed.set(room.measured, before + need);
+		return {...room, claimed: before};
+	};
+}

@@ -190,7 +190,14 @@ describe('restore faults on a real engine', {timeout: 300_000}, () => {
 			writeFileSync(join(source, 'big.bin'), randomBytes(4 * 1024 * 1024));
 			const conf = join(scratch, 'app.conf');
 			writeFileSync(conf, 'backed up\n');
-			const container = await engine.docker.createContainer({name: 'occt-rroom', Image: tag, Cmd: ['sleep', '3600'], HostConfig: {NetworkMode: 'none', Binds: [`${source}:/data`, `${conf}:/etc/app.conf`]}});
+			// Two of 1.2 MB: each fits the 2 MB of volumes alone, not both.
+			const halves = ['m1', 'm2'].map(m => join(scratch, `room-${m}`));
+			for (const half of halves) {
+				mkdirSync(half);
+				writeFileSync(join(half, 'part.bin'), randomBytes(1200 * 1024));
+			}
+
+			const container = await engine.docker.createContainer({name: 'occt-rroom', Image: tag, Cmd: ['sleep', '3600'], HostConfig: {NetworkMode: 'none', Binds: [`${source}:/data`, `${conf}:/etc/app.conf`, `${halves[0]}:/m1`, `${halves[1]}:/m2`]}});
 			await container.start();
 			const {dir: backup, manifest} = await runBackup({host: own.host, container: 'occt-rroom', out: join(scratch, 'backup-room')}, () => {}, engine);
 			const data = manifest.archives.find(a => a.containerPath === '/data')!.file.replace(/\.tar\.gz$/, '');
@@ -201,7 +208,8 @@ describe('restore faults on a real engine', {timeout: 300_000}, () => {
 			const refused = await cli(['restore', backup, '--container', 'occt-rroom', '--yes'], own.host).done;
 			assert.equal(refused.code, 2, refused.stderr);
 			assert.deepEqual(refused.stderr.trim().split('\n').length, 1, refused.stderr);
-			assert.match(refused.stderr, new RegExp(`^occ-doctor: ${file}\\.tar\\.gz is the single file /etc/app\\.conf, bind-mounted from ${conf}, .*nothing was changed; restore the others with --only ${data}; put it into a directory mount with --to ${file}=VOLUME, or by hand .*tar -xzOf `));
+			const [m1, m2] = ['/m1', '/m2'].map(p => manifest.archives.find(a => a.containerPath === p)!.file.replace(/\.tar\.gz$/, ''));
+			assert.match(refused.stderr, new RegExp(`^occ-doctor: ${file}\\.tar\\.gz is the single file /etc/app\\.conf, bind-mounted from ${conf}, .*nothing was changed; restore the others with --only ${[data, m1, m2].sort().join(',')}; put it into a directory mount with --to ${file}=VOLUME, or by hand .*tar -xzOf `));
 			assert.equal(readFileSync(conf, 'utf8'), 'changed since\n');
 			// The ways it names work: the file into a volume (a directory mount); and by hand.
 			const into = await cli(['restore', backup, '--container', 'occt-rroom', '--only', file, '--to', `${file}=occt-rroom-conf`, '--yes', '--json'], own.host).done;
@@ -224,6 +232,16 @@ describe('restore faults on a real engine', {timeout: 300_000}, () => {
 			assert.equal(bind.code, 2, bind.stderr);
 			assert.match(bind.stderr, new RegExp(`^occ-doctor: not enough room in bind ${join(small, 'new')} for .*: it needs 4\\.\\d MiB, ${small} \\(where it would be made\\) has 1\\.0 MiB free; nothing was changed`, 'm'));
 			assert.equal(existsSync(join(small, 'new')), false, 'the bind dir was not made');
+
+			// Two new volumes that each fit, but not together; a rehearsal whose scratch volume does not fit.
+			const both = await cli(['restore', backup, '--container', 'occt-rroom', '--only', `${m1},${m2}`, '--to', `${m1}=occt-rroom-m1`, '--to', `${m2}=occt-rroom-m2`, '--yes'], own.host).done;
+			assert.equal(both.code, 2, both.stderr);
+			assert.match(both.stderr, /^occ-doctor: not enough room in volume occt-rroom-m2 for .*has .* free \(1\.2 MiB of it for the other new targets\); nothing was changed/m);
+			const volumes = ((await engine.docker.listVolumes()).Volumes ?? []).map(v => v.Name);
+			assert.ok(!volumes.includes('occt-rroom-m1') && !volumes.includes('occt-rroom-m2'), volumes.join(', '));
+			const rehearsal = await cli(['restore', backup, '--container', 'occt-rroom', '--only', data, '--rehearse'], own.host).done;
+			assert.equal(rehearsal.code, 2, rehearsal.stderr);
+			assert.match(rehearsal.stderr, /^occ-doctor: not enough room for the rehearsal of .*: its scratch volume needs 4\.\d MiB, .*nothing was changed, free some space on the engine's disk$/m);
 			assert.equal((await container.inspect()).State.StartedAt, started, 'not restarted');
 		} finally {
 			await destroyEngine(own, null);
