@@ -77,5 +77,8 @@ if (quick !== null) {
 } else if (parsed?.version) {
 	process.stdout.write(`${packageJson().version ?? ''}\n`);
 } else if (parsed) {
-	process.exitCode = await run(parsed);
+	// No top-level await: the bundle's dist/cli.js is CommonJS (docs/startup.md). run() settles with a code, never throws.
+	void run(parsed).then(code => {
+		process.exitCode = code;
+	});
 }

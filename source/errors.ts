@@ -33,8 +33,18 @@ export interface DoctorErrorOptions {
 	details?: Record<string, unknown>;
 }
 
+// `check` runs from a CommonJS bundle of its own (docs/startup.md), so a run can hold two copies of this class: a
+// brand, not the prototype chain, says whether a value is a DoctorError.
+const BRAND = Symbol.for('occ-doctor.DoctorError');
+
 /** A failure that stops the run. Its message is one line naming the cause and the fix. */
 export class DoctorError extends Error {
+	static [Symbol.hasInstance](value: unknown): boolean {
+		// Subclasses (AmbiguousContainerError) keep the ordinary check.
+		return this === DoctorError ? typeof value === 'object' && value !== null && BRAND in value : Function.prototype[Symbol.hasInstance].call(this, value);
+	}
+
+	readonly [BRAND] = true;
 	readonly code: string;
 	readonly details: Record<string, unknown>;
 
