@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import {isatty} from 'node:tty';
 import {parseCommandLine, type ParsedArgs} from './source/commands/args.js';
 import {decideMode, type Command} from './source/commands/context.js';
 import {helpScreen, packageJson, quickAnswer} from './source/commands/help.js';
@@ -27,8 +28,10 @@ function fail(error: unknown, json: boolean, aborted = false): number {
 
 async function run(parsed: ParsedArgs): Promise<number> {
 	const {flags} = parsed;
-	const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
-	const mode = decideMode(flags, Boolean(process.stdin.isTTY), Boolean(process.stdout.isTTY));
+	// isatty(0), not process.stdin.isTTY: that makes the stdin stream (and loads fs or net streams) for nothing.
+	const stdinIsTty = isatty(0);
+	const interactive = stdinIsTty && Boolean(process.stdout.isTTY);
+	const mode = decideMode(flags, stdinIsTty, Boolean(process.stdout.isTTY));
 	const commandName = parsed.command ?? (mode === 'tui' ? 'tui' : 'check');
 	const controller = new AbortController();
 	let interrupted = 0;

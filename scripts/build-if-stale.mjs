@@ -4,7 +4,7 @@ import {spawnSync} from 'node:child_process';
 import {readdirSync, statSync} from 'node:fs';
 import {join} from 'node:path';
 
-const INPUTS = ['cli.tsx', 'source', 'scripts/bundle.mjs', 'tsconfig.json', 'package.json', 'package-lock.json'];
+const INPUTS = ['cli.tsx', 'source', 'scripts/bundle.mjs', 'scripts/load-cached.cjs', 'tsconfig.json', 'package.json', 'package-lock.json'];
 
 function newest(path) {
 	const stat = statSync(path, {throwIfNoEntry: false});

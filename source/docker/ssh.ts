@@ -1,14 +1,22 @@
 // The engine over SSH, the way the docker CLI reaches it: the user's own `ssh` runs `docker system dial-stdio` on
 // the remote, so ~/.ssh/config, the agent and known_hosts work as they do for `ssh`. One login per run: a
 // ControlMaster in a private directory, and every HTTP connection is a session multiplexed on it.
-import {spawn, spawnSync, type ChildProcess} from 'node:child_process';
+import type {ChildProcess} from 'node:child_process';
 import {existsSync, mkdtempSync, rmSync} from 'node:fs';
-import {Agent} from 'node:http';
+import type {Agent} from 'node:http';
+import {createRequire} from 'node:module';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {connect as connectSocket, type Socket} from 'node:net';
 import {Duplex} from 'node:stream';
 import {DoctorError} from './errors.js';
+
+// node:child_process and node:http load on the first ssh:// use: engine.ts imports this module for every run, and a
+// check of a local engine has no use for them (docs/startup.md).
+const lazy = createRequire(import.meta.url);
+const childProcess = () => lazy('node:child_process') as typeof import('node:child_process');
+const spawn = ((...args: unknown[]) => (childProcess().spawn as (...a: unknown[]) => ChildProcess)(...args)) as typeof import('node:child_process').spawn;
+const spawnSync = ((...args: unknown[]) => (childProcess().spawnSync as (...a: unknown[]) => unknown)(...args)) as typeof import('node:child_process').spawnSync;
 
 /** sshd allows 10 sessions per connection by default; stay under it with room for a hijacked exec. */
 export const MAX_SESSIONS = 8;
@@ -195,7 +203,7 @@ export class SshTransport {
 		this.args = args;
 		this.host = host;
 		open.add(this);
-		const agent = new Agent({keepAlive: true, maxSockets: MAX_SESSIONS, maxFreeSockets: MAX_SESSIONS});
+		const agent = new (lazy('node:http') as typeof import('node:http')).Agent({keepAlive: true, maxSockets: MAX_SESSIONS, maxFreeSockets: MAX_SESSIONS});
 		agent.createConnection = ((_options: unknown, done: (error: Error | null, socket?: Duplex) => void) => {
 			this.session().then(socket => done(null, socket), (error: Error) => done(error));
 		}) as unknown as Agent['createConnection'];
