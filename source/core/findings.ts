@@ -32,23 +32,49 @@ function mountSteps(location: Location, profile: Profile, facts: ContainerFacts)
 
 /**
  * The way onto a named volume without losing what is there now: a recreate alone would start on an empty volume.
- * An anonymous volume is copied volume to volume; data on the layer or a tmpfs is saved with docker cp and put back.
+ * An anonymous volume is copied volume to volume. Data on the layer or a tmpfs fills the named volume before the
+ * recreate, streamed container to container (`docker cp … - | docker cp -a - …`: owners and modes kept, the volume's
+ * own directory included, nothing through the host, so it works on a remote engine), through a container that is
+ * never started; the app then starts on its data, and nothing is copied under a running app.
  */
 function namedVolumeFix(location: Location, profile: Profile, facts: ContainerFacts): FixStep[] {
 	const volume = volumeName(location, profile);
-	const name = facts.name;
+	// Compose names the volume it makes <project>_<name>: the copy goes where the edited service will look.
+	const target = location.compose ? composeVolume(facts, volume) : volume;
 	if (location.storage === 'anonymous-volume' && location.mount?.name) {
-		// Compose names the volume it makes <project>_<name>: the copy goes where the edited service will look.
-		const target = location.compose ? composeVolume(facts, volume) : volume;
 		return [command(`docker run --rm --entrypoint cp -v ${location.mount.name}:/from -v ${target}:/to ${facts.image} -a /from/. /to/`, 'copy it into a named volume first'), ...mountSteps(location, profile, facts)];
 	}
 
-	const saved = `./${volume}-saved`;
+	return [fillVolume(facts, target, location.path, location.storage === 'tmpfs'), ...mountSteps(location, profile, facts)];
+}
+
+/**
+ * The mount for a path that does not exist yet. The engine makes a new volume's directory root's when the image has
+ * nothing at that path, so an app that does not run as root could not write there: the volume is made its user's first.
+ */
+function newVolumeSteps(location: Location, profile: Profile, facts: ContainerFacts): FixStep[] {
+	const user = facts.appUser;
+	if (!user || user.uid === 0 || location.writer === 'root') {
+		return mountSteps(location, profile, facts);
+	}
+
+	const volume = volumeName(location, profile);
+	const target = location.compose ? composeVolume(facts, volume) : volume;
 	return [
-		command(`docker cp ${name}:${shellQuote(location.path)} ${saved}`, 'save it first'),
+		command(`docker run --rm -u 0 --network none --entrypoint chown -v ${target}:/d ${shellQuote(facts.image)} ${ownerIds(user)} /d`, 'make the volume the app user\'s first'),
 		...mountSteps(location, profile, facts),
-		command(`docker cp ${saved}/. ${name}:${shellQuote(location.path)}`, 'put it back'),
 	];
+}
+
+/** Fill `volume` with what `path` holds now, through a never-started container of the same image (see namedVolumeFix). */
+export function fillVolume(facts: Pick<ContainerFacts, 'name' | 'image'>, volume: string, path: string, tmpfs = false): FixStep {
+	const filler = `${facts.name}-fill`;
+	const parent = posix.dirname(path);
+	// The archive API cannot read a tmpfs: its files come out through tar in the running container.
+	const read = tmpfs
+		? `docker exec ${shellQuote(facts.name)} tar -C ${shellQuote(parent)} -cf - ${shellQuote(posix.basename(path))}`
+		: `docker cp ${shellQuote(facts.name)}:${shellQuote(path)} -`;
+	return command(`docker create --name ${shellQuote(filler)} -v ${volume}:${shellQuote(path)} ${shellQuote(facts.image)} && ${read} | docker cp -a - ${shellQuote(filler)}:${shellQuote(parent)} && docker rm ${shellQuote(filler)}`, 'copy it into the named volume first');
 }
 
 const MOVABLE: ReadonlySet<Location['storage']> = new Set(['container-layer', 'tmpfs']);
@@ -274,7 +300,7 @@ export function findingsFor(facts: ContainerFacts, profile: Profile, locations: 
 						? `${location.label} (${location.priority}) does not exist yet, and ${profile.title} writes it at run time: it will land on ${where} and be lost on ${location.storage === 'tmpfs' ? 'every restart' : 'recreate or update'}`
 						: `${location.label} (${location.priority}) is on ${where}: it is lost on ${location.storage === 'tmpfs' ? 'every restart' : 'recreate or update'}`,
 					// Nothing to save yet: the fix only creates the mount.
-					...fixOf(absent ? mountSteps({...location, path: moveRoot(location, locations, facts).path}, profile, facts) : moveFix(location, locations, profile, facts)),
+					...fixOf(absent ? newVolumeSteps({...location, path: moveRoot(location, locations, facts).path}, profile, facts) : moveFix(location, locations, profile, facts)),
 				});
 			}
 		}

@@ -1,7 +1,7 @@
 // Redis persistence, pure: read its settings from the command line and the config file, merge them with what the
 // running server says, and judge them. The I/O (archive API, exec) is in source/check/redis.ts.
 import {posix} from 'node:path';
-import {sortFindings} from './findings.js';
+import {fillVolume, sortFindings} from './findings.js';
 import {findProfile} from './profiles.js';
 import {advice, command, composeUp, composeVolume, composeWhere, fixOf} from './fix.js';
 import type {ContainerFacts, Finding, FixStep, Location, Profile, RedisSettings, Report} from './types.js';
@@ -152,17 +152,13 @@ function aofFix(facts: ContainerFacts): FixStep[] {
 
 /**
  * Onto a named volume without losing the dataset: a Redis recreated on an empty volume starts empty, and a dump put
- * back while it runs is overwritten by its next save. So the volume is filled before the recreate, through a
- * container that is never started (docker cp works on any engine, local or remote), with owners kept (-a).
+ * back while it runs is overwritten by its next save. So the volume is filled before the recreate (fillVolume).
  */
 function volumeFix(facts: ContainerFacts, dir: string): FixStep[] {
 	const service = serviceOf(facts);
 	const volume = service ? composeVolume(facts, 'redis-data') : 'redis-data';
-	const saved = './redis-data-saved';
-	const filler = `${facts.name}-fill`;
 	return [
-		command(`docker cp -a ${facts.name}:${dir} ${saved}`, 'save it first'),
-		command(`docker create --name ${filler} -v ${volume}:/to ${facts.image} && docker cp -a ${saved}/. ${filler}:/to && docker rm ${filler}`, 'fill the volume with it'),
+		fillVolume(facts, volume, dir, facts.tmpfs.some(t => dir === t || dir.startsWith(`${t}/`))),
 		...(service
 			? [advice(`add volumes: ["redis-data:${dir}"] ${composeWhere(facts, service)} (and redis-data: under top-level volumes:)`), composeUp(facts)]
 			: [advice(`recreate ${facts.name} with -v redis-data:${dir}`)]),

@@ -191,8 +191,8 @@ describe('the printed fixes work', () => {
 		assert.ok(codes.includes(`not-persistent ${DATA}/auth.json`), codes.join(', '));
 		assert.ok(codes.includes('anonymous-volume /srv/anon'), codes.join(', '));
 
-		// Save, recreate, put back for the data dir; copy, recreate for the anonymous volume.
-		assert.deepEqual(await runFixes(report.findings, fixture, t), {commands: 3, advice: 2});
+		// Fill a named volume, recreate for the data dir; copy, recreate for the anonymous volume.
+		assert.deepEqual(await runFixes(report.findings, fixture, t), {commands: 2, advice: 2});
 
 		const {report: after} = await checkUnchanged(engine, {container: fixture.name, profile: 'opencode', databases: false});
 		assert.deepEqual(codesOf(after.findings), []);
@@ -201,6 +201,34 @@ describe('the printed fixes work', () => {
 		assert.equal(await docker('exec', fixture.name, 'cat', '/srv/anon/notes'), 'kept');
 		// And the data is now where a recreate keeps it.
 		assert.ok(after.locations.filter(l => l.path === DATA || l.path === '/srv/anon').every(l => l.survives.recreate === 'kept'));
+	});
+
+	it('opencode-cloud running as uid 1000 with its data on the layer: after the fixes its files are still its own (owners kept), and it writes there', async t => {
+		const engine = await ready(t);
+		if (!engine) {
+			return;
+		}
+
+		const home = '/home/opencoder/.local/share/opencode';
+		const fixture: Fixture = {
+			name: uniqueName('fix-occ'),
+			image: await image(engine.docker, {user: '1000', labels: {'managed-by': 'opencode-cloud'}, lines: [`RUN mkdir -p ${home} && chown -R 1000:1000 /home/opencoder`]}),
+			mounts: [],
+			flags: ['--restart', 'unless-stopped'],
+			cwd: mkdtempSync(join(work, 'cwd-')),
+		};
+		await start(fixture);
+		await docker('exec', fixture.name, 'sh', '-c', `echo '{"k":3}' > ${home}/auth.json && mkdir ${home}/storage && echo s > ${home}/storage/ses && chmod 600 ${home}/auth.json`);
+		const {report} = await checkUnchanged(engine, {container: fixture.name, databases: false});
+		const codes = codesOf(report.findings);
+		assert.ok(codes.includes(`not-persistent ${home}`), codes.join(', '));
+
+		await runFixes(report.findings, fixture, t);
+		const {report: after} = await checkUnchanged(engine, {container: fixture.name, databases: false});
+		assert.deepEqual(codesOf(after.findings), []);
+		assert.equal(await docker('exec', fixture.name, 'cat', `${home}/auth.json`), '{"k":3}');
+		assert.equal(await docker('exec', fixture.name, 'stat', '-c', '%u:%g %a', home, `${home}/auth.json`, `${home}/storage/ses`), '1000:1000 755\n1000:1000 600\n1000:1000 644');
+		await docker('exec', fixture.name, 'sh', '-c', `echo new > ${home}/new && echo more >> ${home}/auth.json`);
 	});
 
 	it('single files: one bound inside a volume moves into it, one in a layer directory gets its directory bound; a read-only data mount is made writable; a restart policy is set', async t => {
@@ -291,7 +319,7 @@ describe('the printed fixes work', () => {
 
 		const ran = await runFixes(report.findings, fixture, t);
 		assert.equal(await cli('GET', 'queue:task'), 'keep me');
-		assert.ok(ran.commands >= 6 && ran.advice >= 3, JSON.stringify(ran));
+		assert.ok(ran.commands >= 5 && ran.advice >= 3, JSON.stringify(ran));
 		const {report: after} = await checkUnchanged(engine, {container});
 		assert.deepEqual(codesOf(after.findings), []);
 		assert.equal(after.redis?.appendonly, true);

@@ -199,7 +199,7 @@ describe('findings', () => {
 		const report = analyze(facts, profile, 'test');
 		const fixOf = (path: string) => report.findings.find(f => f.code === 'not-persistent' && f.path === path)?.fix ?? '';
 		const data = '/root/.local/share/opencode';
-		assert.equal(fixOf(data), `save it first: docker cp app:${data} ./local-share-opencode-saved ; then recreate app with -v local-share-opencode:${data} ; then put it back: docker cp ./local-share-opencode-saved/. app:${data}`);
+		assert.equal(fixOf(data), `copy it into the named volume first: docker create --name app-fill -v local-share-opencode:${data} example/app:1 && docker cp app:${data} - | docker cp -a - app-fill:/root/.local/share && docker rm app-fill ; then recreate app with -v local-share-opencode:${data}`);
 		for (const child of [`${data}/auth.json`, `${data}/opencode.db`, `${data}/storage`]) {
 			assert.equal(fixOf(child), `move ${data} (the fix under it); ${child} goes with it, no volume of its own`);
 		}
@@ -211,6 +211,6 @@ describe('findings', () => {
 		const custom = {name: 'mine', title: 'mine', description: '', locations: [{path: '/srv/app/config.json', label: 'config', priority: 'high' as const, kind: 'file' as const}]};
 		const file = makeFacts({restartPolicy: 'always', pathExists: {'/srv/app/config.json': true}});
 		const fix = analyze(file, custom, 'test').findings.find(f => f.code === 'not-persistent')!.fix;
-		assert.equal(fix, 'save it first: docker cp app:/srv/app ./srv-app-saved ; then recreate app with -v srv-app:/srv/app ; then put it back: docker cp ./srv-app-saved/. app:/srv/app');
+		assert.equal(fix, 'copy it into the named volume first: docker create --name app-fill -v srv-app:/srv/app example/app:1 && docker cp app:/srv/app - | docker cp -a - app-fill:/srv && docker rm app-fill ; then recreate app with -v srv-app:/srv/app');
 	});
 });

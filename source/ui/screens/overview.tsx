@@ -56,7 +56,7 @@ export function overviewLines(report: Report, width: number): Line[] {
 	if (fix) {
 		lines.push([seg('Fix this first', {bold: true})]);
 		lines.push(...wrapLine([seg(`${SEVERITY_MARK[fix.severity]} `, {color: SEVERITY_COLOR[fix.severity]}), seg(fix.message)], width, 2));
-		// A fix is one or more steps joined by " ; " (save the data, recreate, put it back): one step a line, each whole.
+		// A fix is one or more steps joined by " ; " (copy the data into a volume, recreate): one step a line, each whole.
 		for (const step of fix.fix.split(' ; ')) {
 			lines.push(...wrapLine([seg('  › ', {dim: true}), seg(step, {bold: true})], width, 4));
 		}
