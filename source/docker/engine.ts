@@ -199,25 +199,55 @@ export function apiAtLeast(version: string, min: string = MIN_API_VERSION): bool
  * The engine's version. Over ssh:// it is also the proof of the forwarded socket, so no separate ping waits on the
  * link: when it fails through the forward, it is asked again through dial-stdio, whose docker CLI says what is wrong.
  */
-async function askVersion(api: EngineApi, target: EngineTarget): Promise<{ApiVersion?: string; Version?: string}> {
+async function askVersion(api: EngineApi, target: EngineTarget): Promise<{version: {ApiVersion?: string; Version?: string}; retried: boolean}> {
 	try {
-		return await api.json('/version');
+		return {version: await api.json('/version'), retried: false};
 	} catch (error) {
 		if (!target.ssh?.dropForward()) {
 			throw error;
 		}
 
-		return await api.json('/version');
+		return {version: await api.json('/version'), retried: true};
 	}
 }
 
+/**
+ * Send the inspect of a container named up front (`check --container`) with the version, not one round trip after
+ * it: the first `api.json` of that path takes the answer already on its way. Only where requests cross a link.
+ */
+function inspectEarly(engine: Engine, ref: string): {discard: () => void} {
+	const path = `/containers/${ref}/json`;
+	const early = engine.api.json(path);
+	early.catch(() => {}); // Whoever asks gets the failure; unasked, it is nobody's.
+	const json = engine.api.json.bind(engine.api);
+	let taken = false;
+	engine.api.json = async (asked, query) => {
+		if (!taken && asked === path && query === undefined) {
+			taken = true;
+			return early;
+		}
+
+		return json(asked, query);
+	};
+
+	return {discard() {
+		taken = true;
+	}};
+}
+
 /** Connect and ask the version, so a missing, forbidden or too old engine fails here with a clear line rather than later. */
-export async function connect(choice?: string | EngineChoice): Promise<Engine> {
+export async function connect(choice?: string | (EngineChoice & {container?: string})): Promise<Engine> {
 	const target = engineTarget(choice);
 	const engine = engineFor(target);
+	const container = typeof choice === 'object' ? choice.container : undefined;
+	const early = container && target.transport !== 'unix' ? inspectEarly(engine, container) : undefined;
 	let version: {ApiVersion?: string; Version?: string};
 	try {
-		version = await askVersion(engine.api, target);
+		const asked = await askVersion(engine.api, target);
+		version = asked.version;
+		if (asked.retried) {
+			early?.discard(); // It went through the forward that failed: ask again.
+		}
 	} catch (error) {
 		target.ssh?.close();
 		throw explainEngineError(error, target);
