@@ -5,10 +5,9 @@
 // dockerode's session and BuildKit progress decoder (gRPC and protobufjs, for BuildKit builds only) and ssh2 (native
 // parts), which load only when a build or an ssh:// engine needs them, from node_modules as they ship.
 import {build} from 'esbuild';
-import Module, {createRequire} from 'node:module';
+import {createRequire} from 'node:module';
 import {mkdir, readFile, writeFile} from 'node:fs/promises';
 import {resolve} from 'node:path';
-import {Script} from 'node:vm';
 
 // Requires in our engine client that check never uses, made lazy or left out of the bundle, and a debug line whose argument
 // (util.inspect of every request's options) was computed even with debugging off. The text is matched exactly, so
@@ -97,7 +96,7 @@ const check = resolve('dist/chunks/check.cjs');
 await build({...COMMONJS, entryPoints: ['source/commands/check.ts'], outfile: check, external: [...EXTERNAL, 'dockerode'], plugins: [patches([DOCKERODE])]});
 
 // The code cache of check.cjs as it loads (its top level run as scripts/load-cached.cjs runs it; no check is made).
-const script = new Script(Module.wrap(await readFile(check, 'utf8')), {filename: check});
+const script = createRequire(import.meta.url)('./load-cached.cjs').compile(check);
 const loaded = {exports: {}};
 script.runInThisContext().call(loaded.exports, loaded.exports, createRequire(check), loaded, check, resolve('dist/chunks'));
 if (typeof loaded.exports.checkCommand !== 'function') {

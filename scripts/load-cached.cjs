@@ -6,14 +6,20 @@ const Module = require('node:module');
 const {dirname} = require('node:path');
 const {Script} = require('node:vm');
 
-exports.loadCached = function (file) {
+/** The chunk compiled as Node would wrap it, with its cache when there is one (`cachedDataRejected` tells). */
+function compile(file) {
 	let cachedData;
 	try {
 		cachedData = readFileSync(`${file}.cache`);
 	} catch {}
 
-	const script = new Script(Module.wrap(readFileSync(file, 'utf8')), {filename: file, cachedData});
+	return new Script(Module.wrap(readFileSync(file, 'utf8')), {filename: file, cachedData});
+}
+
+exports.compile = compile;
+
+exports.loadCached = function (file) {
 	const module = {exports: {}};
-	script.runInThisContext().call(module.exports, module.exports, Module.createRequire(file), module, file, dirname(file));
+	compile(file).runInThisContext().call(module.exports, module.exports, Module.createRequire(file), module, file, dirname(file));
 	return module.exports;
 };

@@ -2,7 +2,10 @@
 // exactly what meow would have said.
 import assert from 'node:assert/strict';
 import {spawnSync} from 'node:child_process';
-import {readFileSync} from 'node:fs';
+import {cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {createRequire} from 'node:module';
+import {tmpdir} from 'node:os';
+import {join, resolve} from 'node:path';
 import {describe, it} from 'node:test';
 import {pathToFileURL} from 'node:url';
 import {HELP, quickAnswer} from '../../source/commands/help.js';
@@ -40,5 +43,31 @@ describe('start-up fast path', () => {
 		const r = spawnSync(process.execPath, ['dist/cli.js', '--help'], {encoding: 'utf8'});
 		assert.equal(r.status, 0, r.stderr);
 		assert.equal(r.stdout, meowHelp());
+	});
+
+	it('the built check compiles from the code cache the build wrote, and runs without it or with one V8 rejects', () => {
+		const {compile} = createRequire(import.meta.url)('../../scripts/load-cached.cjs') as {compile: (file: string) => {cachedDataRejected?: boolean}};
+		assert.equal(compile(resolve('dist/chunks/check.cjs')).cachedDataRejected, false, 'npm run build wrote a cache this Node accepts');
+		const dir = mkdtempSync(join(tmpdir(), 'occt-dist-'));
+		try {
+			cpSync('dist/cli.js', join(dir, 'cli.js'));
+			cpSync('dist/package.json', join(dir, 'package.json'));
+			cpSync('dist/chunks/check.cjs', join(dir, 'chunks', 'check.cjs'));
+			const cache = join(dir, 'chunks', 'check.cjs.cache');
+			// No engine at that address: check loads, connects, and fails with its one line, exit 2.
+			const run = () => spawnSync(process.execPath, [join(dir, 'cli.js'), 'check', '--no-databases', '--host', `unix://${join(dir, 'no-engine.sock')}`], {encoding: 'utf8'});
+			for (const state of ['none', 'rejected'] as const) {
+				if (state === 'rejected') {
+					writeFileSync(cache, Buffer.alloc(4096, 7));
+					assert.equal(compile(join(dir, 'chunks', 'check.cjs')).cachedDataRejected, true);
+				}
+
+				const r = run();
+				assert.equal(r.status, 2, `${state}: ${r.stderr}`);
+				assert.match(r.stderr, /^occ-doctor: no Docker engine answers at unix:\/\/.*\(ENOENT\)/, state);
+			}
+		} finally {
+			rmSync(dir, {recursive: true, force: true});
+		}
 	});
 });
