@@ -114,10 +114,11 @@ function fillVolume(dir: string, totalMb: number, pool: Buffer): void {
 	db.close();
 }
 
-function timed(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ms: number; maxRssKb: number | null; stdout: string}> {
+/** CPU seconds (user + system of the command and its children) are the figure the machine's load disturbs least. */
+function timed(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ms: number; maxRssKb: number | null; cpu: number | null; stdout: string}> {
 	return new Promise((resolve, reject) => {
 		const started = Date.now();
-		const child = spawn('/usr/bin/time', ['-f', 'maxrss=%M', command, ...args], {env, stdio: ['ignore', 'pipe', 'pipe']});
+		const child = spawn('/usr/bin/time', ['-f', 'maxrss=%M cpu=%U+%S', command, ...args], {env, stdio: ['ignore', 'pipe', 'pipe']});
 		let stdout = '';
 		let stderr = '';
 		child.stdout.on('data', c => (stdout += c));
@@ -129,7 +130,8 @@ function timed(command: string, args: string[], env: NodeJS.ProcessEnv): Promise
 			}
 
 			const rss = /maxrss=(\d+)/.exec(stderr);
-			resolve({ms: Date.now() - started, maxRssKb: rss ? Number(rss[1]) : null, stdout});
+			const cpu = /cpu=([\d.]+)\+([\d.]+)/.exec(stderr);
+			resolve({ms: Date.now() - started, maxRssKb: rss ? Number(rss[1]) : null, cpu: cpu ? Number(cpu[1]) + Number(cpu[2]) : null, stdout});
 		});
 	});
 }
@@ -219,7 +221,8 @@ try {
 				`| occ-doctor backup | ${(oursMs / 1000).toFixed(1)} s (${rate(oursMs)}) | ${(size(runs.ours) / MB).toFixed(0)} MB | — | — | — |`,
 				line('seeds\' recipe (`docker run … tar czf`)', runs.recipe, '≥ 2×, size ≤ 1.1×'),
 				...(hasPigz ? [line('`tar -cf - . \\| pigz -p 2`', runs.pigz, '≥ 0.8×')] : ['| pigz | not installed | | | | |']),
-				`our peak RSS ${(median(runs.ours.map(r => r.maxRssKb ?? r.child.maxRssKb)) / 1024).toFixed(0)} MB (target ≤ 200 MB) · ${median(runs.ours.map(r => r.child.progressEvents))} progress events · `
+				`CPU seconds (user + system, medians): ours ${median(runs.ours.map(r => r.cpu ?? 0)).toFixed(1)} s (the engine's own share of streaming not counted)${hasPigz ? `, tar | pigz -p 2 ${median(runs.pigz.map(r => r.cpu ?? 0)).toFixed(1)} s` : ''} · `
+				+ `our peak RSS ${(median(runs.ours.map(r => r.maxRssKb ?? r.child.maxRssKb)) / 1024).toFixed(0)} MB (target ≤ 200 MB) · ${median(runs.ours.map(r => r.child.progressEvents))} progress events · `
 				+ `phases: plan ${phase('begin', 'start').toFixed(1)} s, stream ${phase('start', 'snapshot').toFixed(1)} s, database (${runs.ours[0]!.child.databases.join(', ')}) ${phase('snapshot', 'written').toFixed(1)} s, verify ${phase('written', 'verify').toFixed(1)} s`,
 			);
 			process.stdout.write(rows.slice(-7).join('\n') + '\n');

@@ -6,7 +6,7 @@ import {Transform} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import tar from 'tar-stream';
 import {ParallelGzip} from './gzip.js';
-import {StreamCheck} from './verify.js';
+import {BEHIND, StreamCheck} from './verify.js';
 
 /** Write buffers: the archive file and the database captures are written in large pieces. */
 export const WRITE_CHUNK = 1024 * 1024;
@@ -81,7 +81,8 @@ export interface ArchiveOutput {
 
 /** Open `partial` (0600 whatever the umask) and the pipeline into it. A failure anywhere aborts `stop`. */
 export async function openArchive(partial: string, gzipLevel: number, stop: AbortController): Promise<ArchiveOutput> {
-	const file = createWriteStream(partial, {mode: 0o600, flush: true, highWaterMark: WRITE_CHUNK});
+	// Its writes wait in the threadpool's queue behind the deflates too: buffered as deep as the check's (verify.ts).
+	const file = createWriteStream(partial, {mode: 0o600, flush: true, highWaterMark: BEHIND});
 	try {
 		await new Promise<void>((resolve, reject) => {
 			file.once('open', () => resolve());

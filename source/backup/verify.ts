@@ -6,7 +6,7 @@ import {readFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {Transform, Writable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
-import {createGunzip} from 'node:zlib';
+import {createGunzip, type ZlibOptions} from 'node:zlib';
 import {checkAbort} from '../docker/abort.js';
 import {DoctorError} from '../docker/engine.js';
 import {readIndex} from './file-index.js';
@@ -134,8 +134,13 @@ export class TarWalker extends Writable {
  * tar header, the entry count) in the same pass as the write, on the threadpool beside the deflate, so no second
  * decompress follows. verifyWritten then proves the file holds exactly the bytes checked here.
  */
+/** How far (compressed bytes) the read-back check and the file may lag behind the deflate. */
+export const BEHIND = 8 * 1024 * 1024;
+
 export class StreamCheck {
-	private readonly gunzip = createGunzip({chunkSize: 1024 * 1024});
+	// Each inflate waits in the threadpool's queue behind the blocks being deflated: a deep input buffer keeps the
+	// write from waiting on it chunk by chunk (the check may lag this far behind, no further).
+	private readonly gunzip = createGunzip({chunkSize: 1024 * 1024, writableHighWaterMark: BEHIND} as ZlibOptions);
 	private readonly walker = new TarWalker();
 	private readonly checking: Promise<void>;
 	private failure: unknown = null;
