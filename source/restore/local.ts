@@ -2,8 +2,8 @@
 // .tar.gz, gunzip, tar parse, tar-slip checks, each file written and hashed against the index) into a staging
 // directory beside the target, on its file system. Only when all of it checked out are the old contents moved aside
 // and the staged ones moved in (renames); the old contents, kept aside, are put back by renames on a rollback.
-import {createHash, type Hash} from 'node:crypto';
-import {chmodSync, chownSync, closeSync, createReadStream, existsSync, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeSync} from 'node:fs';
+import {createHash} from 'node:crypto';
+import {chmodSync, chownSync, createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, utimesSync} from 'node:fs';
 import {statfs} from 'node:fs/promises';
 import {hostname} from 'node:os';
 import {basename, dirname, join} from 'node:path';
@@ -18,6 +18,7 @@ import type {Engine} from '../docker/engine.js';
 import {difference} from './compare.js';
 import type {Target, TargetState} from './engine-side.js';
 import {unsafeEntry} from './scan.js';
+import {opFor, StageWriter} from './writer.js';
 
 /** What can be staged on the host: regular files, directories, symlinks and hard links (no fifo, socket or device). */
 const STAGEABLE = new Set(['file', 'directory', 'symlink', 'link']);
@@ -123,48 +124,12 @@ function applyMeta(path: string, entry: IndexEntry): void {
 	utimesSync(path, entry.mtime, entry.mtime);
 }
 
-/** The process's umask, read once (reading it means setting it back). */
+/** The process's umask, read once (reading it means setting it back): the writer skips chmod when it keeps the mode. */
 const UMASK = (() => {
 	const mask = process.umask(0o022);
 	process.umask(mask);
 	return mask;
 })();
-
-/**
- * One file's content, written as it streams by and hashed on the way. Synchronous calls on purpose: zlib inflates on
- * the threadpool meanwhile, and a file costs the fewest system calls this way (no chown for root's own files, no
- * chmod when the umask keeps the mode).
- */
-function fileSink(path: string, entry: IndexEntry): {data: (chunk: Buffer) => void; end: () => {ino: number; sha256: string}} {
-	const plain = (entry.mode & ~0o777) === 0 && (entry.mode & UMASK) === 0;
-	const fd = openSync(path, 'wx', plain ? entry.mode : 0o600);
-	const hash: Hash = createHash('sha256');
-	return {
-		data(chunk) {
-			hash.update(chunk);
-			for (let off = 0; off < chunk.length;) {
-				off += writeSync(fd, chunk, off);
-			}
-		},
-		end() {
-			try {
-				if (entry.uid !== 0 || entry.gid !== 0) {
-					fchownSync(fd, entry.uid, entry.gid);
-				}
-
-				if (!plain || entry.uid !== 0 || entry.gid !== 0) {
-					// After chown, which clears setuid and setgid bits.
-					fchmodSync(fd, entry.mode);
-				}
-
-				futimesSync(fd, entry.mtime, entry.mtime);
-				return {ino: fstatSync(fd).ino, sha256: hash.digest('hex')};
-			} finally {
-				closeSync(fd);
-			}
-		},
-	};
-}
 
 /**
  * The one pass: read the .tar.gz once (sha256 of its bytes), gunzip, parse, refuse unsafe entries before they are
@@ -192,6 +157,7 @@ export async function stageArchive(file: string, expected: {sha256?: string; ent
 		},
 	});
 	mkdirSync(staged, {mode: 0o700});
+	const writer = new StageWriter(UMASK);
 	const extract = tar.extract();
 	extract.on('entry', (header, body, next) => {
 		count++;
@@ -205,38 +171,66 @@ export async function stageArchive(file: string, expected: {sha256?: string; ent
 
 		seen.add(entry.path);
 		// Once anything is wrong nothing more is written: the staging directory is removed anyway.
-		const write = !unsafe && !mismatch;
-		let sink: ReturnType<typeof fileSink> | null = null;
-		try {
-			if (write) {
-				sink = writeEntry(staged, entry, directories);
+		let isFile = false;
+		if (!unsafe && !mismatch && entry.path !== '.') {
+			try {
+				const target = entry.type === 'link' ? join(staged, entry.linkname!.replace(/^\.?\/*/, '')) : '';
+				writer.op(opFor(join(staged, entry.path), entry, target));
+				isFile = entry.type === 'file';
+				if (entry.type === 'directory') {
+					directories.push(entry);
+				}
+			} catch (error) {
+				mismatch ??= `${entry.path}: cannot write it (${(error as Error).message})`;
 			}
-		} catch (error) {
-			mismatch ??= `${entry.path}: cannot write it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
 		}
 
-		body.on('data', (chunk: unknown) => sink?.data(chunk as Buffer));
-		body.on('end', () => {
-			if (sink) {
-				const done = sink.end();
-				written.set(done.ino, done.sha256);
-				if (want?.sha256 && want.sha256 !== done.sha256) {
-					mismatch ??= `${entry.path}: different content from the index`;
+		body.on('data', (chunk: unknown) => {
+			if (isFile) {
+				writer.data(chunk as Buffer);
+				if (writer.full) {
+					body.pause();
+					void writer.room().then(() => body.resume());
 				}
 			}
+		});
+		body.on('end', () => {
+			if (isFile) {
+				writer.op({t: 'close', id: entry.path});
+			}
 
-			next();
+			if (writer.full) {
+				void writer.room().then(() => next());
+			} else {
+				next();
+			}
 		});
 		// A truncated archive fails inside an entry: the pipeline reports it.
 		body.on('error', () => {});
 	});
+	let failure: unknown = null;
 	try {
 		await pipeline(createReadStream(file, {highWaterMark: 1024 * 1024}), tap, createGunzip({chunkSize: 256 * 1024}), extract, {signal});
 	} catch (error) {
-		checkAbort(signal);
-		return {damage: `${name}: ${damageReason(error)}`, unsafe: null, written};
+		failure = error;
 	}
 
+	// Always waited for: no write may land after the staging directory is removed.
+	const out = await writer.end();
+	if (failure) {
+		checkAbort(signal);
+		return {damage: `${name}: ${damageReason(failure)}`, unsafe: null, written};
+	}
+
+	for (const [path, ino, sha256] of out.written) {
+		written.set(ino, sha256);
+		const want = wanted.get(path);
+		if (want?.sha256 && want.sha256 !== sha256) {
+			mismatch ??= `${path}: different content from the index`;
+		}
+	}
+
+	mismatch ??= out.error;
 	const sha256 = hash.digest('hex');
 	if (expected.sha256 && expected.sha256 !== sha256) {
 		return {damage: `${name}: sha256 ${sha256.slice(0, 12)}… does not match the manifest's ${expected.sha256.slice(0, 12)}…`, unsafe: null, written};
@@ -262,40 +256,6 @@ export async function stageArchive(file: string, expected: {sha256?: string; ent
 	}
 
 	return {damage: null, unsafe: null, written};
-}
-
-/** Write one entry under `staged`; a file gets a sink for its content. Directories get their metadata later. */
-function writeEntry(staged: string, entry: IndexEntry, directories: IndexEntry[]): ReturnType<typeof fileSink> | null {
-	const path = join(staged, entry.path);
-	switch (entry.type) {
-		case 'directory': {
-			if (entry.path !== '.') {
-				mkdirSync(path, {mode: 0o700});
-				directories.push(entry);
-			}
-
-			return null;
-		}
-
-		case 'file': {
-			return fileSink(path, entry);
-		}
-
-		case 'symlink': {
-			symlinkSync(entry.linkname!, path);
-			lchownSync(path, entry.uid, entry.gid);
-			return null;
-		}
-
-		case 'link': {
-			linkSync(join(staged, entry.linkname!.replace(/^\.?\/*/, '')), path);
-			return null;
-		}
-
-		default: {
-			throw new Error(`a ${entry.type} cannot be staged`);
-		}
-	}
 }
 
 /** The root's metadata before the restore, so a rollback can give it back. */
