@@ -283,7 +283,8 @@ export class SshTransport {
 				if (existsSync(this.controlPath)) {
 					this.logins++;
 					this.lost = undefined;
-					this.engineEndpoint = code === 0 ? stdout.trim() || undefined : undefined;
+					// The last line: a login script may print before it.
+					this.engineEndpoint = code === 0 ? stdout.trim().split('\n').pop()?.trim() || undefined : undefined;
 					resolve(/^unix:\/\/(\/\S+)$/.exec(this.engineEndpoint ?? '')?.[1]);
 				} else {
 					reject(explainSshFailure(stderr, code, this.host));
