@@ -124,10 +124,12 @@ export async function checkContainer(engine: Engine, ref: string, options: Check
 	const redis = isRedis(facts) ? await gatherRedis(engine, facts) : undefined;
 	const detected = forced ? {profile: forced, detectedBy: `--profile ${options.profile}`} : detectProfile(facts);
 	const {profile, detectedBy} = redis && !forced ? redisProfile(detected, redis) : detected;
-	facts.pathExists = await pathsExist(engine, facts, collectCandidates(facts, profile, options.paths ?? []).map(c => c.path));
+	// The configured user does not depend on which paths exist: both go at once (a round trip each over a link).
+	const [pathExists, appUser] = await Promise.all([pathsExist(engine, facts, collectCandidates(facts, profile, options.paths ?? []).map(c => c.path)), configuredUser(engine, facts)]);
+	facts.pathExists = pathExists;
 	// Owners are read only for the locations that exist and must be written: the first analysis says which.
 	const owned = ownedLocations(analyze(facts, profile, detectedBy, options.paths ?? []).locations).map(l => l.path);
-	facts.appUser = await configuredUser(engine, facts);
+	facts.appUser = appUser;
 	facts.pathOwners = facts.appUser && facts.appUser.uid !== 0 ? await pathOwners(engine, facts, owned) : {};
 	const {target} = engine;
 	const {schemaVersion, ...analysis} = analyze(facts, profile, detectedBy, options.paths ?? []);
