@@ -7,6 +7,7 @@ import type Docker from 'dockerode';
 import {runCheck} from '../check/check.js';
 import {connect, DoctorError, explainEngineError, type Engine} from '../docker/engine.js';
 import {interrupted} from '../docker/abort.js';
+import {refuseBindsAtRisk} from '../docker/bind-guard.js';
 import {startContainer, stopContainer, stopTimeoutOf} from '../docker/lifecycle.js';
 import {SnapshotError} from '../sqlite/snapshot.js';
 import {databaseWorkDir, snapshotForArchive} from './database.js';
@@ -145,6 +146,8 @@ export async function planBackup(options: BackupOptions, engine?: Engine): Promi
 	engine ??= await connect(options);
 	// No database counting here: each database is snapshotted and counted when its archive is written.
 	const {facts, report} = await runCheck({host: options.host, container: options.container, profile: options.profile, databases: false, signal: options.signal}, engine);
+	// Before anything goes through the archive API: it would create a missing or unseen bind source on the host.
+	refuseBindsAtRisk(facts.bindsAtRisk, {verb: 'backup', name: facts.name, command: `backup --container ${facts.name}`, target: engine.target, only: true});
 	const all = planUnits(facts, report.locations);
 	const units = chooseUnits(all, facts.name, options);
 	await estimateSizes(engine, all, options.signal);
@@ -179,11 +182,6 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 	const plan = given ? {...given, units: chooseUnits(given.all, given.facts.name, options)} : await planBackup(options, engine);
 	engine = plan.engine;
 	const {facts, report, units} = plan;
-	// A remote engine's unknown sources do not stop it: the user asked for writes and restarts.
-	if (facts.archiveRisk && Object.values(facts.bindSourceExists).includes(false)) {
-		throw new DoctorError(`backup stopped before reading anything: ${facts.archiveRisk}: put it back first (occ-doctor check shows missing-host-path)`);
-	}
-
 	const dir = resolve(options.out ?? defaultBackupDir(facts.name));
 	const gzipLevel = options.gzipLevel ?? DEFAULT_GZIP_LEVEL;
 	const container = engine.docker.getContainer(facts.id);

@@ -80,6 +80,11 @@ export interface ContainerFacts {
 	 * mount of the container for each such call and creates a missing `-v` bind source as a directory.
 	 */
 	archiveRisk: string | null;
+	/**
+	 * The `-v` bind sources missing on the engine's host (any bind's, in fact) and those it could not see: while either
+	 * list is not empty, backup, probe and restore refuse (source/docker/bind-guard.ts).
+	 */
+	bindsAtRisk: {missing: string[]; unknown: string[]};
 	/** The container's writable layer on the host (overlay2's UpperDir): files made in the container, not the image's. */
 	layerDir: string | null;
 	/** The image's layers on the host, top first (overlay2's LowerDir); empty when unknown. */

@@ -1,10 +1,10 @@
-import {statSync} from 'node:fs';
 import type Docker from 'dockerode';
 import {detectProfile} from '../core/profiles.js';
 import {composeOf} from '../core/model.js';
 import type {ContainerFacts, MountFacts, Profile, VolumeFacts} from '../core/types.js';
 import {statInContainer} from './archive.js';
 import {hostPathsOverSsh} from './remote-paths.js';
+import {bindsAtRisk, bindsCreatedIfMissing, hostPathFacts} from './bind-guard.js';
 import {DoctorError, explainEngineError, type Engine} from './engine.js';
 
 export const PERSISTENCE_WARNING = 'WARNING: Persistence is not configured';
@@ -53,6 +53,7 @@ export function factsFromInspect(
 		bindSourceExists: host.bindSourceExists,
 		bindSourceIsFile: host.bindSourceIsFile,
 		archiveRisk: host.archiveRisk ?? null,
+		bindsAtRisk: bindsAtRisk(info, host.bindSourceExists),
 		command: [info.Path, ...(info.Args ?? [])].filter((part: unknown): part is string => typeof part === 'string' && part !== ''),
 		workingDir: info.Config?.WorkingDir ?? '',
 		layerDir: info.GraphDriver?.Name === 'overlay2' ? info.GraphDriver.Data?.UpperDir ?? null : null,
@@ -99,12 +100,6 @@ async function isFileInContainer(container: Docker.Container, path: string): Pro
 	}
 }
 
-/** The sources of `-v` binds (HostConfig.Binds): the engine creates these as directories when they are missing. */
-export function bindsCreatedIfMissing(info: any): Set<string> {
-	// "src:dst[:opts]"; a source never holds a colon on Linux engines.
-	return new Set(((info.HostConfig?.Binds ?? []) as string[]).map(b => b.split(':')[0]!).filter(s => s.startsWith('/')));
-}
-
 /**
  * Why an archive API call on this container would change the host, or null. Measured on Engine 20.10: every HEAD or
  * GET of /containers/{id}/archive, running or stopped, sets up all the container's mounts and creates a missing `-v`
@@ -132,17 +127,6 @@ export function archiveRiskOf(info: any, bindSourceExists: Record<string, boolea
 
 function neverStarted(info: any): boolean {
 	return !info.State?.Running && String(info.State?.StartedAt ?? '').startsWith('0001-');
-}
-
-/** Does a host path exist (and is it a file)? A stat: no read, no write. null when we cannot tell. */
-function hostPathFacts(path: string): {exists: boolean | null; isFile: boolean | null} {
-	try {
-		// stat, not lstat: the engine follows a symlinked source, and so must we.
-		const st = statSync(path);
-		return {exists: true, isFile: st.isFile()};
-	} catch (error) {
-		return {exists: (error as NodeJS.ErrnoException).code === 'ENOENT' ? false : null, isFile: null};
-	}
 }
 
 /** The named volumes' labels and drivers in one request (`volume ls` filtered by name), not one inspect each. */

@@ -9,6 +9,7 @@ import {runCheck, type CheckResult} from '../check/check.js';
 import {DoctorError, connect, type Engine} from '../docker/engine.js';
 import {compareCounts, countDatabases} from '../sqlite/index.js';
 import {statInContainer as statPath} from '../docker/archive.js';
+import {refuseBindsAtRisk} from '../docker/bind-guard.js';
 import {checkAbort, interrupted} from '../docker/abort.js';
 import {writerCanWrite} from '../core/owners.js';
 import {UndoStack} from '../docker/undo.js';
@@ -170,11 +171,8 @@ export async function prepareProbe(options: ProbeOptions, engine?: Engine): Prom
 	engine ??= await connect(options);
 	const check = await runCheck({host: options.host, container: options.container, paths: options.paths, profile: options.profile}, engine);
 	const {facts} = check;
-	// A remote engine's unknown sources do not stop it: the user asked for writes and restarts.
-	if (facts.archiveRisk && Object.values(facts.bindSourceExists).includes(false)) {
-		// Its reads and its restart would both make the engine create the missing source on the host.
-		throw new DoctorError(`probe stopped before touching anything: ${facts.archiveRisk}: put it back first (occ-doctor check shows missing-host-path)`, 'cannot-run');
-	}
+	// Its reads and its restart would both make the engine create a missing (or unseen) bind source on the host.
+	refuseBindsAtRisk(facts.bindsAtRisk, {verb: 'probe', name: facts.name, command: `probe --container ${facts.name}`, target: engine.target});
 
 	const container = engine.docker.getContainer(facts.id);
 	let info: any;

@@ -7,6 +7,7 @@ import {readIndex, type IndexEntry} from '../backup/file-index.js';
 import type {ArchiveRecord, Manifest} from '../backup/types.js';
 import {readManifest} from '../backup/verify.js';
 import {normalisePath} from '../core/profiles.js';
+import {bindSourcesOnHost, bindsAtRisk, refuseBindsAtRisk} from '../docker/bind-guard.js';
 import {DoctorError, explainEngineError, type Engine} from '../docker/engine.js';
 import {compareTrees, describeDiff} from './compare.js';
 import {describeTarget, helperImage, measureTarget, type Target, type TargetState} from './engine-side.js';
@@ -279,6 +280,8 @@ export async function planRestore(options: RestoreOptions, engine: Engine, emit:
 
 	const info = await inspectContainer(engine, options.container ?? manifest.container.name);
 	const name = String(info.Name ?? '').replace(/^\//, '');
+	// Before the first call on the container (the helper image's /bin/sh is looked up through the archive API).
+	refuseBindsAtRisk(bindsAtRisk(info, await bindSourcesOnHost(engine, info)), {verb: 'restore', name, command: `restore ${dir} --container ${name}`, target: engine.target, only: true});
 	// Refused before any archive is read: the line is all the user sees.
 	const file = options.rehearse ? undefined : chosen.find(a => isSingleFileBind(a) && !to.some(t => matches(a, t.name)));
 	if (file) {

@@ -29,6 +29,7 @@ export function makeFacts(partial: Partial<ContainerFacts> & {mounts?: MountFact
 		bindSourceExists: {},
 		bindSourceIsFile: {},
 		archiveRisk: null,
+		bindsAtRisk: {missing: [], unknown: []},
 		layerDir: null,
 		imageLayerDirs: [],
 		pathExists: {},

@@ -5,6 +5,8 @@ import {buildLocations, collectCandidates, coveringMount} from '../../source/cor
 import {GENERIC_PROFILE, detectProfile, findProfile, resolvePath} from '../../source/core/profiles.js';
 import {bind, makeFacts, recordedFacts, vol} from '../helpers/facts.js';
 import {archiveRiskOf} from '../../source/docker/inspect.js';
+import {bindsAtRisk, refuseBindsAtRisk} from '../../source/docker/bind-guard.js';
+import type {DoctorError} from '../../source/errors.js';
 
 const ANON = 'a'.repeat(64);
 
@@ -124,6 +126,29 @@ describe('findings', () => {
 		assert.match(archiveRiskOf(info, {'/h/a': null, '/h/b': true}) ?? '', /cannot see whether the bind source \/h\/a exists/);
 		// --mount binds are never created by the engine: an unknown source there is no risk.
 		assert.equal(archiveRiskOf({HostConfig: {Binds: null}}, {'/h/c': null}), null);
+	});
+
+	it('backup, probe and restore share one rule: every -v source known to exist, else one line naming cause and fix', () => {
+		const info = {HostConfig: {Binds: ['/h/a:/a', '/h/b:/b']}};
+		assert.deepEqual(bindsAtRisk(info, {'/h/a': true, '/h/b': true, '/h/m': null}), {missing: [], unknown: []});
+		assert.deepEqual(bindsAtRisk(info, {'/h/a': null, '/h/b': false}), {missing: ['/h/b'], unknown: ['/h/a']});
+		const refuse = (atRisk: {missing: string[]; unknown: string[]}, target: {label: string; transport: string; local: boolean}, only = false) => {
+			try {
+				refuseBindsAtRisk(atRisk, {verb: 'backup', name: 'app', command: 'backup --container app', target: target as any, only});
+				return null;
+			} catch (error) {
+				assert.equal((error as DoctorError).exitCode, 2);
+				return (error as Error).message;
+			}
+		};
+
+		const tcp = {label: 'tcp://box:2375', transport: 'tcp', local: false};
+		assert.equal(refuse({missing: [], unknown: []}, tcp), null);
+		assert.match(refuse({missing: [], unknown: ['/h/a', '/h/b']}, tcp, true) ?? '', /^backup stopped before touching anything: occ-doctor cannot tell whether the bind source \/h\/a \(and 1 more\) of app exists on the engine's host \(tcp:\/\/box:2375 offers no way to look\).*\(--only cannot avoid it\): .*occ-doctor backup --container app --host ssh:\/\/box/);
+		assert.doesNotMatch(refuse({missing: [], unknown: ['/h/a']}, tcp) ?? '', /--only/);
+		assert.match(refuse({missing: [], unknown: ['/h/a']}, {label: 'ssh://me@box', transport: 'ssh', local: false}) ?? '', /SSH user may not look there.*ssh -t box sudo occ-doctor backup/);
+		assert.match(refuse({missing: [], unknown: ['/h/a']}, {label: 'unix:///var/run/docker.sock', transport: 'unix', local: true}) ?? '', /no permission to look.*sudo occ-doctor backup/);
+		assert.match(refuse({missing: ['/h/b'], unknown: ['/h/a']}, tcp) ?? '', /the bind source \/h\/b of app is missing.*put it back first/);
 	});
 
 	it('warns that occ update drops bind mounts, and reports the entrypoint warning and a missing host path', () => {
