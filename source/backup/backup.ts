@@ -147,7 +147,7 @@ export async function planBackup(options: BackupOptions, engine?: Engine): Promi
 	// No database counting here: each database is snapshotted and counted when its archive is written.
 	const {facts, report} = await runCheck({host: options.host, container: options.container, profile: options.profile, databases: false, signal: options.signal}, engine);
 	// Before anything goes through the archive API: it would create a missing or unseen bind source on the host.
-	refuseBindsAtRisk(facts.bindsAtRisk, {verb: 'backup', name: facts.name, command: `backup --container ${facts.name}`, target: engine.target, only: true});
+	refuseBindsAtRisk(facts.bindsAtRisk, {verb: 'backup', name: facts.name, command: `backup --container ${facts.name}`, target: engine.target, only: '--only cannot avoid it'});
 	const all = planUnits(facts, report.locations);
 	const units = chooseUnits(all, facts.name, options);
 	await estimateSizes(engine, all, options.signal);

@@ -77,10 +77,10 @@ function unknownCause(target: Pick<EngineTarget, 'label' | 'transport' | 'local'
 
 /**
  * Throws the one line that stops `verb` before it reads or writes anything, when a `-v` bind source is missing or
- * unknown. `command` is the command line to repeat in the fix (e.g. `backup --container app`); `only`: the command has
- * --only, which cannot narrow what one archive call mounts.
+ * unknown. `command` is the command line to repeat in the fix (e.g. `backup --container app`); `only`: what --only can
+ * and cannot do for this command (it cannot narrow what one archive call mounts).
  */
-export function refuseBindsAtRisk(atRisk: BindsAtRisk, context: {verb: string; name: string; command: string; target: Pick<EngineTarget, 'label' | 'transport' | 'local'>; only?: boolean}): void {
+export function refuseBindsAtRisk(atRisk: BindsAtRisk, context: {verb: string; name: string; command: string; target: Pick<EngineTarget, 'label' | 'transport' | 'local'>; only?: string}): void {
 	const {verb, name, command, target} = context;
 	const [missing] = atRisk.missing;
 	if (missing) {
@@ -91,6 +91,6 @@ export function refuseBindsAtRisk(atRisk: BindsAtRisk, context: {verb: string; n
 	if (unknown) {
 		const {why, fix} = unknownCause(target, command);
 		const more = atRisk.unknown.length > 1 ? ` (and ${atRisk.unknown.length - 1} more)` : '';
-		throw new DoctorError(`${verb} stopped before touching anything: occ-doctor cannot tell whether the bind source ${unknown}${more} of ${name} exists on the engine's host (${why}), and every read through the engine mounts all of ${name}'s binds, so the engine would create a missing one as a directory${context.only ? ' (--only cannot avoid it)' : ''}: ${fix}`, 'cannot-run', {code: 'bind-source-unknown'});
+		throw new DoctorError(`${verb} stopped before touching anything: occ-doctor cannot tell whether the bind source ${unknown}${more} of ${name} exists on the engine's host (${why}), and every read through the engine mounts all of ${name}'s binds, so the engine would create a missing one as a directory${context.only ? ` (${context.only})` : ''}: ${fix}`, 'cannot-run', {code: 'bind-source-unknown'});
 	}
 }

@@ -262,6 +262,16 @@ function singleFileRefusal(dir: string, record: ArchiveRecord, chosen: ArchiveRe
 	return new DoctorError(`${record.file} is the single file ${record.containerPath}, bind-mounted from ${hostFile ?? 'a host file'}, which restore cannot replace in place through the engine (a mount point cannot be removed and re-made): nothing was changed; ${rest}put it into a directory mount with --to ${archiveName(record)}=VOLUME, or by hand on the engine's host with ${container} stopped: tar -xzOf ${join(dir, record.file)} ./${file} > ${hostFile ?? 'HOST_FILE'}`, 'cannot-run', {code: 'single-file-bind'});
 }
 
+/**
+ * Before the first call on the container (the helper image's /bin/sh is looked up through the archive API, which
+ * mounts every bind): refused while a bind source is missing or unseen, even one this restore would write, since the
+ * plan and the previews must change nothing.
+ */
+async function refuseBindsAtRiskOf(engine: Engine, info: any, context: {dir: string; name: string}): Promise<void> {
+	const atRisk = bindsAtRisk(info, await bindSourcesOnHost(engine, info));
+	refuseBindsAtRisk(atRisk, {verb: 'restore', name: context.name, command: `restore ${context.dir} --container ${context.name}`, target: engine.target, only: '--only cannot avoid it'});
+}
+
 export async function planRestore(options: RestoreOptions, engine: Engine, emit: RestoreEmit): Promise<RestorePlan> {
 	const dir = resolve(options.dir);
 	const manifest = await readManifest(dir);
@@ -280,8 +290,6 @@ export async function planRestore(options: RestoreOptions, engine: Engine, emit:
 
 	const info = await inspectContainer(engine, options.container ?? manifest.container.name);
 	const name = String(info.Name ?? '').replace(/^\//, '');
-	// Before the first call on the container (the helper image's /bin/sh is looked up through the archive API).
-	refuseBindsAtRisk(bindsAtRisk(info, await bindSourcesOnHost(engine, info)), {verb: 'restore', name, command: `restore ${dir} --container ${name}`, target: engine.target, only: true});
 	// Refused before any archive is read: the line is all the user sees.
 	const file = options.rehearse ? undefined : chosen.find(a => isSingleFileBind(a) && !to.some(t => matches(a, t.name)));
 	if (file) {
@@ -289,6 +297,7 @@ export async function planRestore(options: RestoreOptions, engine: Engine, emit:
 		throw singleFileRefusal(dir, file, chosen, name, current?.kind === 'bind' ? current.name : file.source.path);
 	}
 
+	await refuseBindsAtRiskOf(engine, info, {dir, name});
 	const container = engine.docker.getContainer(info.Id);
 	const runId = randomBytes(5).toString('hex');
 	const image = await helperImage(engine, container, info.Image);

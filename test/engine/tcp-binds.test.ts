@@ -2,7 +2,7 @@
 // every archive call on the container mounts all its binds, and the engine makes a missing source a directory. So
 // backup, probe and restore (and their previews) refuse before touching anything, --only or not.
 import assert from 'node:assert/strict';
-import {existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {connect as connectSocket, createServer, type Server} from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -31,7 +31,7 @@ function assertRefused(result: Run, verb: string): void {
 	const failures = result.stderr.trim().split('\n').filter(line => line.startsWith('occ-doctor:'));
 	assert.equal(failures.length, 1, result.stderr);
 	assert.equal(result.stderr.trim().split('\n').at(-1), failures[0]);
-	const only = verb === 'probe' ? '' : ' \\(--only cannot avoid it\\)';
+	const only = {probe: '', backup: ' \\(--only cannot avoid it\\)', restore: ' \\(--only cannot avoid it\\)'}[verb];
 	assert.match(failures[0]!, new RegExp(`^occ-doctor: ${verb} stopped before touching anything: occ-doctor cannot tell whether the bind source ${source} of ${name} exists on the engine's host \\(tcp://127\\.0\\.0\\.2:\\d+ offers no way to look\\).*as a directory${only}: .*occ-doctor ${verb} .*--host ssh://127\\.0\\.0\\.2`));
 }
 
@@ -114,6 +114,7 @@ describe('over tcp:// an unseen -v bind source stops backup, probe and restore b
 			rmSync(source, {recursive: true, force: true});
 		}
 	});
+
 });
 
 /** The test engine's socket on a TCP port of 127.0.0.2: loopback, yet not a local engine to occ-doctor (like a remote tcp://). */

@@ -132,7 +132,7 @@ describe('findings', () => {
 		const info = {HostConfig: {Binds: ['/h/a:/a', '/h/b:/b']}};
 		assert.deepEqual(bindsAtRisk(info, {'/h/a': true, '/h/b': true, '/h/m': null}), {missing: [], unknown: []});
 		assert.deepEqual(bindsAtRisk(info, {'/h/a': null, '/h/b': false}), {missing: ['/h/b'], unknown: ['/h/a']});
-		const refuse = (atRisk: {missing: string[]; unknown: string[]}, target: {label: string; transport: string; local: boolean}, only = false) => {
+		const refuse = (atRisk: {missing: string[]; unknown: string[]}, target: {label: string; transport: string; local: boolean}, only?: string) => {
 			try {
 				refuseBindsAtRisk(atRisk, {verb: 'backup', name: 'app', command: 'backup --container app', target: target as any, only});
 				return null;
@@ -144,7 +144,7 @@ describe('findings', () => {
 
 		const tcp = {label: 'tcp://box:2375', transport: 'tcp', local: false};
 		assert.equal(refuse({missing: [], unknown: []}, tcp), null);
-		assert.match(refuse({missing: [], unknown: ['/h/a', '/h/b']}, tcp, true) ?? '', /^backup stopped before touching anything: occ-doctor cannot tell whether the bind source \/h\/a \(and 1 more\) of app exists on the engine's host \(tcp:\/\/box:2375 offers no way to look\).*\(--only cannot avoid it\): .*occ-doctor backup --container app --host ssh:\/\/box/);
+		assert.match(refuse({missing: [], unknown: ['/h/a', '/h/b']}, tcp, '--only cannot avoid it') ?? '', /^backup stopped before touching anything: occ-doctor cannot tell whether the bind source \/h\/a \(and 1 more\) of app exists on the engine's host \(tcp:\/\/box:2375 offers no way to look\).*\(--only cannot avoid it\): .*occ-doctor backup --container app --host ssh:\/\/box/);
 		assert.doesNotMatch(refuse({missing: [], unknown: ['/h/a']}, tcp) ?? '', /--only/);
 		assert.match(refuse({missing: [], unknown: ['/h/a']}, {label: 'ssh://me@box', transport: 'ssh', local: false}) ?? '', /SSH user may not look there.*ssh -t box sudo occ-doctor backup/);
 		assert.match(refuse({missing: [], unknown: ['/h/a']}, {label: 'unix:///var/run/docker.sock', transport: 'unix', local: true}) ?? '', /no permission to look.*sudo occ-doctor backup/);
