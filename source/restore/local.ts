@@ -171,12 +171,12 @@ export async function stageArchive(file: string, expected: {sha256?: string; ent
 
 		seen.add(entry.path);
 		// Once anything is wrong nothing more is written: the staging directory is removed anyway.
-		let isFile = false;
+		let fileHash: ReturnType<typeof createHash> | null = null;
 		if (!unsafe && !mismatch && entry.path !== '.') {
 			try {
 				const target = entry.type === 'link' ? join(staged, entry.linkname!.replace(/^\.?\/*/, '')) : '';
 				writer.op(opFor(join(staged, entry.path), entry, target));
-				isFile = entry.type === 'file';
+				fileHash = entry.type === 'file' ? createHash('sha256') : null;
 				if (entry.type === 'directory') {
 					directories.push(entry);
 				}
@@ -186,7 +186,8 @@ export async function stageArchive(file: string, expected: {sha256?: string; ent
 		}
 
 		body.on('data', (chunk: unknown) => {
-			if (isFile) {
+			if (fileHash) {
+				fileHash.update(chunk as Buffer);
 				writer.data(chunk as Buffer);
 				if (writer.full) {
 					body.pause();
@@ -195,8 +196,8 @@ export async function stageArchive(file: string, expected: {sha256?: string; ent
 			}
 		});
 		body.on('end', () => {
-			if (isFile) {
-				writer.op({t: 'close', id: entry.path});
+			if (fileHash) {
+				writer.op({t: 'close', id: entry.path, sha256: fileHash.digest('hex')});
 			}
 
 			if (writer.full) {

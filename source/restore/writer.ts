@@ -1,6 +1,7 @@
-// The one pass's writer: a worker thread that creates the staged entries and hashes each file as it writes it, so
-// the main thread only reads, hashes the .tar.gz and parses the tar while zlib inflates on the threadpool: three
-// threads, not one doing everything after the inflate. The main thread sends batches of operations with their bytes
+// The one pass's writer: a worker thread that creates the staged entries, so the main thread only reads, hashes (the
+// .tar.gz, and each file's bytes as it hands them over) and parses the tar while zlib inflates on the threadpool:
+// three threads, not one doing everything after the inflate. Creating files costs the kernel more than anything
+// else here (about 2 s of system time for 7,300 files and 336 MB on the dev VM), so the writer does only that. The main thread sends batches of operations with their bytes
 // in one transferred buffer (a few MB); the worker acknowledges each, so at most LIMIT bytes are in flight.
 import {Worker} from 'node:worker_threads';
 import type {IndexEntry} from '../backup/file-index.js';
@@ -16,7 +17,7 @@ export type WriteOp =
 	| {t: 'dir'; path: string}
 	| {t: 'open'; path: string; mode: number; uid: number; gid: number; mtime: number}
 	| {t: 'data'; off: number; len: number}
-	| {t: 'close'; id: string}
+	| {t: 'close'; id: string; sha256: string}
 	| {t: 'symlink'; path: string; linkname: string; uid: number; gid: number}
 	| {t: 'link'; path: string; target: string};
 
@@ -24,14 +25,13 @@ export type WriteOp =
 const SOURCE = String.raw`
 const {parentPort, workerData} = require('node:worker_threads');
 const fs = require('node:fs');
-const {createHash} = require('node:crypto');
 const umask = workerData.umask;
 const written = [];
 let error = null;
 let file = null;
 
-function closeFile(id) {
-	const {fd, hash, op} = file;
+function closeFile(id, sha256) {
+	const {fd, op} = file;
 	file = null;
 	try {
 		const plain = (op.mode & ~0o777) === 0 && (op.mode & umask) === 0;
@@ -44,7 +44,7 @@ function closeFile(id) {
 		}
 
 		fs.futimesSync(fd, op.mtime, op.mtime);
-		written.push([id, fs.fstatSync(fd).ino, hash.digest('hex')]);
+		written.push([id, fs.fstatSync(fd).ino, sha256]);
 	} finally {
 		fs.closeSync(fd);
 	}
@@ -55,18 +55,17 @@ function run(op, buf) {
 		case 'dir': fs.mkdirSync(op.path, {mode: 0o700}); break;
 		case 'open': {
 			const plain = (op.mode & ~0o777) === 0 && (op.mode & umask) === 0;
-			file = {fd: fs.openSync(op.path, 'wx', plain ? op.mode : 0o600), hash: createHash('sha256'), op};
+			file = {fd: fs.openSync(op.path, 'wx', plain ? op.mode : 0o600), op};
 			break;
 		}
 		case 'data': {
 			const chunk = buf.subarray(op.off, op.off + op.len);
-			file.hash.update(chunk);
 			for (let at = 0; at < chunk.length;) {
 				at += fs.writeSync(file.fd, chunk, at);
 			}
 			break;
 		}
-		case 'close': closeFile(op.id); break;
+		case 'close': closeFile(op.id, op.sha256); break;
 		case 'symlink': fs.symlinkSync(op.linkname, op.path); fs.lchownSync(op.path, op.uid, op.gid); break;
 		case 'link': fs.linkSync(op.target, op.path); break;
 	}
@@ -97,7 +96,7 @@ parentPort.on('message', message => {
 `;
 
 export interface WriterResult {
-	/** Each file written: its index path, its inode, the sha256 of the bytes written. */
+	/** Each file written: its index path, its inode, the sha256 of the bytes handed to write(). */
 	written: Array<[string, number, string]>;
 	/** The first write that failed, naming the path. */
 	error: string | null;
