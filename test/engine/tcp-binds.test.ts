@@ -85,10 +85,29 @@ describe('over tcp:// an unseen -v bind source stops backup, probe and restore b
 		assertRefused(await overTcp(['probe', '--yes', '--plain']), 'probe');
 	});
 
+	it('--json gives the error object with the code bind-source-unknown', async () => {
+		const result = await overTcp(['backup', '--json', '--out', join(dir, 'out-json')]);
+		assert.equal(result.code, 2, result.stderr);
+		const {error} = JSON.parse(result.stdout) as {error: {code: string; message: string}};
+		assert.equal(error.code, 'bind-source-unknown');
+		assert.match(error.message, new RegExp(`cannot tell whether the bind source ${source}`));
+	});
+
 	it('restore, its --dry-run and a rehearsal exit 2 with the line, with and without --only', async () => {
 		for (const extra of [['--yes'], ['--yes', '--only', '/data'], ['--dry-run'], ['--rehearse', '--yes']]) {
 			assertRefused(await overTcp(['restore', backupDir, '--plain', ...extra]), 'restore');
 		}
+	});
+
+	it('on the local engine the source is seen missing: backup exits 2 with bind-source-missing and creates nothing', async () => {
+		const out = join(dir, 'out-local');
+		const result = await assertUnchanged(engine!.docker, name, async () => cli(['backup', '--json', '--container', name, '--out', out]));
+		assert.equal(snapshotTree(source), 'missing');
+		assert.equal(result.code, 2, result.stderr);
+		const {error} = JSON.parse(result.stdout) as {error: {code: string; message: string}};
+		assert.equal(error.code, 'bind-source-missing');
+		assert.match(error.message, new RegExp(`the bind source ${source} of ${name} is missing .*put it back first`));
+		assert.equal(existsSync(out), false);
 	});
 
 	it('the previews (the TUI\'s Backup, Probe and Restore screens) refuse the same way and read nothing', async () => {
