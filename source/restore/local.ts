@@ -211,7 +211,7 @@ export async function stageArchive(file: string, expected: {sha256?: string; ent
 	});
 	let failure: unknown = null;
 	try {
-		await pipeline(createReadStream(file, {highWaterMark: 1024 * 1024}), tap, createGunzip({chunkSize: 256 * 1024}), extract, {signal});
+		await pipeline(createReadStream(file, {highWaterMark: 1024 * 1024}), tap, createGunzip({chunkSize: 1024 * 1024}), extract, {signal});
 	} catch (error) {
 		failure = error;
 	}

@@ -10,7 +10,7 @@ import type {IndexEntry} from '../backup/file-index.js';
 const BATCH_BYTES = 2 * 1024 * 1024;
 const BATCH_OPS = 1024;
 const LIMIT = 8 * 1024 * 1024;
-/** A batch buffer's size: a batch is flushed once it reaches BATCH_BYTES, and a chunk is at most zlib's 256 KiB. */
+/** A batch buffer's size: a batch is flushed once it reaches BATCH_BYTES, and a chunk is at most zlib's 1 MiB. */
 const CAPACITY = BATCH_BYTES + (1024 * 1024);
 
 export type WriteOp =
