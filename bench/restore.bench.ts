@@ -134,6 +134,7 @@ try {
 			`| occ-doctor restore (check + extract + verify every file + rows) | ${(oursMs / 1000).toFixed(1)} s (${rate(oursMs)}) | — | — |`,
 			`| seeds' recipe (\`docker run … tar xzf\`, no verification) | ${(recipeMs / 1000).toFixed(1)} s (${rate(recipeMs)}) | ${(recipeMs / oursMs).toFixed(2)}× | ≥ 1.5× |`,
 			`our peak RSS ${(median(runs.ours.map(r => r.maxRssKb ?? 0)) / 1024).toFixed(0)} MB (target ≤ 200 MB)`,
+			`each run, in order: occ-doctor ${runs.ours.map(r => (r.ms / 1000).toFixed(1)).join(' ')} s; recipe ${runs.recipe.map(r => (r.ms / 1000).toFixed(1)).join(' ')} s`,
 		].join('\n') + '\n');
 	} finally {
 		await container.remove({force: true}).catch(() => {});
