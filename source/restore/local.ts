@@ -7,7 +7,6 @@ import {chmodSync, chownSync, createReadStream, existsSync, lstatSync, mkdirSync
 import {statfs} from 'node:fs/promises';
 import {hostname} from 'node:os';
 import {basename, dirname, join} from 'node:path';
-import {Transform} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import {createGunzip} from 'node:zlib';
 import tar from 'tar-stream';
@@ -17,7 +16,7 @@ import {checkAbort} from '../docker/abort.js';
 import type {Engine} from '../docker/engine.js';
 import {difference} from './compare.js';
 import type {Target, TargetState} from './engine-side.js';
-import {unsafeEntry} from './scan.js';
+import {hashingTap, unsafeEntry} from './scan.js';
 import {opFor, StageWriter} from './writer.js';
 
 /** What can be staged on the host: regular files, directories, symlinks and hard links (no fifo, socket or device). */
@@ -146,16 +145,7 @@ export async function stageArchive(file: string, expected: {sha256?: string; ent
 	let unsafe: string | null = null;
 	let mismatch: string | null = null;
 	let count = 0;
-	const hash = createHash('sha256');
-	let read = 0;
-	const tap = new Transform({
-		transform(chunk: Buffer, _encoding, done) {
-			hash.update(chunk);
-			read += chunk.length;
-			onBytes(read);
-			done(null, chunk);
-		},
-	});
+	const {tap, hash} = hashingTap(onBytes);
 	mkdirSync(staged, {mode: 0o700});
 	const writer = new StageWriter(UMASK);
 	const extract = tar.extract();

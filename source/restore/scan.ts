@@ -1,7 +1,7 @@
 // Read a backup's archive end to end before anything is touched: gzip, tar, sha256 against the manifest, every entry
 // checked for tar-slip (`..`, absolute paths, links out of the target, writes through a symlink, device files), and
 // the per-file index built on the way (so a version 1 backup gets one too). Local files only, no engine.
-import {createHash} from 'node:crypto';
+import {createHash, type Hash} from 'node:crypto';
 import {createReadStream} from 'node:fs';
 import {posix} from 'node:path';
 import {Transform} from 'node:stream';
@@ -88,13 +88,9 @@ export function unsafeEntry(header: Pick<tar.Header, 'name' | 'type' | 'linkname
 	return null;
 }
 
-/**
- * Read the archive once: hash, gunzip, parse, check each entry. Each file's content is hashed only when `hashFiles`
- * (a v1 backup, which has no index): a v2 archive whose sha256 matches the manifest is the one its index describes,
- * and the restored files are compared with that index afterwards anyway.
- */
-export async function scanArchive(path: string, expected: {sha256?: string; entries?: number}, signal?: AbortSignal, onBytes?: (bytes: number) => void, hashFiles = true): Promise<ScanResult> {
-	const file = posix.basename(path);
+
+/** A pass-through that hashes the archive's bytes as they are read and reports how many have gone by. */
+export function hashingTap(onBytes?: (bytes: number) => void): {tap: Transform; hash: Hash} {
 	const hash = createHash('sha256');
 	let read = 0;
 	const tap = new Transform({
@@ -105,6 +101,17 @@ export async function scanArchive(path: string, expected: {sha256?: string; entr
 			done(null, chunk);
 		},
 	});
+	return {tap, hash};
+}
+
+/**
+ * Read the archive once: hash, gunzip, parse, check each entry. Each file's content is hashed only when `hashFiles`
+ * (a v1 backup, which has no index): a v2 archive whose sha256 matches the manifest is the one its index describes,
+ * and the restored files are compared with that index afterwards anyway.
+ */
+export async function scanArchive(path: string, expected: {sha256?: string; entries?: number}, signal?: AbortSignal, onBytes?: (bytes: number) => void, hashFiles = true): Promise<ScanResult> {
+	const file = posix.basename(path);
+	const {tap, hash} = hashingTap(onBytes);
 	const entries: IndexEntry[] = [];
 	const symlinks = new Set<string>();
 	let unsafe: string | null = null;
