@@ -12,7 +12,7 @@ import {readIndex} from '../../source/backup/file-index.js';
 import {connect, type Engine} from '../../source/docker/engine.js';
 import {buildBusyboxImage} from '../../source/docker/fixture-image.js';
 import {startPrivateEngine} from '../../source/docker/private-engine.js';
-import {cleanup, engineOrSkip, image, LABELS, skipOrFail, uniqueName} from '../helpers/engine.js';
+import {cleanup, engineOrSkip, image, LABELS, skipOrFail, tour, uniqueName} from '../helpers/engine.js';
 import {readOnlyTour} from '../helpers/host-snapshot.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'occt-bk-'));
@@ -422,6 +422,8 @@ describe('backup (real engine)', () => {
 		try {
 			await bigVolume(docker, volume, 64);
 			const container = await docker.createContainer({name: uniqueName('bk-rm'), Image: await image(docker), Labels: LABELS, HostConfig: {Binds: [`${volume}:/data`]}});
+			// The backup's fault removes it: toured now, as it was made.
+			await tour(docker, container.id);
 			const out = join(scratch, 'removed');
 			let removal: Promise<unknown> | undefined;
 			await assert.rejects(runBackup({container: container.id, out}, e => {

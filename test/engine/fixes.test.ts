@@ -10,7 +10,7 @@ import {after, describe, it, type TestContext} from 'node:test';
 import YAML from 'yaml';
 import type {Finding, FixStep} from '../../source/core/types.js';
 import type {Engine} from '../../source/docker/engine.js';
-import {cleanup, engineOrSkip, image, LABEL_FLAGS, redisImage, RUN_ID, skipOrFail, TEST_LABEL, uniqueName} from '../helpers/engine.js';
+import {cleanup, engineOrSkip, image, LABEL_FLAGS, redisImage, RUN_ID, skipOrFail, TEST_LABEL, tour, uniqueName} from '../helpers/engine.js';
 import {docker, run} from '../helpers/docker-cli.js';
 import {checkUnchanged} from '../helpers/host-snapshot.js';
 
@@ -35,6 +35,8 @@ interface Fixture {
 	compose?: {project: string; file: string; service: string};
 	/** Where its commands run (their ./saved copies are its own). */
 	cwd: string;
+	/** It had its read-only tour (see recreate). */
+	toured?: boolean;
 }
 
 async function start(fixture: Fixture): Promise<void> {
@@ -43,6 +45,13 @@ async function start(fixture: Fixture): Promise<void> {
 }
 
 async function recreate(fixture: Fixture, change: (mounts: Mount[]) => Mount[]): Promise<void> {
+	// The fixture as built gets the read-only tour before its first recreate (cleanup tours the last one); the
+	// halfway states between fixes do not: a tour costs about half a second.
+	if (!fixture.toured) {
+		fixture.toured = true;
+		await tour(engine!.docker, fixture.name);
+	}
+
 	await docker('rm', '-f', fixture.name);
 	fixture.mounts = change(fixture.mounts);
 	await start(fixture);
@@ -312,6 +321,8 @@ describe('the printed fixes work', () => {
 		assert.equal(await cli('SAVE'), 'OK');
 		const fixture: Fixture = {name: container, image: '', mounts: [], flags: [], compose: {project, file, service: 'redis'}, cwd: mkdtempSync(join(work, 'cwd-'))};
 		const {report} = await checkUnchanged(engine, {container});
+		// The fixes' `up -d` recreates it: toured now, as it was made.
+		await tour(engine.docker, container);
 		const codes = codesOf(report.findings);
 		for (const expected of ['redis-data-not-persistent /data', 'redis-no-aof /data', 'no-restart-policy']) {
 			assert.ok(codes.includes(expected), `${expected} in ${codes.join(', ')}`);
@@ -353,6 +364,7 @@ describe('the printed fixes work', () => {
 		await docker('exec', container, 'sh', '-c', `echo '{"k":2}' > ${DATA}/auth.json && echo kept > /srv/anon/notes`);
 		const fixture: Fixture = {name: container, image: '', mounts: [], flags: [], compose: {project, file, service: 'app'}, cwd: mkdtempSync(join(work, 'cwd-'))};
 		const {report} = await checkUnchanged(engine, {container, profile: 'opencode', databases: false});
+		await tour(engine.docker, container);
 		const codes = codesOf(report.findings);
 		for (const expected of [`not-persistent ${DATA}`, 'anonymous-volume /srv/anon', 'no-restart-policy']) {
 			assert.ok(codes.includes(expected), `${expected} in ${codes.join(', ')}`);

@@ -9,7 +9,7 @@ import {after, describe, it, type TestContext} from 'node:test';
 import type Docker from 'dockerode';
 import type {Scenario, Survival} from '../../source/core/types.js';
 import type {Engine} from '../../source/docker/engine.js';
-import {cleanup, engineOrSkip, image, LABELS, RUN_ID, TEST_LABEL, uniqueName} from '../helpers/engine.js';
+import {cleanup, engineOrSkip, image, LABELS, removeFixture, RUN_ID, TEST_LABEL, tour, uniqueName} from '../helpers/engine.js';
 import {cli, compose, docker, run} from '../helpers/docker-cli.js';
 import {assertUnchanged, checkUnchanged} from '../helpers/host-snapshot.js';
 
@@ -200,7 +200,7 @@ function runSetup(name: string, flags: string[], targets: Target[]): Setup {
 				}
 			},
 			recreate: async id => {
-				await docker('rm', '-f', id);
+				await removeFixture(engine!.docker, id);
 				await waitGone(id);
 				await start();
 			},
@@ -216,12 +216,13 @@ async function namedVolume(): Promise<string> {
 
 describe('what survives what, measured on a real engine', () => {
 	after(async () => {
-		for (const {project, file} of projects) {
-			await run('docker-compose', ['-p', project, '-f', file, 'down', '-v', '-t', '1']);
-		}
-
+		// cleanup first: it tours the compose containers too (they carry the label), then down takes the rest.
 		if (engine) {
 			await cleanup(engine.docker, [...volumesSeen].filter(v => /^[0-9a-f]{64}$/.test(v) || v.startsWith('occt-')));
+		}
+
+		for (const {project, file} of projects) {
+			await run('docker-compose', ['-p', project, '-f', file, 'down', '-v', '-t', '1']);
 		}
 
 		for (const dir of dirs) {
@@ -291,6 +292,8 @@ describe('what survives what, measured on a real engine', () => {
 		const setup = runSetup(uniqueName('rm'), ['--rm', '-v', `${named}:/named`, '-v', '/anon'], targets);
 		await docker('run', '-d', '--name', setup.name, '--network', 'none', ...Object.entries(LABELS).flatMap(([k, v]) => ['--label', `${k}=${v}`]), '--rm', '-v', `${named}:/named`, '-v', '/anon', img);
 		const {report} = await checkUnchanged(engine!, {container: setup.name, paths: ['/layer']});
+		// Its stop removes it (--rm): toured now, as it was made.
+		await tour(engine!.docker, setup.name);
 		const predicted = predictedRows(report.locations, targets);
 		const observed = await measure(t, setup);
 		assert.deepEqual(observed, predicted);
@@ -373,7 +376,7 @@ describe('what survives what, measured on a real engine', () => {
 				},
 				// By hand: remove the container, and let compose create it again with the same configuration.
 				recreate: async id => {
-					await docker('rm', '-f', id);
+					await removeFixture(engine!.docker, id);
 					await compose(project, file, 'up', '-d');
 				},
 				'compose-recreate': async () => {

@@ -8,7 +8,7 @@ import type Docker from 'dockerode';
 import {DoctorError, type Engine} from '../../source/docker/engine.js';
 import {runProbe, runProbeCleanup, type ProbeEvent, type ProbeResult} from '../../source/probe/index.js';
 import {listHelpers} from '../../source/probe/twin.js';
-import {LABELS, cleanup, engineOrSkip, image, uniqueName, volumeNames} from '../helpers/engine.js';
+import {LABELS, cleanup, engineOrSkip, image, removeFixture, tour, uniqueName, volumeNames} from '../helpers/engine.js';
 import {sentinelsLeft} from '../helpers/probe.js';
 
 const IDLE = ['/bin/sh', '-c', 'trap "exit 0" TERM INT; while true; do sleep 1 & wait $!; done'];
@@ -104,7 +104,7 @@ describe('probe on a real engine', {timeout: 300_000}, () => {
 			assert.deepEqual(await sentinelsLeft(container, ['/named', '/ivol', '/anon', '/bdir', '/tm', '/srv/data', '/srv']), []);
 			assert.deepEqual(readdirSync(bdir), []);
 			assert.deepEqual(await listHelpers(engine, result.probe.runId), []);
-			await container.remove({force: true, v: true});
+			await removeFixture(docker, container.id, {v: true});
 			const volumesAfter = await volumeNames(docker);
 			assert.deepEqual([...volumesAfter].filter(v => !volumesBefore.has(v) && v !== volume), []);
 		} finally {
@@ -298,6 +298,8 @@ describe('probe on a real engine', {timeout: 300_000}, () => {
 			const tag = await image(docker, {});
 			const bdir = hostDir();
 			const container = await run(docker, {Image: tag, Cmd: IDLE, HostConfig: {Binds: [`${bdir}:/bdir`]}});
+			// The fault removes it mid-probe: toured now, as it was made.
+			await tour(docker, container.id);
 			let removal: Promise<unknown> | null = null;
 			await assert.rejects(runProbe({container: container.id, labels: LABELS}, {
 				onEvent(event) {
@@ -346,7 +348,7 @@ describe('probe on a real engine', {timeout: 300_000}, () => {
 			assert.deepEqual(cleaned.left, []);
 			assert.deepEqual(await sentinelsLeft(container, ['/named', '/ivol', '/']), []);
 			assert.deepEqual(await listHelpers(engine), []);
-			await container.remove({force: true, v: true});
+			await removeFixture(docker, container.id, {v: true});
 			assert.deepEqual([...await volumeNames(docker)].filter(v => !volumesBefore.has(v) && v !== volume), []);
 		} finally {
 			await cleanup(docker, [volume]);

@@ -7,7 +7,7 @@ import {join} from 'node:path';
 import {after, describe, it, type TestContext} from 'node:test';
 import Database from 'better-sqlite3';
 import type {Engine} from '../../source/docker/engine.js';
-import {cleanup, engineOrSkip, image, LABEL_FLAGS, LABELS, RUN_ID, TEST_LABEL, uniqueName} from '../helpers/engine.js';
+import {cleanup, engineOrSkip, image, LABEL_FLAGS, LABELS, removeFixture, RUN_ID, TEST_LABEL, tour, uniqueName} from '../helpers/engine.js';
 import {docker, run} from '../helpers/docker-cli.js';
 import {assertUnchanged, checkUnchanged, snapshotTree} from '../helpers/host-snapshot.js';
 import {planBackup} from '../../source/backup/index.js';
@@ -62,6 +62,8 @@ describe('check is read-only', () => {
 			const {name, dir} = await singleFileLayout(engine, start);
 			assert.equal(snapshotTree(join(dir, 'opencode.db-wal')), 'missing', 'SQLite deleted -wal on close');
 			const {report} = await checkUnchanged(engine, {container: name});
+			// The whole tour while the sources are missing: the fixes below change that.
+			await tour(engine.docker, name);
 			assert.equal(snapshotTree(join(dir, 'opencode.db-wal')), 'missing', 'check did not make -wal a directory');
 			assert.equal(snapshotTree(join(dir, 'opencode.db-shm')), 'missing');
 
@@ -88,7 +90,7 @@ describe('check is read-only', () => {
 			// And the sidecar finding's fix, as a recreate with the directory bound instead of the files, ends it.
 			const fix = /^mount the directory instead of the files: -v (\S+):(\S+) \(and drop the 3 file binds\)$/.exec(report.findings.find(f => f.code === 'sqlite-sidecar-file-mount')!.fix);
 			assert.ok(fix, 'the fix names the directory bind');
-			await docker('rm', '-f', name);
+			await removeFixture(engine.docker, name);
 			await docker('run', '-d', '--name', name, '--network', 'none', ...LABEL_FLAGS, '-v', `${fix[1]}:${fix[2]}`, await image(engine.docker));
 			const {report: after} = await checkUnchanged(engine, {container: name});
 			assert.deepEqual(after.findings.filter(f => f.code === 'sqlite-sidecar-file-mount' || f.code === 'missing-host-path'), []);

@@ -14,7 +14,7 @@ import type Docker from 'dockerode';
 import tar from 'tar-stream';
 import {runBackup, type Manifest} from '../../source/backup/index.js';
 import type {Engine} from '../../source/docker/engine.js';
-import {cleanup, engineOrSkip, image, LABELS, uniqueName} from '../helpers/engine.js';
+import {cleanup, engineOrSkip, image, LABELS, removeFixture, uniqueName} from '../helpers/engine.js';
 import {assertUnchanged} from '../helpers/host-snapshot.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'occt-rs-'));
@@ -328,7 +328,7 @@ describe('restore (real engine)', () => {
 			assert.equal(run.code, 2, run.stderr);
 			assert.match(run.stderr, /is in use by the running container occt-rs-other-.*: stop it first .* or pass --force; nothing was changed/);
 		} finally {
-			await bystander.remove({force: true});
+			await removeFixture(s.engine.docker, bystander.id);
 		}
 
 		// A disk too small: a 1 MB tmpfs volume, with something in it, and the 4 MB archive forced onto it.

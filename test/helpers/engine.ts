@@ -101,6 +101,26 @@ export async function cleanup(docker: Docker, extraVolumes: string[] = []): Prom
 	}
 }
 
+/**
+ * The read-only tour of `cleanup` now, on fixtures a test removes, recreates or fills itself before `cleanup`
+ * would reach them; throws when a read changed one.
+ */
+export async function tour(docker: Docker, ...refs: string[]): Promise<void> {
+	const changed = await tourEach(docker, refs);
+	if (changed.length > 0) {
+		throw new Error(`a read changed a fixture:\n${changed.join('\n')}`);
+	}
+}
+
+/** `docker rm -f` of a fixture (`v`: and its anonymous volumes), after its read-only tour. */
+export async function removeFixture(docker: Docker, ref: string, options: {v?: boolean} = {}): Promise<void> {
+	try {
+		await tour(docker, ref);
+	} finally {
+		await docker.getContainer(ref).remove({force: true, v: options.v ?? false});
+	}
+}
+
 /** Volumes that existed before: tests compare against this to prove they leave none behind. */
 export async function volumeNames(docker: Docker): Promise<Set<string>> {
 	const {Volumes: volumes} = await docker.listVolumes();

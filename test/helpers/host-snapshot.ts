@@ -12,6 +12,7 @@ import {connect, DoctorError, type Engine} from '../../source/docker/engine.js';
 import {prepareProbe} from '../../source/probe/index.js';
 import {renderJson} from '../../source/report/json.js';
 import {renderPlain} from '../../source/report/plain.js';
+import {RUN_ID, TEST_LABEL} from './engine.js';
 
 /** What a file is, as far as anything but a read could change it (atime left out: reads may move it). */
 export interface EntryFacts {
@@ -94,8 +95,10 @@ export async function snapshotContainer(docker: Docker, ref: string): Promise<Co
 
 	const changes = ((await docker.getContainer(ref).changes()) as Array<{Path: string; Kind: number}> | null ?? []).map(c => `${c.Kind} ${c.Path}`).sort();
 
-	const containers = (await docker.listContainers({all: true})).map(c => `${c.Id} ${c.State}`).sort();
-	const volumes = ((await docker.listVolumes()).Volumes ?? []).map(v => v.Name).sort();
+	// Another test process's fixtures (on a shared engine) come and go meanwhile: only what is not theirs counts.
+	const ours = (labels: Record<string, string> | null | undefined) => !(labels?.[TEST_LABEL] && labels[TEST_LABEL] !== RUN_ID);
+	const containers = (await docker.listContainers({all: true})).filter(c => ours(c.Labels)).map(c => `${c.Id} ${c.State}`).sort();
+	const volumes = ((await docker.listVolumes()).Volumes ?? []).filter(v => ours(v.Labels)).map(v => v.Name).sort();
 	return {
 		state: {status: info.State.Status, startedAt: info.State.StartedAt, finishedAt: info.State.FinishedAt, restartCount: info.RestartCount},
 		trees,
