@@ -13,8 +13,15 @@ export interface EngineApi {
 	json<T = any>(path: string, query?: Query): Promise<T>;
 	/** GET path?query: the raw body (e.g. a container's multiplexed logs). */
 	buffer(path: string, query?: Query): Promise<Buffer>;
+	/** The engine's API version and Docker's (`Version`, when it says), asked as cheaply as the transport allows. */
+	version(): Promise<EngineVersion>;
 	/** Requests made so far (one dial each). */
 	readonly requests: number;
+}
+
+export interface EngineVersion {
+	ApiVersion?: string;
+	Version?: string;
 }
 
 export function queryString(query: Query = {}): string {
@@ -63,8 +70,8 @@ export function dechunk(body: Buffer): Buffer {
 	}
 }
 
-/** A whole HTTP/1.1 response (the engine closed the connection after it): status and body. */
-export function parseResponse(raw: Buffer): {statusCode: number; body: Buffer} {
+/** A whole HTTP/1.1 response (the engine closed the connection after it): status, head (status line and headers) and body. */
+export function parseResponse(raw: Buffer): {statusCode: number; head: string; body: Buffer} {
 	const end = raw.indexOf('\r\n\r\n');
 	const head = end === -1 ? '' : raw.toString('latin1', 0, end);
 	const status = /^HTTP\/1\.[01] (\d{3})/.exec(head);
@@ -73,7 +80,21 @@ export function parseResponse(raw: Buffer): {statusCode: number; body: Buffer} {
 	}
 
 	const body = raw.subarray(end + 4);
-	return {statusCode: Number(status[1]), body: /\r\ntransfer-encoding:\s*chunked/i.test(head) ? dechunk(body) : body};
+	return {statusCode: Number(status[1]), head, body: /\r\ntransfer-encoding:\s*chunked/i.test(head) ? dechunk(body) : body};
+}
+
+/**
+ * The versions in the head of the engine's answer to `/_ping`: `Api-Version`, and `Server: Docker/20.10.24 (linux)`.
+ * Null without an `Api-Version` (something other than the engine answered, or a very old one): then ask `/version`.
+ */
+export function versionFromPing(head: string): EngineVersion | null {
+	const api = /\r\napi-version:[ \t]*([\d.]+)/i.exec(head)?.[1];
+	if (!api) {
+		return null;
+	}
+
+	const docker = /\r\nserver:[ \t]*docker\/([^\s(]+)/i.exec(head)?.[1];
+	return docker ? {ApiVersion: api, Version: docker} : {ApiVersion: api};
 }
 
 /**
@@ -82,7 +103,8 @@ export function parseResponse(raw: Buffer): {statusCode: number; body: Buffer} {
  */
 export function unixApi(socketPath: string): EngineApi {
 	let requests = 0;
-	const get = async (path: string, query?: Query) => new Promise<Buffer>((resolve, reject) => {
+	const get = async (path: string, query?: Query) => (await request(path, query)).body;
+	const request = async (path: string, query?: Query) => new Promise<{head: string; body: Buffer}>((resolve, reject) => {
 		requests++;
 		const chunks: Buffer[] = [];
 		// write, not end: the engine (Go's net/http) takes a half-closed connection for a client gone away.
@@ -93,9 +115,9 @@ export function unixApi(socketPath: string): EngineApi {
 		socket.on('error', reject);
 		socket.on('end', () => {
 			try {
-				const {statusCode, body} = parseResponse(Buffer.concat(chunks));
+				const {statusCode, head, body} = parseResponse(Buffer.concat(chunks));
 				if (statusCode === 200) {
-					resolve(body);
+					resolve({head, body});
 				} else {
 					reject(statusError(statusCode, body));
 				}
@@ -105,11 +127,15 @@ export function unixApi(socketPath: string): EngineApi {
 		});
 	});
 
+	const json = async (path: string, query?: Query) => JSON.parse((await get(path, query)).toString('utf8'));
 	return {
-		async json(path, query) {
-			return JSON.parse((await get(path, query)).toString('utf8'));
-		},
+		json,
 		buffer: get,
+		// The ping's head says the versions, as the docker CLI reads them: /version makes the engine ask containerd and
+		// the kernel for its components (~5 ms on Engine 20.10, against well under 1 ms for the ping).
+		async version() {
+			return versionFromPing((await request('/_ping')).head) ?? json('/version');
+		},
 		get requests() {
 			return requests;
 		},
@@ -132,6 +158,10 @@ export function modemApi(docker: () => Docker): EngineApi {
 
 	return {
 		json: dial,
+		// The modem hands over no headers; over a link the round trip, not the engine's time, is what counts.
+		async version() {
+			return dial('/version');
+		},
 		async buffer(path, query) {
 			const data = await dial(path, query);
 			return Buffer.isBuffer(data) ? data : Buffer.from(typeof data === 'string' ? data : JSON.stringify(data));

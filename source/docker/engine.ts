@@ -3,7 +3,7 @@ import {createRequire} from 'node:module';
 import {join} from 'node:path';
 import type {Agent as HttpsAgent, AgentOptions as HttpsAgentOptions} from 'node:https';
 import type Docker from 'dockerode';
-import {modemApi, unixApi, type EngineApi} from './api.js';
+import {modemApi, unixApi, type EngineApi, type EngineVersion} from './api.js';
 import {chooseEngine, dockerConfigDir, type EngineChoice, type TlsFiles} from './context.js';
 import {DoctorError} from './errors.js';
 import {SshTransport} from './ssh.js';
@@ -199,21 +199,22 @@ export function apiAtLeast(version: string, min: string = MIN_API_VERSION): bool
  * The engine's version. Over ssh:// it is also the proof of the forwarded socket, so no separate ping waits on the
  * link: when it fails through the forward, it is asked again through dial-stdio, whose docker CLI says what is wrong.
  */
-async function askVersion(api: EngineApi, target: EngineTarget): Promise<{version: {ApiVersion?: string; Version?: string}; retried: boolean}> {
+async function askVersion(api: EngineApi, target: EngineTarget): Promise<{version: EngineVersion; retried: boolean}> {
 	try {
-		return {version: await api.json('/version'), retried: false};
+		return {version: await api.version(), retried: false};
 	} catch (error) {
 		if (!target.ssh?.dropForward()) {
 			throw error;
 		}
 
-		return {version: await api.json('/version'), retried: true};
+		return {version: await api.version(), retried: true};
 	}
 }
 
 /**
- * Send the inspect of a container named up front (`check --container`) with the version, not one round trip after
- * it: the first `api.json` of that path takes the answer already on its way. Only where requests cross a link.
+ * Send the inspect of a container named up front (`check --container`) with the version, not one wave after it: the
+ * first `api.json` of that path takes the answer already on its way. Over a link that is a round trip; on the local
+ * socket, the engine's time for one request. The version still decides first whether there is an engine to ask.
  */
 function inspectEarly(engine: Engine, ref: string): {discard: () => void} {
 	const path = `/containers/${ref}/json`;
@@ -240,8 +241,8 @@ export async function connect(choice?: string | (EngineChoice & {container?: str
 	const target = engineTarget(choice);
 	const engine = engineFor(target);
 	const container = typeof choice === 'object' ? choice.container : undefined;
-	const early = container && target.transport !== 'unix' ? inspectEarly(engine, container) : undefined;
-	let version: {ApiVersion?: string; Version?: string};
+	const early = container ? inspectEarly(engine, container) : undefined;
+	let version: EngineVersion;
 	try {
 		const asked = await askVersion(engine.api, target);
 		version = asked.version;

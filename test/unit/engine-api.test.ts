@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {dechunk, parseResponse, queryString, statusError} from '../../source/docker/api.js';
+import {dechunk, parseResponse, queryString, statusError, versionFromPing} from '../../source/docker/api.js';
 
 // The small HTTP client check uses on a unix socket: what it makes of the engine's bytes. Against a real engine,
 // test/engine/cli.test.ts and the other engine tests run every request of check through it.
@@ -26,6 +26,15 @@ describe('engine api client', () => {
 		const chunked = parseResponse(Buffer.from(`HTTP/1.1 404 Not Found${CRLF}Transfer-Encoding: chunked${CRLF}${CRLF}2${CRLF}{}${CRLF}0${CRLF}${CRLF}`));
 		assert.deepEqual([chunked.statusCode, chunked.body.toString()], [404, '{}']);
 		assert.throws(() => parseResponse(Buffer.from('')), /no HTTP response/);
+	});
+
+	it('reads the versions from the head of the engine\'s answer to /_ping, and gives up without an Api-Version', () => {
+		// The head Engine 20.10 sends (test/engine/cli.test.ts runs the real one); case and spacing as HTTP allows.
+		const head = `HTTP/1.1 200 OK${CRLF}Api-Version: 1.41${CRLF}Cache-Control: no-cache${CRLF}Server: Docker/20.10.24+dfsg1 (linux)${CRLF}Content-Length: 2`;
+		assert.deepEqual(versionFromPing(head), {ApiVersion: '1.41', Version: '20.10.24+dfsg1'});
+		assert.deepEqual(versionFromPing(`HTTP/1.1 200 OK${CRLF}api-version:1.39`), {ApiVersion: '1.39'});
+		assert.equal(versionFromPing(`HTTP/1.1 200 OK${CRLF}Server: nginx${CRLF}Content-Length: 2`), null);
+		assert.equal(parseResponse(Buffer.from(`${head}${CRLF}${CRLF}OK`)).head, head);
 	});
 
 	it('fails as docker-modem does, so a 404 still reads "no container" and the engine message reaches the line', () => {
