@@ -1,4 +1,5 @@
-import {readFile} from 'node:fs/promises';
+// node:fs, not node:fs/promises: fs/promises (and the readline modules it loads) would cost every check ~1 ms.
+import {readFileSync} from 'node:fs';
 import {analyze} from '../core/analyze.js';
 import {detectProfile, findProfile, parseProfile, BUILTIN_PROFILES} from '../core/profiles.js';
 import type {ContainerFacts, Profile, Report} from '../core/types.js';
@@ -38,7 +39,7 @@ export async function loadProfile(spec: string): Promise<Profile> {
 
 	let text: string;
 	try {
-		text = await readFile(spec, 'utf8');
+		text = readFileSync(spec, 'utf8');
 	} catch (error) {
 		const names = BUILTIN_PROFILES.map(p => p.name).join(', ');
 		throw new DoctorError(`no profile "${spec}" (${(error as NodeJS.ErrnoException).code ?? 'unreadable'}): use one of ${names}, generic, or a path to a JSON/YAML file`, 'usage', {code: 'bad-profile'});
