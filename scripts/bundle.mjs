@@ -6,8 +6,10 @@
 // parts), which load only when a build or an ssh:// engine needs them, from node_modules as they ship.
 import {build} from 'esbuild';
 import {createRequire} from 'node:module';
-import {mkdir, readFile, writeFile} from 'node:fs/promises';
-import {resolve} from 'node:path';
+import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises';
+import {createServer} from 'node:net';
+import {tmpdir} from 'node:os';
+import {join, resolve} from 'node:path';
 
 // Requires in our engine client that check never uses, made lazy or left out of the bundle, and a debug line whose argument
 // (util.inspect of every request's options) was computed even with debugging off. The text is matched exactly, so
@@ -52,6 +54,42 @@ function patches(list) {
 
 // Loaded by native require(): ssh2's native parts and BuildKit's gRPC stay in node_modules.
 const EXTERNAL = ['better-sqlite3', 'ssh2', 'cpu-features', 'dockerode/lib/session.js', 'dockerode/lib/buildkit.js'];
+/**
+ * Run `check --json --no-databases` once, in this process, against a stand-in engine on a private unix socket that
+ * answers with a recorded opencode-cloud-like container (test/fixtures/inspect). It reads nothing but the recorded
+ * answers and stats of their host paths. A check that fails here only leaves the cache smaller: the build goes on.
+ */
+async function warmCheck(checkCommand) {
+	const recorded = JSON.parse(await readFile('test/fixtures/inspect/occ-anon-workspace.json', 'utf8'));
+	const volumes = {Volumes: Object.values(recorded.volumes).map(v => ({Name: v.name, Driver: v.driver, Labels: v.labels, Mountpoint: v.mountpoint}))};
+	const answer = path => path === '/_ping' ? 'OK'
+		: /^\/containers\/[^/]+\/json/.test(path) ? recorded.container
+			: /^\/images\//.test(path) ? recorded.image
+				: /^\/volumes/.test(path) ? volumes
+					: /^\/containers\/[^/]+\/logs/.test(path) ? '' : undefined;
+	const dir = await mkdtemp(join(tmpdir(), 'occ-build-'));
+	const server = createServer(socket => socket.once('data', chunk => {
+		const body = answer(/^GET (\S+?)(\?|\s)/.exec(chunk.toString('latin1'))?.[1] ?? '');
+		const text = body === undefined ? '{"message":"not recorded"}' : typeof body === 'string' ? body : JSON.stringify(body);
+		socket.end(`HTTP/1.1 ${body === undefined ? '404 Not Found' : '200 OK'}\r\nApi-Version: 1.41\r\nServer: Docker/20.10.24 (linux)\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+	}));
+	await new Promise(done => server.listen(join(dir, 'engine.sock'), done));
+	let output = '';
+	const stdout = {write: text => (output += text, true)};
+	try {
+		const flags = {host: `unix://${join(dir, 'engine.sock')}`, container: 'recorded', databases: false, json: true};
+		await checkCommand({mode: 'json', flags, signal: new AbortController().signal, stdout, stderr: stdout, interactive: false});
+		if (!JSON.parse(output).locations) {
+			throw new Error(output.slice(0, 200));
+		}
+	} catch (error) {
+		process.stderr.write(`scripts/bundle.mjs: the check that warms the code cache failed (${error.message}): the cache holds the top level only\n`);
+	} finally {
+		server.close();
+		await rm(dir, {recursive: true, force: true});
+	}
+}
+
 // The ES module commands, each dist/chunks/<name>.mjs; `check` is the CommonJS dist/chunks/check.cjs.
 const ESM_COMMANDS = ['probe', 'backup', 'restore', 'tui', 'demo'];
 
@@ -95,7 +133,8 @@ await build({
 const check = resolve('dist/chunks/check.cjs');
 await build({...COMMONJS, entryPoints: ['source/commands/check.ts'], outfile: check, external: [...EXTERNAL, 'dockerode'], plugins: [patches([DOCKERODE])]});
 
-// The code cache of check.cjs as it loads (its top level run as scripts/load-cached.cjs runs it; no check is made).
+// The code cache of check.cjs: its top level run as scripts/load-cached.cjs runs it, then one check --json of a
+// recorded container, so the functions a check calls are in the cache too, not compiled on every run (~2 ms).
 const script = createRequire(import.meta.url)('./load-cached.cjs').compile(check);
 const loaded = {exports: {}};
 script.runInThisContext().call(loaded.exports, loaded.exports, createRequire(check), loaded, check, resolve('dist/chunks'));
@@ -103,6 +142,7 @@ if (typeof loaded.exports.checkCommand !== 'function') {
 	throw new Error('dist/chunks/check.cjs does not export checkCommand: update scripts/bundle.mjs');
 }
 
+await warmCheck(loaded.exports.checkCommand);
 await writeFile(`${check}.cache`, script.createCachedData());
 
 // cli.tsx's import() of a command: check from check.cjs with its cache, the others from their ES module chunk.
