@@ -130,6 +130,29 @@ function singleFileFix(location: Location, facts: ContainerFacts): FixStep[] {
 	return [advice(`bind-mount the directory instead: recreate ${facts.name} with -v ${shellQuote(hostDirectory)}:${shellQuote(directory)} in place of the file bind`)];
 }
 
+/**
+ * A database and its -wal/-shm back on one storage, its directory's: a file bind on the database becomes a bind of
+ * its directory (singleFileFix); any other mount on the database's own path or a sidecar's goes. Such a mount
+ * holds no database (a volume there is a directory), so nothing is copied.
+ */
+function sidecarSplitFix(location: Location, facts: ContainerFacts): FixStep[] {
+	const onPath = (path: string) => {
+		const mount = coveringMount(path, facts);
+		return mount && normalise(mount.destination) === path ? mount : null;
+	};
+	const own = onPath(location.path);
+	const fileBind = own?.type === 'bind' && location.hostSource ? singleFileFix(location, facts) : [];
+	const drop = [location.path, `${location.path}-wal`, `${location.path}-shm`].filter(p => onPath(p) && !(p === location.path && fileBind.length > 0));
+	if (drop.length === 0) {
+		return fileBind;
+	}
+
+	const dropStep = location.compose
+		? [advice(`remove the volumes entries of ${drop.join(', ')} ${composeWhere(facts, location.compose.service)}`), composeUp(facts)]
+		: [advice(`recreate ${facts.name} without the mounts of ${drop.join(', ')}`)];
+	return [...fileBind, ...dropStep];
+}
+
 /** A path that SQLite or an editor keeps as a file (so a directory there breaks it). */
 export function looksLikeFile(path: string, kind?: Location['kind']): boolean {
 	return kind === 'file' || kind === 'sqlite' || /-(wal|shm|journal)$|\.(db|sqlite3?|json|ya?ml|toml)$/.test(path);
@@ -353,7 +376,7 @@ export function findingsFor(facts: ContainerFacts, profile: Profile, locations: 
 				severity: 'error',
 				path: location.path,
 				message: `${location.path}${split.map(s => s.suffix).join(' and ')} would land on different storage than the database itself: its newest commits live there`,
-				...fixOf([advice(`mount the database's directory, not the file: -v <volume-or-dir>:${shellQuote(location.path.replace(/\/[^/]*$/, ''))}`)]),
+				...fixOf(sidecarSplitFix(location, facts)),
 			});
 		}
 	}

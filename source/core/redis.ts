@@ -3,7 +3,7 @@
 import {posix} from 'node:path';
 import {fillVolume, sortFindings} from './findings.js';
 import {findProfile} from './profiles.js';
-import {advice, command, composeUp, composeVolume, composeWhere, fixOf} from './fix.js';
+import {advice, command, composeUp, composeVolume, composeWhere, fixOf, shellQuote} from './fix.js';
 import type {ContainerFacts, Finding, FixStep, Location, Profile, RedisSettings, Report} from './types.js';
 
 /** Redis 7's built-in schedule (redis.conf: `save 3600 1 300 100 60 10000`), used when nothing sets `save`. */
@@ -142,8 +142,14 @@ function serviceOf(facts: ContainerFacts): string | null {
 	return facts.labels['com.docker.compose.service'] ?? null;
 }
 
+/**
+ * AOF on at once, then wait for the first AOF: until its rewrite ends, a Redis killed (`docker rm -f`, a recreate)
+ * and started again with --appendonly yes finds no AOF and starts empty, ignoring its dump.rdb.
+ */
 function aofFix(facts: ContainerFacts): FixStep[] {
-	const now = command(`docker exec ${facts.name} redis-cli CONFIG SET appendonly yes`, 'at once, until the next start');
+	const name = shellQuote(facts.name);
+	const wait = `while docker exec ${name} redis-cli INFO persistence | grep -Eq '^aof_rewrite_(in_progress|scheduled):1'; do sleep 1; done`;
+	const now = command(`docker exec ${name} redis-cli CONFIG SET appendonly yes && ${wait}`, 'at once, until the next start (and wait for its first AOF: a recreate before it starts empty)');
 	const service = serviceOf(facts);
 	return service
 		? [now, advice(`to keep it: command: ["redis-server", "--appendonly", "yes"] ${composeWhere(facts, service)}`), composeUp(facts)]

@@ -10,7 +10,7 @@ import {after, describe, it, type TestContext} from 'node:test';
 import YAML from 'yaml';
 import type {Finding, FixStep} from '../../source/core/types.js';
 import type {Engine} from '../../source/docker/engine.js';
-import {cleanup, engineOrSkip, image, LABEL_FLAGS, redisImage, RUN_ID, skipOrFail, TEST_LABEL, tour, uniqueName} from '../helpers/engine.js';
+import {cleanup, engineOrSkip, image, LABEL_FLAGS, redisImage, removeFixture, RUN_ID, skipOrFail, TEST_LABEL, tour, uniqueName} from '../helpers/engine.js';
 import {docker, run} from '../helpers/docker-cli.js';
 import {checkUnchanged} from '../helpers/host-snapshot.js';
 
@@ -35,13 +35,35 @@ interface Fixture {
 	compose?: {project: string; file: string; service: string};
 	/** Where its commands run (their ./saved copies are its own). */
 	cwd: string;
+	/** Its command, when not the image's. */
+	command?: string[];
+	/** Waits after each start until the app answers (a printed command may talk to it at once). */
+	ready?: (name: string) => Promise<void>;
 	/** It had its read-only tour (see recreate). */
 	toured?: boolean;
 }
 
 async function start(fixture: Fixture): Promise<void> {
 	const volumes = fixture.mounts.flatMap(m => ['-v', m.source ? `${m.source}:${m.destination}${m.ro ? ':ro' : ''}` : m.destination]);
-	await docker('run', '-d', '--name', fixture.name, '--network', 'none', ...LABEL_FLAGS, ...fixture.flags, ...volumes, fixture.image);
+	await docker('run', '-d', '--name', fixture.name, '--network', 'none', ...LABEL_FLAGS, ...fixture.flags, ...volumes, fixture.image, ...fixture.command ?? []);
+	await fixture.ready?.(fixture.name);
+}
+
+/** `docker run` flags without `--tmpfs PATH`: a mount on PATH takes its place. */
+const withoutTmpfs = (flags: string[], path: string) => flags.filter((f, i) => !(f === '--tmpfs' && flags[i + 1] === path) && !(flags[i - 1] === '--tmpfs' && f === path));
+
+/** redis-cli in the container, once Redis answers (and has loaded its data). */
+async function redisCli(container: string, ...args: string[]): Promise<string> {
+	for (let i = 0; i < 100; i++) {
+		const result = await run('docker', ['exec', container, 'redis-cli', ...args]);
+		if (result.code === 0 && !result.stdout.startsWith('LOADING')) {
+			return result.stdout.trim();
+		}
+
+		await new Promise(resolve => setTimeout(resolve, 100));
+	}
+
+	throw new Error(`redis-cli ${args.join(' ')} never answered`);
 }
 
 async function recreate(fixture: Fixture, change: (mounts: Mount[]) => Mount[]): Promise<void> {
@@ -74,13 +96,35 @@ async function perform(text: string, fixture: Fixture): Promise<boolean> {
 		assert.equal(m[1], fixture.name);
 		const [, , source, destination] = m as unknown as [string, string, string, string];
 		made.push(source);
+		fixture.flags = withoutTmpfs(fixture.flags, destination);
 		await recreate(fixture, mounts => [...mounts.filter(x => x.destination !== destination), {source, destination}]);
+		return true;
+	}
+
+	if ((m = /^recreate (\S+) without --rm and with --restart (\S+) \(a --rm container cannot have a restart policy\)$/.exec(text))) {
+		assert.equal(m[1], fixture.name);
+		fixture.flags = [...fixture.flags.filter(f => f !== '--rm'), '--restart', m[2]!];
+		await recreate(fixture, mounts => mounts);
+		return true;
+	}
+
+	if ((m = /^to keep it: recreate (\S+) with (.+) as its command$/.exec(text))) {
+		assert.equal(m[1], fixture.name);
+		fixture.command = m[2]!.split(' ');
+		await recreate(fixture, mounts => mounts);
 		return true;
 	}
 
 	if ((m = /^recreate (\S+) without the file bind of (\S+)$/.exec(text))) {
 		assert.equal(m[1], fixture.name);
 		await recreate(fixture, mounts => mounts.filter(x => x.destination !== m![2]));
+		return true;
+	}
+
+	if ((m = /^recreate (\S+) without the mounts of (\S+(?:, \S+)*)$/.exec(text))) {
+		assert.equal(m[1], fixture.name);
+		const drop = m[2]!.split(', ');
+		await recreate(fixture, mounts => mounts.filter(x => !drop.includes(x.destination)));
 		return true;
 	}
 
@@ -177,6 +221,37 @@ describe('the printed fixes work', () => {
 		}
 
 		rmSync(work, {recursive: true, force: true});
+	});
+
+	it('opencode-cloud as uid 1000 before its first run (its data, state and users dirs absent): each volume made the app user\'s first (root\'s for the users store), then mounted; it writes there', async t => {
+		const engine = await ready(t);
+		if (!engine) {
+			return;
+		}
+
+		const home = '/home/opencoder';
+		const fixture: Fixture = {
+			name: uniqueName('fix-absent'),
+			image: await image(engine.docker, {user: '1000', labels: {'managed-by': 'opencode-cloud'}, lines: [`RUN mkdir -p ${home} && chown 1000:1000 ${home}`]}),
+			mounts: [],
+			flags: ['--restart', 'unless-stopped'],
+			cwd: mkdtempSync(join(work, 'cwd-')),
+		};
+		await start(fixture);
+		const {report} = await checkUnchanged(engine, {container: fixture.name, databases: false});
+		const codes = codesOf(report.findings);
+		assert.ok(codes.includes(`not-persistent ${home}/.local/share/opencode`), codes.join(', '));
+		assert.match(report.findings.find(f => f.path === `${home}/.local/share/opencode`)?.fix ?? '', /^make the volume the app user's first: docker run --rm -u 0 --network none --entrypoint chown -v opencode-data:\/d \S+ 1000:1000 \/d ; then recreate /);
+
+		await runFixes(report.findings, fixture, t);
+		const {report: after} = await checkUnchanged(engine, {container: fixture.name, databases: false});
+		assert.deepEqual(codesOf(after.findings), []);
+		await docker('exec', fixture.name, 'sh', '-c', `echo s > ${home}/.local/share/opencode/new && echo s > ${home}/.local/state/opencode/new`);
+		assert.equal(await docker('exec', '-u', '0', fixture.name, 'stat', '-c', '%u %a', '/var/lib/opencode-users'), '0 755');
+		// The fix names its volumes as opencode-cloud does, whoever runs it: gone now, so a later test starts without them.
+		const volumes = fixture.mounts.map(m => m.source!);
+		await removeFixture(engine.docker, fixture.name);
+		await docker('volume', 'rm', ...volumes);
 	});
 
 	it('opencode data on the layer (a dir with a file and a database in it) and an anonymous volume: every fix runs, the data survives a recreate', async t => {
@@ -283,6 +358,77 @@ describe('the printed fixes work', () => {
 		assert.equal(await docker('inspect', '-f', '{{.HostConfig.RestartPolicy.Name}}', fixture.name), 'unless-stopped');
 	});
 
+	it('a database split from its -wal (a volume on each file path, inside the data volume): the mounts on the file paths go, and SQLite keeps its commits in the directory', async t => {
+		const engine = await ready(t);
+		if (!engine) {
+			return;
+		}
+
+		const data = uniqueName('fixdata');
+		await docker('volume', 'create', ...LABEL_FLAGS, data);
+		made.push(data);
+		const fixture: Fixture = {
+			name: uniqueName('fix-split'),
+			image: await image(engine.docker),
+			mounts: [{source: data, destination: DATA}, {source: uniqueName('fixdb'), destination: `${DATA}/opencode.db`}, {source: uniqueName('fixwal'), destination: `${DATA}/opencode.db-wal`}],
+			flags: ['--restart', 'unless-stopped'],
+			cwd: mkdtempSync(join(work, 'cwd-')),
+		};
+		made.push(fixture.mounts[1]!.source!, fixture.mounts[2]!.source!);
+		await start(fixture);
+		await docker('exec', fixture.name, 'sh', '-c', `echo '{"k":4}' > ${DATA}/auth.json`);
+		const {report} = await checkUnchanged(engine, {container: fixture.name, profile: 'opencode', databases: false});
+		const split = report.findings.find(f => f.code === 'sqlite-sidecar-split');
+		assert.equal(split?.fix, `recreate ${fixture.name} without the mounts of ${DATA}/opencode.db, ${DATA}/opencode.db-wal`);
+
+		assert.deepEqual(await runFixes(report.findings, fixture, t), {commands: 0, advice: 1});
+		const {report: after} = await checkUnchanged(engine, {container: fixture.name, profile: 'opencode', databases: false});
+		assert.deepEqual(codesOf(after.findings), []);
+		assert.equal(await docker('exec', fixture.name, 'cat', `${DATA}/auth.json`), '{"k":4}');
+		// The database is now a file's place on the data volume, where its -wal and -shm land too and a recreate keeps them.
+		const db = after.locations.find(l => l.path === `${DATA}/opencode.db`);
+		assert.equal(db?.mount?.name, data);
+		assert.equal(db?.survives.recreate, 'kept');
+	});
+
+	it('Redis by `docker run --rm` with /data on a tmpfs and no AOF: its dataset kept through every printed step (the tmpfs read through tar, the --rm recreate advice, the command advice)', {timeout: 180_000}, async t => {
+		const engine = await ready(t);
+		if (!engine) {
+			return;
+		}
+
+		const fixture: Fixture = {
+			name: uniqueName('fix-redis'),
+			image: await redisImage(engine.docker),
+			mounts: [],
+			flags: ['--rm', '--tmpfs', '/data'],
+			cwd: mkdtempSync(join(work, 'cwd-')),
+			ready: async name => {
+				await redisCli(name, 'PING');
+			},
+		};
+		await start(fixture);
+		assert.equal(await redisCli(fixture.name, 'SET', 'queue:task', 'keep me'), 'OK');
+		assert.equal(await redisCli(fixture.name, 'SAVE'), 'OK');
+		const {report} = await checkUnchanged(engine, {container: fixture.name});
+		const codes = codesOf(report.findings);
+		for (const expected of ['redis-data-not-persistent /data', 'redis-no-aof /data', 'no-restart-policy']) {
+			assert.ok(codes.includes(expected), `${expected} in ${codes.join(', ')}`);
+		}
+
+		made.push('redis-data');
+		const ran = await runFixes(report.findings, fixture, t);
+		assert.ok(ran.commands >= 2 && ran.advice >= 3, JSON.stringify(ran));
+		const {report: after} = await checkUnchanged(engine, {container: fixture.name});
+		assert.deepEqual(codesOf(after.findings), []);
+		assert.equal(after.redis?.appendonly, true);
+		await docker('restart', fixture.name);
+		assert.equal(await redisCli(fixture.name, 'GET', 'queue:task'), 'keep me', 'kept across the recreates and a restart, from the volume');
+		// The fix names its volume redis-data, whoever runs it: gone now, so no later test finds it filled.
+		await removeFixture(engine.docker, fixture.name);
+		await docker('volume', 'rm', 'redis-data');
+	});
+
 	it('Redis in compose (docker-compose 1.29) with /data on its layer, no AOF and no restart policy: its dataset kept through every printed step', {timeout: 180_000}, async t => {
 		const engine = await ready(t);
 		if (!engine) {
@@ -304,18 +450,7 @@ describe('the printed fixes work', () => {
 		const up = await run('docker-compose', ['-p', project, '-f', file, 'up', '-d']);
 		assert.equal(up.code, 0, up.stderr);
 		const container = `${project}_redis_1`;
-		const cli = async (...args: string[]) => {
-			for (let i = 0; i < 100; i++) {
-				const result = await run('docker', ['exec', container, 'redis-cli', ...args]);
-				if (result.code === 0 && !result.stdout.startsWith('LOADING')) {
-					return result.stdout.trim();
-				}
-
-				await new Promise(resolve => setTimeout(resolve, 100));
-			}
-
-			throw new Error(`redis-cli ${args.join(' ')} never answered`);
-		};
+		const cli = async (...args: string[]) => redisCli(container, ...args);
 
 		assert.equal(await cli('SET', 'queue:task', 'keep me'), 'OK');
 		assert.equal(await cli('SAVE'), 'OK');

@@ -96,9 +96,17 @@ describe('findings', () => {
 	});
 
 	it('a database on its own mount with -wal and -shm elsewhere is sqlite-sidecar-split', () => {
-		const facts = makeFacts({mounts: [vol('db', '/root/.local/share/opencode/opencode.db')]});
+		const facts = makeFacts({mounts: [vol('data', '/root/.local/share/opencode'), vol('db', '/root/.local/share/opencode/opencode.db')], tmpfs: ['/root/.local/share/opencode/opencode.db-wal']});
 		const report = analyze(facts, findProfile('opencode')!, 'test');
-		assert.ok(report.findings.some(f => f.code === 'sqlite-sidecar-split'));
+		const split = report.findings.find(f => f.code === 'sqlite-sidecar-split');
+		// The mounts on the file paths go: all three land in the directory's volume (no placeholder to fill in).
+		assert.deepEqual(split?.steps, [{advice: `recreate ${facts.name} without the mounts of /root/.local/share/opencode/opencode.db, /root/.local/share/opencode/opencode.db-wal`}]);
+	});
+
+	it('sqlite-sidecar-split on a database bound as a file whose kind is unseen (a remote engine): its directory is bound instead', () => {
+		const facts = makeFacts({mounts: [bind('/h/opencode.db', '/root/.local/share/opencode/opencode.db')]});
+		const report = analyze(facts, findProfile('opencode')!, 'test');
+		assert.equal(report.findings.find(f => f.code === 'sqlite-sidecar-split')?.fix, `bind-mount the directory instead: recreate ${facts.name} with -v /h:/root/.local/share/opencode in place of the file bind`);
 	});
 
 	it('opencode 1.2\'s file binds with -wal and -shm gone on the host: the sidecar finding and each missing source with its harm', () => {
