@@ -95,8 +95,8 @@ export async function snapshotContainer(docker: Docker, ref: string): Promise<Co
 
 	const changes = ((await docker.getContainer(ref).changes()) as Array<{Path: string; Kind: number}> | null ?? []).map(c => `${c.Kind} ${c.Path}`).sort();
 
-	// Another test process's fixtures (on a shared engine) come and go meanwhile: only what is not theirs counts.
-	const ours = (labels: Record<string, string> | null | undefined) => !(labels?.[TEST_LABEL] && labels[TEST_LABEL] !== RUN_ID);
+	// Another test process's fixtures, and the benches' (on a shared engine), come and go meanwhile: not counted.
+	const ours = (labels: Record<string, string> | null | undefined) => !(labels?.[TEST_LABEL] && labels[TEST_LABEL] !== RUN_ID) && !labels?.['dev.occ-doctor.bench'];
 	const containers = (await docker.listContainers({all: true})).filter(c => ours(c.Labels)).map(c => `${c.Id} ${c.State}`).sort();
 	const volumes = ((await docker.listVolumes()).Volumes ?? []).filter(v => ours(v.Labels)).map(v => v.Name).sort();
 	return {
