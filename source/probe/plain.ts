@@ -1,4 +1,4 @@
-import {SEVERITY_MARK} from '../report/labels.js';
+import {SEVERITY_MARK, fixText} from '../report/labels.js';
 import {pad} from '../report/text.js';
 import type {Observed} from '../core/types.js';
 import {expectedObservation} from './findings.js';
@@ -77,7 +77,7 @@ export function renderProbePlain(result: ProbeResult): string {
 	if (own.length > 0) {
 		lines.push('', 'Probe findings');
 		for (const f of own) {
-			lines.push(`  ${SEVERITY_MARK[f.severity]} ${f.message}`, `    fix: ${f.fix}`);
+			lines.push(`  ${SEVERITY_MARK[f.severity]} ${f.message}`, `    fix: ${fixText(f)}`);
 		}
 	}
 

@@ -1,4 +1,4 @@
-import type {Priority, Scenario, Severity, Survival} from '../core/types.js';
+import type {Finding, FixStep, Priority, Scenario, Severity, Survival} from '../core/types.js';
 
 /** Short column heads for narrow terminals; the legend spells them out. */
 export const SCENARIO_SHORT: Record<Scenario, string> = {
@@ -41,6 +41,25 @@ export const SEVERITY_MARK: Record<Severity, string> = {error: '✗', warning: '
 /** A location that does not exist in the container: nothing there to lose (unless a finding says otherwise). */
 export const ABSENT_MARK = '○';
 export const SEVERITY_COLOR: Record<Severity, string> = {error: 'red', warning: 'yellow', info: 'blue'};
+
+/** How a fix step reads in the plain report and the TUI: what to run after `$ `, what only a person can do after `by hand: `. */
+export const COMMAND_MARK = '$ ';
+export const ADVICE_MARK = 'by hand: ';
+
+/** One step: `label: $ command`, or `by hand: advice`. */
+export function stepText(step: FixStep): string {
+	return 'command' in step ? `${step.label ? `${step.label}: ` : ''}${COMMAND_MARK}${step.command}` : `${ADVICE_MARK}${step.advice}`;
+}
+
+/** A fix's steps as lines, each after the first read "then …" (a finding without steps, from an older report: its one line). */
+export function stepTexts(f: Pick<Finding, 'fix' | 'steps'>): string[] {
+	return f.steps?.length ? f.steps.map((step, n) => `${n === 0 ? '' : 'then '}${stepText(step)}`) : [f.fix];
+}
+
+/** The whole fix on one line, its steps marked (the JSON's `fix` is the same without the marks). */
+export function fixText(f: Pick<Finding, 'fix' | 'steps'>): string {
+	return stepTexts(f).join(' ; ');
+}
 
 export function shortId(id: string): string {
 	return id.slice(0, 12);

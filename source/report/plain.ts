@@ -1,11 +1,11 @@
 import {scenarioVisible, worstSeverityByPath} from './summary.js';
 import {formatBytes, pad} from './text.js';
 import {redisLines, stackLines, stackSummary} from './stack.js';
-import {ABSENT_MARK, SCENARIO_SHORT, SCENARIO_TITLE, SEVERITY_MARK, SURVIVAL_GLYPH, mountLabel} from './labels.js';
+import {ABSENT_MARK, SCENARIO_SHORT, SCENARIO_TITLE, SEVERITY_MARK, SURVIVAL_GLYPH, fixText, mountLabel} from './labels.js';
 import {SCENARIOS, type Finding, type Report} from '../core/types.js';
 
 function findingLines(f: Finding, indent: string): string[] {
-	return [`${indent}${SEVERITY_MARK[f.severity]} ${f.message}`, `${indent}  fix: ${f.fix}`];
+	return [`${indent}${SEVERITY_MARK[f.severity]} ${f.message}`, `${indent}  fix: ${fixText(f)}`];
 }
 
 function sizeLabel(bytes: number | null): string {
@@ -39,7 +39,7 @@ function databaseLines(report: Report): string[] {
 		// Unknown is not zero: say which it is.
 		lines.push(notCounted ? `  ${SEVERITY_MARK[notCounted.severity]} not counted: their rows are unknown, not zero (why: above)` : '  none found');
 		if (notCounted) {
-			lines.push(`      fix: ${notCounted.fix}`);
+			lines.push(`      fix: ${fixText(notCounted)}`);
 		}
 	}
 

@@ -1,5 +1,5 @@
 import type {RedisSettings, Report, ServiceReport} from '../core/types.js';
-import {SEVERITY_MARK} from './labels.js';
+import {SEVERITY_MARK, fixText} from './labels.js';
 
 const VERDICT_MARK: Record<ServiceReport['verdict'], string> = {ok: '✓', warnings: '!', errors: '✗'};
 
@@ -49,7 +49,7 @@ export function stackLines(report: Report): string[] {
 		}
 
 		for (const f of service.findings.filter(f => f.severity !== 'info')) {
-			lines.push(`      ${SEVERITY_MARK[f.severity]} ${f.message}`, `        fix: ${f.fix}`);
+			lines.push(`      ${SEVERITY_MARK[f.severity]} ${f.message}`, `        fix: ${fixText(f)}`);
 		}
 	}
 

@@ -36,8 +36,8 @@ describe('the TUI in tmux at 80×24', () => {
 		type(session, `${envPrefix()}node ${cli} --container ${name}; echo "EXIT=$?"`, true);
 		let text = await waitForScreen(session, s => s.includes('Fix this first'));
 		assert.match(text.split('\n')[0]!, /^occ-doctor · occt-tui-.* ✗ \d+ errors?/);
-		assert.match(text, /› copy it into a named volume first/);
-		assert.match(text, /› then recreate \S+ with -v\s+opencode-workspace:\/home\/opencoder\/workspace/);
+		assert.match(text, /› copy it into a named volume first: \$ docker run/);
+		assert.match(text, /› then by hand: recreate \S+ with -v\s+opencode-workspace:\/home\/opencoder\/workspace/);
 
 		type(session, '3');
 		text = await waitForScreen(session, s => s.includes('orphaned: on disk'));

@@ -158,7 +158,7 @@ describe('compose stacks with Redis', () => {
 		assert.match(plain.stdout, /[✓!] app .*0 errors.*\(above\)/);
 		assert.match(plain.stdout, /✗ redis .*1 error/);
 		assert.match(plain.stdout, /Redis writes its RDB and AOF files to \/data .* container's own layer/);
-		assert.match(plain.stdout, /fix: copy it into the named volume first: docker create --name \S+-fill -v \S+_redis-data:\/data \S+ && docker cp \S+:\/data - \| docker cp -a - \S+-fill:\/ && docker rm \S+-fill ; then add volumes: \["redis-data:\/data"\] under services\.redis in \S+ .* ; then docker-compose -p \S+ -f \S+ up -d\n/);
+		assert.match(plain.stdout, /fix: copy it into the named volume first: \$ docker create --name \S+-fill -v \S+_redis-data:\/data \S+ && docker cp \S+:\/data - \| docker cp -a - \S+-fill:\/ && docker rm \S+-fill ; then by hand: add volumes: \["redis-data:\/data"\] under services\.redis in \S+ .* ; then \$ docker-compose -p \S+ -f \S+ up -d\n/);
 		assert.match(plain.stdout, /✗ stack .*: 1 of 2 services with errors/);
 		// Stopped: the settings come from the command line, and nothing is asked of the engine that could change the host.
 		await docker('stop', '-t', '1', s.redis);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import {after, describe, it} from 'node:test';
 import {cleanup} from 'ink-testing-library';
-import type {Report} from '../../source/core/types.js';
+import type {Finding, Report} from '../../source/core/types.js';
 import {topFix} from '../../source/report/summary.js';
 import {SCREENS} from '../../source/ui/screens/index.js';
 import type {DoctorServices} from '../../source/ui/services.js';
@@ -20,7 +20,9 @@ function addDeepLocation(report: Report): void {
 	const workspace = report.locations.find(l => l.path === '/home/opencoder/workspace')!;
 	report.locations.push({...workspace, path: DEEP, label: 'deep checkout'});
 	const finding = report.findings.find(f => f.path === workspace.path)!;
-	report.findings.push({...finding, path: DEEP, message: finding.message.replaceAll(workspace.path, DEEP), fix: finding.fix.replaceAll(workspace.path, DEEP)});
+	const deep = (s: string) => s.replaceAll(workspace.path, DEEP);
+	const steps = finding.steps.map(s => ('command' in s ? {...s, command: deep(s.command)} : {advice: deep(s.advice)}));
+	report.findings.push({...finding, path: DEEP, message: deep(finding.message), fix: deep(finding.fix), steps});
 }
 
 function services(): DoctorServices {
@@ -40,8 +42,8 @@ const FIXTURES: Array<[string, () => DoctorServices, Report]> = [
 const strip = (text: string) => text.replace(/\u001B\[[0-9;]*m/g, '');
 /** The frame's text with all blanks gone: a command wrapped over lines (never cut) is found in it whole. */
 const squeezed = (frame: string) => strip(frame).replace(/\s+/g, '');
-/** Every step of a fix (steps are joined by " ; " and shown one a line) is whole in the frame. */
-const fixWhole = (frame: string, fix: string) => fix.split(' ; ').every(step => squeezed(frame).includes(step.replace(/\s+/g, '')));
+/** Every step of a fix (shown one a line, marked `$ ` or `by hand: `) is whole in the frame. */
+const fixWhole = (frame: string, f: Pick<Finding, 'steps'>) => f.steps.every(step => squeezed(frame).includes(('command' in step ? `$${step.command}` : `byhand:${step.advice}`).replace(/\s+/g, '')));
 
 function assertFits(frame: string, columns: number, rows: number, where: string): void {
 	const lines = strip(frame).split('\n');
@@ -57,7 +59,7 @@ for (const [columns, rows] of [[80, 24], [120, 40]] as const) {
 				const app = renderApp({services: make()}, {columns, rows});
 				let frame = await waitForText(app.lastFrame, 'Fix this first');
 				assertFits(frame, columns, rows, 'overview');
-				assert.ok(fixWhole(frame, topFix(report)!.fix), `the top fix is whole on the Overview:\n${frame}`);
+				assert.ok(fixWhole(frame, topFix(report)!), `the top fix is whole on the Overview:\n${frame}`);
 				for (const screen of SCREENS) {
 					await press(app, String(screen.number));
 					assertFits(app.lastFrame()!, columns, rows, screen.title);
@@ -68,7 +70,7 @@ for (const [columns, rows] of [[80, 24], [120, 40]] as const) {
 				const order = ['error', 'warning', 'info'].flatMap(s => report.findings.filter(f => f.severity === s));
 				for (const [i, finding] of order.entries()) {
 					frame = app.lastFrame()!;
-					assert.ok(fixWhole(frame, finding.fix), `finding ${i} (${finding.code}) has its fix whole:\n${frame}`);
+					assert.ok(fixWhole(frame, finding), `finding ${i} (${finding.code}) has its fix whole:\n${frame}`);
 					assertFits(frame, columns, rows, `finding ${i}`);
 					await press(app, 'j');
 				}

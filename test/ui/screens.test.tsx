@@ -18,8 +18,9 @@ describe('overview', () => {
 		assert.match(frame, /opencode-cloud-sandbox/);
 		assert.match(frame, /verdict\s+✗ data at risk: 3 errors/);
 		assert.match(frame, /✗ 3 errors · ! 4 warnings · 9 locations/);
-		assert.match(frame, /› copy it into a named volume first: docker run --rm --entrypoint cp -v/);
-		assert.match(frame, /› then recreate \S+ with -v\s+opencode-workspace:\/home\/opencoder\/workspace/);
+		// A command after `$ `, advice after `by hand: `: what runs as printed stands apart.
+		assert.match(frame, /› copy it into a named volume first: \$ docker run --rm --entrypoint cp -v/);
+		assert.match(frame, /› then by hand: recreate \S+ with -v\s+opencode-workspace:\/home\/opencoder\/workspace/);
 		assert.match(frame, /predicted from mounts/);
 		assert.match(lines(frame).at(-1)!, /tab\/1-9 screens.*q quit/);
 		app.unmount();

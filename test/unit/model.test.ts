@@ -7,6 +7,8 @@ import {bind, makeFacts, recordedFacts, vol} from '../helpers/facts.js';
 import {archiveRiskOf} from '../../source/docker/inspect.js';
 import {bindsAtRisk, refuseBindsAtRisk} from '../../source/docker/bind-guard.js';
 import type {DoctorError} from '../../source/errors.js';
+import {stepTexts} from '../../source/report/labels.js';
+import {renderPlain} from '../../source/report/plain.js';
 
 const ANON = 'a'.repeat(64);
 
@@ -93,6 +95,14 @@ describe('findings', () => {
 		const found = report.findings.filter(f => f.path === '/root/.local/share/opencode/opencode.db');
 		assert.deepEqual(found.map(f => f.code), ['sqlite-sidecar-file-mount']);
 		assert.match(found[0]!.fix, /-v \/h:\/root\/.local\/share\/opencode /);
+	});
+
+	it('the plain report marks each step: a command after `$ `, advice after `by hand: `; the JSON fix stays the bare line', () => {
+		const report = analyze(recordedFacts('occ-anon-workspace'), occ, 'test');
+		const finding = report.findings.find(f => f.code === 'anonymous-volume' && f.path === '/home/opencoder/workspace')!;
+		assert.match(renderPlain(report), /^ {8}fix: copy it into a named volume first: \$ docker run --rm --entrypoint cp -v [0-9a-f]{64}:\/from .* ; then by hand: recreate \S+ with -v opencode-workspace:\/home\/opencoder\/workspace$/m);
+		assert.deepEqual(stepTexts(finding).map(s => s.replace(/ .*/, '')), ['copy', 'then']);
+		assert.match(finding.fix, /^copy it into a named volume first: docker run .* ; then recreate /);
 	});
 
 	it('a database on its own mount with -wal and -shm elsewhere is sqlite-sidecar-split', () => {

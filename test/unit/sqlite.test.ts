@@ -163,7 +163,7 @@ describe('databases not counted (archiveRisk kept check from reading)', () => {
 		const text = renderPlain(report);
 		assert.doesNotMatch(text, /none found/);
 		assert.match(text, /^ {2}! not counted: their rows are unknown, not zero \(why: above\)$/m);
-		assert.match(text, /^ {6}fix: reach the engine over SSH, .*--host ssh:\/\/box\.example --container app/m);
+		assert.match(text, /^ {6}fix: by hand: reach the engine over SSH, .*--host ssh:\/\/box\.example --container app/m);
 		assert.match(text, new RegExp(`^ {2}not searched: /home/opencoder/workspace \\(workspace\\); /srv/a, /srv/b \\(${why.replace(/[()']/g, '.')}\\) \\(add one with --db PATH\\)$`, 'm'));
 	});
 });

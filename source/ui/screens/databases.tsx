@@ -1,7 +1,8 @@
 // The Databases screen: one block per SQLite database (size, journal, -wal, schema, integrity, exact counts per table),
 // opencode's legacy JSON storage, and after a probe the counts before and after its restart.
 import {formatBytes} from '../../report/text.js';
-import type {DatabaseReport, LegacyStorageReport, Report} from '../../core/types.js';
+import type {DatabaseReport, Finding, LegacyStorageReport, Report} from '../../core/types.js';
+import {fixText} from '../../report/labels.js';
 import {Lines, seg, type Line} from '../components/line.js';
 import {lineWindow, pad, plural} from '../text.js';
 import {matches, type ScreenData, type ScreenDef, type ScreenProps} from './screen.js';
@@ -167,9 +168,9 @@ function Databases({data, rows, cursor, width, height}: ScreenProps<DatabaseRow>
 }
 
 /** Unknown is not zero: when check could not look, the empty screen says why and how, not "none found". */
-function notCountedText(report: {findings: Array<{code: string; fix: string}>}): string | null {
+function notCountedText(report: {findings: Array<Pick<Finding, 'code' | 'fix' | 'steps'>>}): string | null {
 	const finding = report.findings.find(f => f.code === 'databases-not-counted');
-	return finding ? `databases not counted (rows unknown, not zero): see Findings · fix: ${finding.fix}` : null;
+	return finding ? `databases not counted (rows unknown, not zero): see Findings · fix: ${fixText(finding)}` : null;
 }
 
 export const databasesScreen: ScreenDef<DatabaseRow> = {

@@ -2,6 +2,7 @@ import {Box} from 'ink';
 import type {Report} from '../../core/types.js';
 import {SEVERITY_COLOR, SEVERITY_MARK, SURVIVAL_GLYPH} from '../../report/labels.js';
 import {counts, sourceNote, topFix} from '../../report/summary.js';
+import {stepLines} from '../components/finding.js';
 import {Lines, seg, wrapLine, type Line} from '../components/line.js';
 import {plural} from '../text.js';
 import {type ScreenDef, type ScreenProps} from './screen.js';
@@ -56,10 +57,8 @@ export function overviewLines(report: Report, width: number): Line[] {
 	if (fix) {
 		lines.push([seg('Fix this first', {bold: true})]);
 		lines.push(...wrapLine([seg(`${SEVERITY_MARK[fix.severity]} `, {color: SEVERITY_COLOR[fix.severity]}), seg(fix.message)], width, 2));
-		// A fix is one or more steps joined by " ; " (copy the data into a volume, recreate): one step a line, each whole.
-		for (const step of fix.fix.split(' ; ')) {
-			lines.push(...wrapLine([seg('  › ', {dim: true}), seg(step, {bold: true})], width, 4));
-		}
+		// A fix is one or more steps (copy the data into a volume, recreate): one step a line, each whole.
+		lines.push(...stepLines(fix, width, {first: '  › ', next: '  › then '}, 4));
 
 		const more = c.errors + c.warnings - 1;
 		if (more > 0) {

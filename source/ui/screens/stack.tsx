@@ -1,7 +1,7 @@
 // The Stack screen: every service of the container's compose project with its verdict; enter checks the one under
 // the cursor (its screens replace these; the stack stays listed here). Reports only what check found.
 import type {ServiceReport} from '../../core/types.js';
-import {SEVERITY_COLOR, SEVERITY_MARK} from '../../report/labels.js';
+import {SEVERITY_COLOR, SEVERITY_MARK, fixText} from '../../report/labels.js';
 import {redisLine, serviceCounts} from '../../report/stack.js';
 import {Lines, seg, wrapAll, type Line} from '../components/line.js';
 import {pad} from '../text.js';
@@ -25,7 +25,7 @@ function detailOf(service: ServiceReport): Line[] {
 	}
 
 	for (const f of service.findings.filter(f => f.severity !== 'info')) {
-		lines.push([seg(`${SEVERITY_MARK[f.severity]} `, {color: SEVERITY_COLOR[f.severity]}), seg(f.message)], [seg('  fix: ', {dim: true}), seg(f.fix)]);
+		lines.push([seg(`${SEVERITY_MARK[f.severity]} `, {color: SEVERITY_COLOR[f.severity]}), seg(f.message)], [seg('  fix: ', {dim: true}), seg(fixText(f))]);
 	}
 
 	return lines.length > 0 ? lines : [[seg('✓ nothing to fix', {color: 'green'})]];
