@@ -117,16 +117,46 @@ function notRead(risk: string | null, skipped: string[], databases: Array<{path:
 	return [...new Set([...paths.filter(p => /\.(db|sqlite3?)$/.test(p)), ...paths])];
 }
 
+type UserAnswer = ContainerFacts['appUser'];
+type EarlyPaths = {paths: string[]; answers: Promise<[ContainerFacts['pathExists'], UserAnswer]>};
+
+/** The paths' existence and the configured user, asked from the inspect's facts alone (see pathsAndUser). */
+function askEarly(engine: Engine, facts: ContainerFacts, profile: Profile, extra: string[]): EarlyPaths {
+	const paths = collectCandidates(facts, profile, extra).map(c => c.path);
+	const answers = Promise.all([pathsExist(engine, facts, paths), configuredUser(engine, facts)]);
+	answers.catch(() => {}); // Awaited by pathsAndUser; a check that failed before then has its own error.
+	return {paths, answers};
+}
+
+/**
+ * Which of `paths` exist, and the configured user (which does not depend on them: both go at once). Answers asked
+ * early are taken; only paths they lack (an image VOLUME, a profile that the image or Redis changed) are asked now.
+ */
+async function pathsAndUser(engine: Engine, facts: ContainerFacts, paths: string[], early?: EarlyPaths): Promise<[ContainerFacts['pathExists'], UserAnswer]> {
+	if (!early) {
+		return Promise.all([pathsExist(engine, facts, paths), configuredUser(engine, facts)]);
+	}
+
+	const [known, user] = await early.answers;
+	const more = await pathsExist(engine, facts, paths.filter(p => !early.paths.includes(p)));
+	return [Object.fromEntries(paths.map(p => [p, p in more ? more[p]! : known[p] ?? null])), user];
+}
+
 /** Inspect one container and predict what survives what. Reads only. `lap` times the phases (report.timings). */
 export async function checkContainer(engine: Engine, ref: string, options: CheckOptions, lap: (phase: string) => void = () => {}, phases?: Record<string, number>): Promise<CheckResult> {
 	// A --profile is read first: it decides, as a detected one would, whether the logs are worth a request.
 	const forced = options.profile ? await loadProfile(options.profile) : undefined;
-	const facts = await gatherFacts(engine, ref, {profile: forced});
+	let early: EarlyPaths | undefined;
+	// Over a link, which paths exist and who the configured user is go out with the image and volume requests (a round
+	// trip fewer); a local engine answers both from the host without a request.
+	const whileAnswering = engine.target.local ? undefined : (facts: ContainerFacts) => {
+		early = askEarly(engine, facts, forced ?? detectProfile(facts).profile, options.paths ?? []);
+	};
+	const facts = await gatherFacts(engine, ref, {profile: forced, whileAnswering});
 	const redis = isRedis(facts) ? await gatherRedis(engine, facts) : undefined;
 	const detected = forced ? {profile: forced, detectedBy: `--profile ${options.profile}`} : detectProfile(facts);
 	const {profile, detectedBy} = redis && !forced ? redisProfile(detected, redis) : detected;
-	// The configured user does not depend on which paths exist: both go at once (a round trip each over a link).
-	const [pathExists, appUser] = await Promise.all([pathsExist(engine, facts, collectCandidates(facts, profile, options.paths ?? []).map(c => c.path)), configuredUser(engine, facts)]);
+	const [pathExists, appUser] = await pathsAndUser(engine, facts, collectCandidates(facts, profile, options.paths ?? []).map(c => c.path), early);
 	facts.pathExists = pathExists;
 	// Owners are read only for the locations that exist and must be written: the first analysis says which.
 	const owned = ownedLocations(analyze(facts, profile, detectedBy, options.paths ?? []).locations).map(l => l.path);

@@ -168,9 +168,10 @@ async function imageOf(engine: Engine, id: string): Promise<any> {
 /**
  * Gather every fact the model needs about one container. All engine I/O of `check` happens here: one inspect, then
  * at once the image, one volume list and (only for a profile whose entrypoint warns in its logs) the logs.
- * `profile` is the one --profile forces; otherwise the profile is detected from the inspect.
+ * `profile` is the one --profile forces; otherwise the profile is detected from the inspect. `whileAnswering` gets
+ * the facts the inspect gives (no image, no volume labels, archiveRisk known) while those requests are out.
  */
-export async function gatherFacts(engine: Engine, ref: string, options: {profile?: Profile} = {}): Promise<ContainerFacts> {
+export async function gatherFacts(engine: Engine, ref: string, options: {profile?: Profile; whileAnswering?: (early: ContainerFacts) => void} = {}): Promise<ContainerFacts> {
 	const info = await inspectContainer(engine, ref);
 	// dockerode loads only if the archive API is needed (a bind source the host cannot see).
 	const container = () => engine.docker.getContainer(info.Id);
@@ -203,6 +204,8 @@ export async function gatherFacts(engine: Engine, ref: string, options: {profile
 	// Only once no bind source can be created by it does occ-doctor ask the engine about paths.
 	const archiveRisk = archiveRiskOf(info, bindSourceExists);
 	const unknownBinds = archiveRisk ? [] : binds.filter(b => bindSourceExists[b.Source] === null);
+	// What needs only the inspect and archiveRisk (the paths' existence, over a link) goes out with the requests above.
+	options.whileAnswering?.(factsFromInspect(info, null, {}, {bindSourceExists, bindSourceIsFile, persistenceWarningInLogs: false, archiveRisk}));
 	const [[image, volumes, persistenceWarningInLogs]] = await Promise.all([
 		engineAnswers,
 		...unknownBinds.map(async m => {
