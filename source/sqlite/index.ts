@@ -51,7 +51,7 @@ function emptyReport(path: string): DatabaseReport {
 }
 
 /** Snapshot one database into `tempRoot`, count the copy, delete the copy. Never throws but for an abort. */
-export async function reportDatabase(from: Docker.Container | FileSource, path: string, tempRoot: string, options: Pick<CountOptions, 'signal' | 'integrity' | 'phases'> & {onCopy?: (main: string, readonly: boolean) => void} = {}): Promise<DatabaseReport> {
+export async function reportDatabase(from: Docker.Container | FileSource, path: string, tempRoot: string, options: Pick<CountOptions, 'signal' | 'integrity' | 'phases'> & {onCopy?: (main: string, readonly: boolean) => void | Promise<void>} = {}): Promise<DatabaseReport> {
 	const report = emptyReport(path);
 	const dir = await mkdtemp(join(tempRoot, 'db-'));
 	try {
@@ -66,7 +66,7 @@ export async function reportDatabase(from: Docker.Container | FileSource, path: 
 		const readonly = !existsSync(`${snap.main}-journal`);
 		Object.assign(report, countLocalDatabase(snap.main, {integrity, readonly, phases: options.phases}));
 		if (report.error === null) {
-			options.onCopy?.(snap.main, readonly);
+			await options.onCopy?.(snap.main, readonly);
 		}
 
 		if (!integrity && options.integrity === undefined && !report.error) {
@@ -227,6 +227,12 @@ async function databasePaths(engine: Engine, facts: ContainerFacts, locations: L
 	return [...paths].sort();
 }
 
+/** The databases known before any walk: the profile's that exist (facts.pathExists) and can be read, and --db paths. */
+function knownDatabases(engine: Engine, facts: ContainerFacts, locations: Location[], extra: string[]): string[] {
+	const profile = locations.filter(l => l.kind === 'sqlite' && l.storage !== 'tmpfs' && facts.pathExists[l.path] === true && readerFor(engine, facts, l.path).source);
+	return [...new Set([...profile.map(l => l.path), ...extra.map(p => posix.normalize(p))])];
+}
+
 /**
  * Find and count every SQLite database of a container (see docs/databases.md), and opencode's legacy JSON storage.
  * Reads only: each database is copied (from the host path when the engine is local, else through the archive API)
@@ -236,32 +242,55 @@ export async function countDatabases(engine: Engine, facts: ContainerFacts, loca
 	const started = performance.now();
 	const container = engine.docker.getContainer(facts.id);
 	const {roots, skipped} = walkRoots(locations, engine.target.local);
-	const found = await walk(container, roots, options.limits ?? DEFAULT_LIMITS, options.signal, facts.archiveRisk);
-	skipped.push(...found.skipped);
-	const paths = await databasePaths(engine, facts, locations, found.sqlite, options.extra ?? [], skipped);
-	addPhase(options.phases, 'discover', started);
-	options.onEvent?.({type: 'discovered', databases: paths, skipped});
-	const legacyStorage: LegacyStorageReport[] = [...found.storage].map(([path, counts]) => ({path, counts, ...migrationOrphans(found.sessions.get(path))}));
-	if (paths.length === 0) {
-		return {databases: [], legacyStorage, skipped};
-	}
-
 	// 0700: the copies hold the user's sessions and credentials.
 	const tempRoot = await mkdtemp(join(tmpdir(), 'occ-doctor-db-'));
-	const databases: DatabaseReport[] = [];
+	const counting = new Map<string, Promise<DatabaseReport>>();
 	try {
+		const walked = walk(container, roots, options.limits ?? DEFAULT_LIMITS, options.signal, facts.archiveRisk).then(found => ({
+			found,
+			legacyStorage: [...found.storage].map(([path, counts]): LegacyStorageReport => ({path, counts, ...migrationOrphans(found.sessions.get(path))})),
+		}));
+		walked.catch(() => {}); // Awaited below; the counts started meanwhile wait for it too.
+		const wanted = channelDatabaseName(selectedChannel(facts.env));
+		const count = (path: string): Promise<DatabaseReport> => {
+			const {source, reason} = readerFor(engine, facts, path);
+			// The channel's database tells which sessions of the storage/ beside it were migrated: known once the walk is.
+			const onCopy = async (main: string, readonly: boolean) => {
+				const {found, legacyStorage} = await walked;
+				const legacy = besideStorage(path, wanted, legacyStorage, found.sessions);
+				if (legacy) {
+					Object.assign(legacy.report, notMigrated(legacy.sessions, sessionIdsOf(main, readonly)));
+				}
+			};
+
+			const report = source ? reportDatabase(source, path, tempRoot, {...options, onCopy}) : Promise.resolve({...emptyReport(path), error: reason});
+			counting.set(path, report);
+			return report;
+		};
+
+		// Databases known before the walk need no walk to be found: their copies start with it (over a link the stat,
+		// the -wal, the main file and the re-stat are a round trip each, in that order).
+		for (const path of knownDatabases(engine, facts, locations, options.extra ?? [])) {
+			count(path).catch(() => {});
+		}
+
+		const {found, legacyStorage} = await walked;
+		skipped.push(...found.skipped);
+		const paths = await databasePaths(engine, facts, locations, found.sqlite, options.extra ?? [], skipped);
+		addPhase(options.phases, 'discover', started);
+		options.onEvent?.({type: 'discovered', databases: paths, skipped});
+		const databases: DatabaseReport[] = [];
 		for (const [index, path] of paths.entries()) {
 			options.onEvent?.({type: 'counting', path, index, total: paths.length});
-			const {source, reason} = readerFor(engine, facts, path);
-			const legacy = besideStorage(path, channelDatabaseName(selectedChannel(facts.env)), legacyStorage, found.sessions);
-			const onCopy = legacy ? (main: string, readonly: boolean) => Object.assign(legacy.report, notMigrated(legacy.sessions, sessionIdsOf(main, readonly))) : undefined;
-			const report = source ? await reportDatabase(source, path, tempRoot, {...options, onCopy}) : {...emptyReport(path), error: reason};
+			const report = await (counting.get(path) ?? count(path));
 			databases.push(report);
 			options.onEvent?.({type: 'counted', report});
 		}
+
+		return {databases, legacyStorage, skipped};
 	} finally {
+		// A copy started early is still writing into tempRoot when the walk failed (an abort): let it end first.
+		await Promise.allSettled(counting.values());
 		await rm(tempRoot, {recursive: true, force: true});
 	}
-
-	return {databases, legacyStorage, skipped};
 }
