@@ -1,3 +1,5 @@
+import type {Agent} from 'node:http';
+import {createRequire} from 'node:module';
 import {connect} from 'node:net';
 import type Docker from 'dockerode';
 
@@ -142,8 +144,36 @@ export function unixApi(socketPath: string): EngineApi {
 	};
 }
 
-/** The same calls through dockerode's modem (tcp, tls, ssh): its agents, TLS options and error shapes. */
-export function modemApi(docker: () => Docker): EngineApi {
+/**
+ * GET /_ping through an http.Agent (the ssh transport's, whose connections are channels on its one SSH connection):
+ * the head of the answer, for versionFromPing. node:http is loaded by that transport already.
+ */
+export function pingThrough(agent: Agent): () => Promise<string> {
+	const http = () => createRequire(import.meta.url)('node:http') as typeof import('node:http');
+	return async () => new Promise((resolve, reject) => {
+		const request = http().get({agent, host: 'docker', path: '/_ping'}, response => {
+			const chunks: Buffer[] = [];
+			response.on('data', (chunk: Buffer) => chunks.push(chunk));
+			response.on('error', reject);
+			response.on('end', () => {
+				if (response.statusCode === 200) {
+					resolve(Object.entries(response.headers).map(([name, value]) => `\r\n${name}: ${String(value)}`).join(''));
+				} else {
+					reject(statusError(response.statusCode ?? 0, Buffer.concat(chunks)));
+				}
+			});
+		});
+		request.on('error', reject);
+	});
+}
+
+/**
+ * The same calls through dockerode's modem (tcp, tls, ssh): its agents, TLS options and error shapes. `ping`, where
+ * given (ssh), reads the versions from /_ping's head, as unixApi does: the version is on the critical path of every
+ * check, and /version costs the engine more than the ping (see unixApi).
+ */
+export function modemApi(docker: () => Docker, ping?: () => Promise<string>): EngineApi {
+	let pings = 0;
 	const dial = async (path: string, query?: Query) => new Promise<any>((resolve, reject) => {
 		const modem = (docker() as unknown as {modem: {dial: (options: object, callback: (error: unknown, data: unknown) => void) => void}}).modem;
 		// As dockerode calls it: a path ending in '?' takes the query from `options` (objects as JSON).
@@ -158,14 +188,22 @@ export function modemApi(docker: () => Docker): EngineApi {
 
 	return {
 		json: dial,
-		// The modem hands over no headers; over a link the round trip, not the engine's time, is what counts.
+		// The modem hands over no headers: without `ping`, /version.
 		async version() {
-			return dial('/version');
+			if (!ping) {
+				return dial('/version');
+			}
+
+			pings++;
+			return versionFromPing(await ping()) ?? dial('/version');
 		},
 		async buffer(path, query) {
 			const data = await dial(path, query);
 			return Buffer.isBuffer(data) ? data : Buffer.from(typeof data === 'string' ? data : JSON.stringify(data));
 		},
-		requests: 0,
+		// The modem's own requests are counted on dockerode (requests.ts).
+		get requests() {
+			return pings;
+		},
 	};
 }

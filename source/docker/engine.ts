@@ -3,7 +3,7 @@ import {createRequire} from 'node:module';
 import {join} from 'node:path';
 import type {Agent as HttpsAgent, AgentOptions as HttpsAgentOptions} from 'node:https';
 import type Docker from 'dockerode';
-import {modemApi, unixApi, type EngineApi, type EngineVersion} from './api.js';
+import {modemApi, pingThrough, unixApi, type EngineApi, type EngineVersion} from './api.js';
 import {chooseEngine, dockerConfigDir, type EngineChoice, type TlsFiles} from './context.js';
 import {DoctorError} from './errors.js';
 import {SshTransport} from './ssh.js';
@@ -174,7 +174,7 @@ export function engineFor(target: EngineTarget): Engine {
 		return docker;
 	};
 
-	const api = target.transport === 'unix' ? unixApi(target.options.socketPath as string) : modemApi(load);
+	const api = target.transport === 'unix' ? unixApi(target.options.socketPath as string) : modemApi(load, target.ssh ? pingThrough(target.ssh.agent) : undefined);
 	return {
 		get docker() {
 			return load();
