@@ -75,6 +75,12 @@ function unknownCause(target: Pick<EngineTarget, 'label' | 'transport' | 'local'
 	return {why: `${target.label} offers no way to look`, fix: `run it over SSH, so occ-doctor can look on that host: occ-doctor ${command} --host ssh://${host} (or run occ-doctor on that host)`};
 }
 
+/** refuseBindsAtRisk for an inspected container, its bind sources looked at now (restore's plan, the --cleanup runs). */
+export async function refuseContainerAtRisk(engine: Engine, info: any, context: {verb: string; command: (name: string) => string; only?: string}): Promise<void> {
+	const name = String(info.Name ?? info.Id).replace(/^\//, '');
+	refuseBindsAtRisk(bindsAtRisk(info, await bindSourcesOnHost(engine, info)), {verb: context.verb, name, command: context.command(name), target: engine.target, only: context.only});
+}
+
 /**
  * Throws the one line that stops `verb` before it reads or writes anything, when a `-v` bind source is missing or
  * unknown. `command` is the command line to repeat in the fix (e.g. `backup --container app`); `only`: what --only can

@@ -6,6 +6,7 @@ import tar from 'tar-stream';
 import {runCheck} from '../check/check.js';
 import {coveringMount} from '../core/model.js';
 import {getArchiveStream, readFileFromContainer} from '../docker/archive.js';
+import {refuseBindsAtRisk, refuseContainerAtRisk} from '../docker/bind-guard.js';
 import {connect, explainEngineError, type Engine} from '../docker/engine.js';
 import {findCandidates, gatherFacts} from '../docker/inspect.js';
 import {statInContainer as statPath} from '../docker/archive.js';
@@ -124,6 +125,8 @@ async function archiveScan(container: Docker.Container, dir: string, limit = 500
 /** Remove the sentinels one container holds in its locations (and their parents on the same storage). */
 async function cleanContainer(engine: Engine, ref: string, labels: Record<string, string>, onEvent?: ProbeListener): Promise<{removed: string[]; left: string[]}> {
 	const {facts, report} = await runCheck({container: ref}, engine);
+	// Its sentinels are looked for through the engine: not while that would make a missing bind source a directory.
+	refuseBindsAtRisk(facts.bindsAtRisk, {verb: 'probe --cleanup', name: facts.name, command: `probe --cleanup --container ${facts.name}`, target: engine.target});
 	const container = engine.docker.getContainer(facts.id);
 	const info: any = await container.inspect();
 	const running = Boolean(info.State?.Running);
@@ -288,6 +291,15 @@ export async function runProbeCleanup(options: {host?: string; context?: string;
 			const ref = options.container;
 			const id = await engine.docker.getContainer(ref).inspect().then(i => i.Id as string, () => null);
 			journals = journals.filter(j => j.container.id === id || j.container.name === ref.replace(/^\//, '') || (ref.length >= 12 && j.container.id.startsWith(ref)));
+		}
+
+		// Before anything is done: a container this run would start again or read through the engine, with a `-v` bind
+		// source missing or unseen, is refused (the engine would create the source as a directory).
+		for (const ref of new Set([...journals.map(j => j.container.id), ...(options.container ? [options.container] : [])])) {
+			const info = await engine.docker.getContainer(ref).inspect().catch(() => null);
+			if (info) {
+				await refuseContainerAtRisk(engine, info, {verb: 'probe --cleanup', command: name => `probe --cleanup --container ${name}`});
+			}
 		}
 
 		for (const journal of journals) {

@@ -6,7 +6,8 @@ import type {Engine} from '../docker/engine.js';
 import {defaultStateDir} from '../docker/journal.js';
 import {DEFAULT_READY_TIMEOUT_MS, startContainer, waitReady} from '../docker/lifecycle.js';
 import {describeTarget, removeHelper, ROLE_LABEL, RUN_LABEL} from './engine-side.js';
-import {ownerAlive, readRestoreJournals, removeRestoreJournal} from './journal.js';
+import {refuseContainerAtRisk} from '../docker/bind-guard.js';
+import {ownerAlive, readRestoreJournals, removeRestoreJournal, type RestoreJournal} from './journal.js';
 import {putBack} from './restore.js';
 
 export interface RestoreCleanup {
@@ -23,12 +24,24 @@ async function removeLeftovers(engine: Engine, runId: string): Promise<void> {
 	await Promise.all((volumes ?? []).filter(v => v.Labels?.[ROLE_LABEL] === 'rehearse').map(async v => engine.docker.getVolume(v.Name).remove({force: true}).catch(() => {})));
 }
 
+/**
+ * Refused before anything is done while a container this run would start again has a `-v` bind source missing or
+ * unseen: the start would make the engine create it as a directory (the rule of backup, probe and restore).
+ */
+async function refuseStartsAtRisk(engine: Engine, journals: RestoreJournal[]): Promise<void> {
+	for (const journal of journals.filter(j => j.stopped || j.before.running)) {
+		const info = await engine.docker.getContainer(journal.container.id).inspect().catch(() => null);
+		if (info && !info.State?.Running) {
+			await refuseContainerAtRisk(engine, info, {verb: 'restore --cleanup', command: () => 'restore --cleanup'});
+		}
+	}
+}
+
 export async function cleanupRestores(engine: Engine, stateDir = defaultStateDir()): Promise<RestoreCleanup> {
 	const out: RestoreCleanup = {done: [], problems: []};
-	for (const journal of readRestoreJournals(stateDir)) {
-		if (journal.engine !== engine.target.label || ownerAlive(journal)) {
-			continue;
-		}
+	const journals = readRestoreJournals(stateDir).filter(j => j.engine === engine.target.label && !ownerAlive(j));
+	await refuseStartsAtRisk(engine, journals);
+	for (const journal of journals) {
 
 		try {
 			await removeLeftovers(engine, journal.runId);

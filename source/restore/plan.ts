@@ -7,7 +7,7 @@ import {readIndex, type IndexEntry} from '../backup/file-index.js';
 import type {ArchiveRecord, Manifest} from '../backup/types.js';
 import {readManifest} from '../backup/verify.js';
 import {normalisePath} from '../core/profiles.js';
-import {bindSourcesOnHost, bindsAtRisk, refuseBindsAtRisk} from '../docker/bind-guard.js';
+import {refuseContainerAtRisk} from '../docker/bind-guard.js';
 import {DoctorError, explainEngineError, type Engine} from '../docker/engine.js';
 import {compareTrees, describeDiff} from './compare.js';
 import {describeTarget, helperImage, measureTarget, type Target, type TargetState} from './engine-side.js';
@@ -267,9 +267,8 @@ function singleFileRefusal(dir: string, record: ArchiveRecord, chosen: ArchiveRe
  * mounts every bind): refused while a bind source is missing or unseen, even one this restore would write, since the
  * plan and the previews must change nothing.
  */
-async function refuseBindsAtRiskOf(engine: Engine, info: any, context: {dir: string; name: string}): Promise<void> {
-	const atRisk = bindsAtRisk(info, await bindSourcesOnHost(engine, info));
-	refuseBindsAtRisk(atRisk, {verb: 'restore', name: context.name, command: `restore ${context.dir} --container ${context.name}`, target: engine.target, only: '--only cannot avoid it'});
+async function refuseBindsAtRiskOf(engine: Engine, info: any, dir: string): Promise<void> {
+	await refuseContainerAtRisk(engine, info, {verb: 'restore', command: name => `restore ${dir} --container ${name}`, only: '--only cannot avoid it'});
 }
 
 export async function planRestore(options: RestoreOptions, engine: Engine, emit: RestoreEmit): Promise<RestorePlan> {
@@ -297,7 +296,7 @@ export async function planRestore(options: RestoreOptions, engine: Engine, emit:
 		throw singleFileRefusal(dir, file, chosen, name, current?.kind === 'bind' ? current.name : file.source.path);
 	}
 
-	await refuseBindsAtRiskOf(engine, info, {dir, name});
+	await refuseBindsAtRiskOf(engine, info, dir);
 	const container = engine.docker.getContainer(info.Id);
 	const runId = randomBytes(5).toString('hex');
 	const image = await helperImage(engine, container, info.Image);

@@ -11,6 +11,7 @@ import {connect, type Engine} from '../../source/docker/engine.js';
 import {planBackup} from '../../source/backup/index.js';
 import {prepareProbe} from '../../source/probe/index.js';
 import {planRestore} from '../../source/restore/index.js';
+import {readRestoreJournals, writeRestoreJournal} from '../../source/restore/journal.js';
 import {cleanup, engineOrSkip, image, LABEL_FLAGS, uniqueName} from '../helpers/engine.js';
 import {cli, docker, type Run} from '../helpers/docker-cli.js';
 import {assertUnchanged, snapshotTree} from '../helpers/host-snapshot.js';
@@ -108,6 +109,26 @@ describe('over tcp:// an unseen -v bind source stops backup, probe and restore b
 		assert.equal(error.code, 'bind-source-missing');
 		assert.match(error.message, new RegExp(`the bind source ${source} of ${name} is missing .*put it back first`));
 		assert.equal(existsSync(out), false);
+	});
+
+	it('probe --cleanup and restore --cleanup, which would read or start the container, refuse the same way (bind-source-missing, exit 2) and keep the journal', async () => {
+		const probe = await assertUnchanged(engine!.docker, name, async () => cli(['probe', '--cleanup', '--json', '--container', name]));
+		assert.equal(probe.code, 2, probe.stderr);
+		const {error} = JSON.parse(probe.stdout) as {error: {code: string; message: string}};
+		assert.equal(error.code, 'bind-source-missing');
+		assert.match(error.message, new RegExp(`^probe --cleanup stopped before touching anything: the bind source ${source} of ${name} is missing .*put it back first`));
+
+		// A restore that died after stopping the container: its --cleanup would start it again.
+		const state = mkdtempSync(join(dir, 'state-'));
+		const now = new Date().toISOString();
+		const {Id: id} = await engine!.docker.getContainer(name).inspect();
+		writeRestoreJournal(join(state, 'occ-doctor'), {version: 1, runId: 'deadrun01', engine: engine!.target.label, pid: 2 ** 22 + 1, startedAt: now, updatedAt: now, container: {id, name}, before: {running: true}, stopped: true, image: 'none', backup: backupDir, safetyCopy: null, targets: [], step: 'extracting'});
+		const restore = await assertUnchanged(engine!.docker, name, async () => cli(['restore', '--cleanup', '--plain'], {env: {...process.env, XDG_STATE_HOME: state}}));
+		assert.equal(restore.code, 2, restore.stderr);
+		assert.match(restore.stderr, new RegExp(`^occ-doctor: restore --cleanup stopped before touching anything: the bind source ${source} of ${name} is missing .*put it back first.*\n$`));
+		assert.equal(restore.stderr.trim().split('\n').length, 1, restore.stderr);
+		assert.equal(readRestoreJournals(join(state, 'occ-doctor')).length, 1, 'the journal stays for a run once the source is back');
+		assert.equal(snapshotTree(source), 'missing');
 	});
 
 	it('the previews (the TUI\'s Backup, Probe and Restore screens) refuse the same way and read nothing', async () => {
