@@ -70,7 +70,7 @@ export interface ContainerSnapshot {
 	trees: Record<string, Tree>;
 	/** `docker diff`: what the engine itself says changed in the layer (the only view of it on a driver without UpperDir). */
 	changes: string[];
-	/** Containers and volumes on the engine: a read creates no helper and no volume. */
+	/** Containers related to this one, and volumes on the engine (see snapshotContainer): a read creates no helper and no volume. */
 	containers: string[];
 	volumes: string[];
 }
@@ -95,10 +95,17 @@ export async function snapshotContainer(docker: Docker, ref: string): Promise<Co
 
 	const changes = ((await docker.getContainer(ref).changes()) as Array<{Path: string; Kind: number}> | null ?? []).map(c => `${c.Kind} ${c.Path}`).sort();
 
-	// Another test process's fixtures, and the benches' (on a shared engine), come and go meanwhile: not counted.
-	const ours = (labels: Record<string, string> | null | undefined) => !(labels?.[TEST_LABEL] && labels[TEST_LABEL] !== RUN_ID) && !labels?.['dev.occ-doctor.bench'];
-	const containers = (await docker.listContainers({all: true})).filter(c => ours(c.Labels)).map(c => `${c.Id} ${c.State}`).sort();
-	const volumes = ((await docker.listVolumes()).Volumes ?? []).filter(v => ours(v.Labels)).map(v => v.Name).sort();
+	// On an engine shared with other tests and benches, their containers and volumes come and go meanwhile. What a
+	// read of this container could leave is related to it: occ-doctor's own helpers (a role label), or a container of
+	// its image or on its volumes or bind sources (a twin, a cleaner). Volumes: all but those of unrelated containers.
+	const sources = new Set(((info.Mounts ?? []) as any[]).map(m => String(m.Name ?? m.Source)));
+	const all = await docker.listContainers({all: true});
+	const related = (c: Docker.ContainerInfo) => c.Id === info.Id || c.ImageID === info.Image || Boolean(c.Labels?.['dev.occ-doctor.role'])
+		|| (c.Mounts ?? []).some(m => sources.has(String(m.Name ?? m.Source)));
+	const others = (labels: Record<string, string> | null | undefined) => Boolean((labels?.[TEST_LABEL] && labels[TEST_LABEL] !== RUN_ID) || labels?.['dev.occ-doctor.bench']);
+	const theirs = new Set(all.filter(c => !related(c)).flatMap(c => (c.Mounts ?? []).map(m => m.Name).filter(Boolean)));
+	const containers = all.filter(c => related(c) && !others(c.Labels)).map(c => `${c.Id} ${c.State}`).sort();
+	const volumes = ((await docker.listVolumes()).Volumes ?? []).filter(v => !others(v.Labels) && !theirs.has(v.Name)).map(v => v.Name).sort();
 	return {
 		state: {status: info.State.Status, startedAt: info.State.StartedAt, finishedAt: info.State.FinishedAt, restartCount: info.RestartCount},
 		trees,
