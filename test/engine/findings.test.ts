@@ -161,6 +161,12 @@ describe('findings on real containers', () => {
 		const finding = at(report, 'entrypoint-warning', null);
 		assert.equal(finding?.severity, 'warning');
 		assert.match(finding?.fix ?? '', new RegExp(`docker logs ${name}`));
+		// Its command, run as printed, shows the lines that name the paths (the advice after it: mount them).
+		const [show] = finding!.steps;
+		assert.ok(show && 'command' in show, JSON.stringify(finding!.steps));
+		const shown = await run('sh', ['-c', show.command]);
+		assert.equal(shown.code, 0, shown.stderr);
+		assert.match(shown.stdout, new RegExp(`${PERSISTENCE_WARNING}\\. Mount a volume\\.`));
 	});
 
 	it('fires nothing on an opencode-cloud sandbox whose seven locations are named volumes', async t => {
