@@ -6,7 +6,8 @@ import type {ContainerFacts, Profile, Report} from '../core/types.js';
 import {connect, DoctorError, type Engine} from '../docker/engine.js';
 import {findCandidates, gatherFacts, type Candidate} from '../docker/inspect.js';
 import {configuredUser, ownedLocations, pathOwners, pathsExist} from '../docker/exists.js';
-import {collectCandidates} from '../core/model.js';
+import {collectCandidates, coveringMount} from '../core/model.js';
+import {statInContainer, type PathStat} from '../docker/archive.js';
 import {sortFindings} from '../core/findings.js';
 import {isRedis, redisProfile, withRedis} from '../core/redis.js';
 import {gatherRedis} from './redis.js';
@@ -118,14 +119,32 @@ function notRead(risk: string | null, skipped: string[], databases: Array<{path:
 }
 
 type UserAnswer = ContainerFacts['appUser'];
-type EarlyPaths = {paths: string[]; answers: Promise<[ContainerFacts['pathExists'], UserAnswer]>};
+type EarlyPaths = {paths: string[]; answers: Promise<[ContainerFacts['pathExists'], UserAnswer]>; stats: Map<string, Promise<PathStat | null>>};
 
-/** The paths' existence and the configured user, asked from the inspect's facts alone (see pathsAndUser). */
+/**
+ * The paths' existence and the configured user, asked from the inspect's facts alone (see pathsAndUser). With them
+ * go the first stats of each profile database's snapshot (main file, -wal, -journal), taken by countDatabases: a
+ * round trip fewer, and the proof only spans a longer window (docs/databases.md).
+ */
 function askEarly(engine: Engine, facts: ContainerFacts, profile: Profile, extra: string[]): EarlyPaths {
-	const paths = collectCandidates(facts, profile, extra).map(c => c.path);
-	const answers = Promise.all([pathsExist(engine, facts, paths), configuredUser(engine, facts)]);
+	const candidates = collectCandidates(facts, profile, extra);
+	const container = () => engine.docker.getContainer(facts.id);
+	const stats = new Map<string, Promise<PathStat | null>>();
+	// Not over dial-stdio sessions (sshd refused the forward): each request is a session there, and a burst past
+	// sshd's MaxSessions while earlier ones close is refused, which reads as a dropped link (a second login).
+	const prefetch = !facts.archiveRisk && engine.target.ssh?.forwarding !== false;
+	for (const {path} of prefetch ? candidates.filter(c => c.kind === 'sqlite' && coveringMount(c.path, facts)?.type !== 'tmpfs') : []) {
+		for (const file of [path, `${path}-wal`, `${path}-journal`]) {
+			const stat = statInContainer(container(), file);
+			stat.catch(() => {}); // Whoever takes it gets the failure.
+			stats.set(file, stat);
+		}
+	}
+
+	const paths = candidates.map(c => c.path);
+	const answers = Promise.all([pathsExist(engine, facts, paths, stats), configuredUser(engine, facts)]);
 	answers.catch(() => {}); // Awaited by pathsAndUser; a check that failed before then has its own error.
-	return {paths, answers};
+	return {paths, answers, stats};
 }
 
 /**
@@ -174,7 +193,7 @@ export async function checkContainer(engine: Engine, ref: string, options: Check
 		// better-sqlite3 and the tar parser load only when databases are counted.
 		const {countDatabases, databaseFindings, notCountedFinding, readerFor} = await import('../sqlite/index.js');
 		await requireDatabases(engine, facts, options.db ?? [], readerFor);
-		const {databases, legacyStorage, skipped} = await countDatabases(engine, facts, report.locations, {extra: options.db, signal: options.signal, integrity: options.integrity, phases});
+		const {databases, legacyStorage, skipped} = await countDatabases(engine, facts, report.locations, {extra: options.db, signal: options.signal, integrity: options.integrity, phases, firstStats: early?.stats});
 		report.databases = databases;
 		report.legacyStorage = legacyStorage;
 		const found = databaseFindings(databases, legacyStorage, facts.env);

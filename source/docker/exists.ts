@@ -2,7 +2,7 @@ import {lstatSync, readFileSync} from 'node:fs';
 import {coveringMount, hostPathOf, isUnder} from '../core/model.js';
 import {normalisePath} from '../core/profiles.js';
 import type {ContainerFacts} from '../core/types.js';
-import {ownerOf, readFileFromContainer, statInContainer} from './archive.js';
+import {ownerOf, readFileFromContainer, statInContainer, type PathStat} from './archive.js';
 import {resolveUser} from '../core/owners.js';
 import type {Location} from '../core/types.js';
 import type {Engine} from './engine.js';
@@ -74,25 +74,25 @@ export function existsOnHost(path: string, facts: ContainerFacts, local: boolean
 /**
  * Existence of each path; one HEAD request per path the host cannot answer, none while archiveRisk is set. The
  * requests go at once (over a slow link each would be a round trip), so a path under one the engine finds absent
- * is asked too: the engine gives the same answer.
+ * is asked too: the engine gives the same answer. `asked`: stats already on their way, taken instead of a request.
  */
-export async function pathsExist(engine: Engine, facts: ContainerFacts, paths: string[]): Promise<Record<string, Answer>> {
+export async function pathsExist(engine: Engine, facts: ContainerFacts, paths: string[], asked?: ReadonlyMap<string, Promise<PathStat | null>>): Promise<Record<string, Answer>> {
 	const out: Record<string, Answer> = {};
 	const container = () => engine.docker.getContainer(facts.id);
-	const asked: Array<Promise<void>> = [];
+	const requests: Array<Promise<void>> = [];
 	// Shortest first: a path under one the host knows to be absent (on the same mount) is absent too, without a request.
 	for (const path of [...paths].sort((a, b) => a.length - b.length)) {
 		const mount = coveringMount(path, facts)?.destination ?? null;
 		const absentAbove = Object.entries(out).some(([above, exists]) => exists === false && above !== path && isUnder(path, above) && (coveringMount(above, facts)?.destination ?? null) === mount);
 		out[path] = absentAbove ? false : existsOnHost(path, facts, engine.target.local);
 		if (out[path] === null && !facts.archiveRisk && coveringMount(path, facts)?.type !== 'tmpfs') {
-			asked.push(statInContainer(container(), path).then(stat => {
+			requests.push((asked?.get(path) ?? statInContainer(container(), path)).then(stat => {
 				out[path] = stat !== null;
 			}, () => {}));
 		}
 	}
 
-	await Promise.all(asked);
+	await Promise.all(requests);
 	return out;
 }
 

@@ -6,9 +6,10 @@ import {join, posix} from 'node:path';
 import type Docker from 'dockerode';
 import type {ContainerFacts, DatabaseReport, LegacyStorageReport, Location} from '../core/types.js';
 import type {Engine} from '../docker/engine.js';
+import type {PathStat} from '../docker/archive.js';
 import {countLocalDatabase, explainSqliteError, oneLine, sessionIdsOf} from './count.js';
 import {DEFAULT_LIMITS, walk, walkRoots, type DiscoveryLimits, type LegacySessions} from './discover.js';
-import {archiveSource, hostSource, snapshotDatabase, SnapshotError, type FileSource} from './snapshot.js';
+import {archiveSource, hostSource, snapshotDatabase, SnapshotError, withFirstStats, type FileSource} from './snapshot.js';
 import {formatBytes} from '../report/text.js';
 import {channelDatabaseName, selectedChannel} from './findings.js';
 
@@ -33,6 +34,8 @@ export interface CountOptions {
 	integrity?: boolean;
 	/** ms per phase, added to: discover, copy, count, integrity. */
 	phases?: Record<string, number>;
+	/** Stats through the archive API already on their way (check over a link): a snapshot's first stat of a file takes them. */
+	firstStats?: Map<string, Promise<PathStat | null>>;
 	onEvent?: (event: DatabaseEvent) => void;
 }
 
@@ -253,7 +256,8 @@ export async function countDatabases(engine: Engine, facts: ContainerFacts, loca
 		walked.catch(() => {}); // Awaited below; the counts started meanwhile wait for it too.
 		const wanted = channelDatabaseName(selectedChannel(facts.env));
 		const count = (path: string): Promise<DatabaseReport> => {
-			const {source, reason} = readerFor(engine, facts, path);
+			const {source: reader, reason} = readerFor(engine, facts, path);
+			const source = reader && options.firstStats ? withFirstStats(reader, options.firstStats) : reader;
 			// The channel's database tells which sessions of the storage/ beside it were migrated: known once the walk is.
 			const onCopy = async (main: string, readonly: boolean) => {
 				const {found, legacyStorage} = await walked;

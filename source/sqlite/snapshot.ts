@@ -81,6 +81,22 @@ export function hostSource(hostPath: (containerPath: string) => string | null): 
 	};
 }
 
+/**
+ * A source whose first stat of each file is one already asked (with the paths' existence, over a link): each is
+ * taken once, so it can only be a snapshot's first stat, never the re-stat after the copy, which asks again. An
+ * earlier first stat only widens the window the re-stat proves unchanged.
+ */
+export function withFirstStats(source: FileSource, first: Map<string, Promise<{size: number; mtime: string; isFile: boolean} | null>>): FileSource {
+	return {
+		async stat(path) {
+			const asked = first.get(path);
+			first.delete(path);
+			return asked ?? source.stat(path);
+		},
+		copy: source.copy,
+	};
+}
+
 type Fingerprint = string;
 function fingerprint(stat: {size: number; mtime: string} | null): Fingerprint {
 	return stat ? `${stat.size}@${stat.mtime}` : 'absent';

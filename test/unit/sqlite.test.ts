@@ -10,6 +10,7 @@ import {detectProfile} from '../../source/core/profiles.js';
 import {renderPlain} from '../../source/report/plain.js';
 import {recordedFacts} from '../helpers/facts.js';
 import {countLocalDatabase} from '../../source/sqlite/count.js';
+import {hostSource, snapshotDatabase, withFirstStats} from '../../source/sqlite/snapshot.js';
 import {legacyStorageEntry, walkDecision, walkRoots, SQLITE_HEADER} from '../../source/sqlite/discover.js';
 import {channelDatabaseName, channelOf, compareCounts, databaseFindings, notCountedFinding, selectedChannel} from '../../source/sqlite/findings.js';
 
@@ -56,6 +57,25 @@ describe('countLocalDatabase', () => {
 
 	it('gives a missing file an error', () => {
 		assert.ok(countLocalDatabase(join(dir, 'missing.db')).error);
+	});
+});
+
+describe('a snapshot whose first stats were asked earlier (check over a link)', () => {
+	it('takes each once, re-stats after the copy, and retries when the database changed since those stats', async () => {
+		const live = join(dir, 'early.db');
+		const writer = new Database(live);
+		writer.exec('CREATE TABLE session (id TEXT); INSERT INTO session VALUES (\'a\')');
+		const source = hostSource(path => path);
+		const first = new Map([live, `${live}-wal`, `${live}-journal`].map(f => [f, source.stat(f)]));
+		await Promise.all(first.values());
+		// A writer between the early stats and the copy: the re-stat must see it, and the copy must hold its row.
+		writer.exec(`INSERT INTO session VALUES ('${'b'.repeat(5000)}')`);
+		writer.close();
+		const out = mkdtempSync(join(dir, 'out-'));
+		const snap = await snapshotDatabase(withFirstStats(source, first), live, out);
+		assert.equal(snap.attempts, 2);
+		assert.equal(first.size, 0);
+		assert.deepEqual(countLocalDatabase(snap.main).tables, {session: 2});
 	});
 });
 
