@@ -283,7 +283,9 @@ export function moveIn(work: HostWork, root: IndexEntry | undefined): void {
  */
 export function moveBack(work: HostWork, step: 'staged' | 'moving-aside' | 'moving-in', root: {mode: number; uid: number; gid: number} | null): void {
 	if (step === 'moving-in') {
-		mkdirSync(work.staged, {recursive: true, mode: 0o700});
+		// What is left there is new (entries not yet moved in, the count's links): the target's entries go in its place.
+		rmSync(work.staged, {recursive: true, force: true});
+		mkdirSync(work.staged, {mode: 0o700});
 		moveAll(work.dir, work.staged);
 	}
 

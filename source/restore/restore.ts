@@ -1,7 +1,7 @@
 // `restore` as a service: run the plan it is given (plan.ts) as a preview, a rehearsal into scratch volumes, or a
 // restore in place (stop, safety copy, empty, extract, verify, count, start) that rolls itself back on any failure
 // or Ctrl+C once a target was touched. No React, no printing: it emits events.
-import {existsSync, rmSync} from 'node:fs';
+import {existsSync, mkdirSync, rmSync} from 'node:fs';
 import {chmod, mkdir, mkdtemp, readdir, rename, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {dirname, join, posix} from 'node:path';
@@ -72,9 +72,9 @@ function result(plan: RestorePlan, outcome: RestoreResult['outcome'], extra: Par
 }
 
 /** Row counts of each of the archive's databases as the helper's /target (or its host directory) holds them, beside the manifest's. */
-async function countRows(helper: Docker.Container | FileSource, item: PlanItem, present: Set<string>, integrity: boolean, signal?: AbortSignal): Promise<DatabaseRows[]> {
+async function countRows(helper: Docker.Container | FileSource, item: PlanItem, present: Set<string>, integrity: boolean, signal?: AbortSignal, tempRoot = tmpdir()): Promise<DatabaseRows[]> {
 	const rows: DatabaseRows[] = [];
-	const temp = await mkdtemp(join(tmpdir(), 'occ-doctor-restore-'));
+	const temp = await mkdtemp(join(tempRoot, 'occ-doctor-restore-'));
 	try {
 		for (const db of item.record.databases) {
 			if (!present.has(db.path)) {
@@ -90,6 +90,26 @@ async function countRows(helper: Docker.Container | FileSource, item: PlanItem, 
 	}
 
 	return rows;
+}
+
+/**
+ * The databases of a host target counted where they were restored, after the walk verified them: hard links in the
+ * staging directory beside the target (its file system; no byte copied), opened read-only. Copies in the temp dir
+ * when a link cannot do (a hot journal SQLite must roll back, a file system without hard links).
+ */
+async function countOnHost(work: HostWork, item: PlanItem, present: Set<string>, signal?: AbortSignal): Promise<DatabaseRows[]> {
+	const at = (path: string) => posix.join(work.dir, posix.relative(AT, path));
+	mkdirSync(work.staged, {recursive: true, mode: 0o700});
+	try {
+		const linked = await countRows(hostSource(at, {link: true}), item, present, false, signal, work.staged);
+		if (linked.every(db => db.now !== null || !present.has(db.path))) {
+			return linked;
+		}
+	} finally {
+		rmSync(work.staged, {recursive: true, force: true});
+	}
+
+	return countRows(hostSource(at), item, present, false, signal);
 }
 
 function sameRows(a: Record<string, number> | null, b: Record<string, number> | null): boolean {
@@ -346,8 +366,7 @@ async function swapIn(plan: RestorePlan, item: PlanItem, options: RestoreOptions
 	let problem = diff.added.length + diff.changed.length + diff.removed.length > 0 ? `${item.record.file} does not verify in ${describeTarget(item.target)}: ${describeDiff(diff)}` : null;
 	if (!problem && item.record.databases.length > 0) {
 		emit({type: 'phase', phase: 'counting', archive: name});
-		const files = hostSource(path => posix.join(work.dir, posix.relative(AT, path)));
-		item.outcome.databases = await countRows(files, item, new Set(have.filter(e => e.type === 'file').map(e => e.path)), false, options.signal);
+		item.outcome.databases = await countOnHost(work, item, new Set(have.filter(e => e.type === 'file').map(e => e.path)), options.signal);
 		const bad = item.outcome.databases.find(db => db.backup !== null && !sameRows(db.now, db.backup));
 		problem = bad ? `${item.record.file}: database ${bad.path} has ${JSON.stringify(bad.now)} rows, the manifest says ${JSON.stringify(bad.backup)}` : null;
 	}

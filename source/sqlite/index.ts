@@ -65,8 +65,9 @@ export async function reportDatabase(from: Docker.Container | FileSource, path: 
 		report.walBytes = snap.wal ? (await stat(snap.wal)).size : null;
 		const bytes = report.sizeBytes + (report.walBytes ?? 0);
 		const integrity = options.integrity ?? bytes <= INTEGRITY_BUDGET_BYTES;
-		// A copied hot journal must be rolled back, which a read-only connection cannot do; the copy is ours to write.
-		const readonly = !existsSync(`${snap.main}-journal`);
+		// A copied hot journal must be rolled back, which a read-only connection cannot do; the copy is ours to write
+		// (a linked file never is: its source refuses a hot journal).
+		const readonly = ('linked' in from && from.linked === true) || !existsSync(`${snap.main}-journal`);
 		Object.assign(report, countLocalDatabase(snap.main, {integrity, readonly, phases: options.phases}));
 		if (report.error === null) {
 			await options.onCopy?.(snap.main, readonly);

@@ -1,4 +1,4 @@
-import {chmod, copyFile, rename, statfs, rm, stat as statHost} from 'node:fs/promises';
+import {chmod, copyFile, link, rename, statfs, rm, stat as statHost} from 'node:fs/promises';
 import {basename, join} from 'node:path';
 import type Docker from 'dockerode';
 import {copyFileFromContainer, statInContainer} from '../docker/archive.js';
@@ -23,6 +23,8 @@ export class SnapshotError extends Error {
 export interface FileSource {
 	stat(path: string): Promise<{size: number; mtime: string; isFile: boolean} | null>;
 	copy(path: string, destination: string, signal?: AbortSignal): Promise<number>;
+	/** The "copies" are hard links to the very files: they take no room, and must only be opened read-only. */
+	linked?: boolean;
 }
 
 export function archiveSource(container: Docker.Container): FileSource {
@@ -35,8 +37,10 @@ export function archiveSource(container: Docker.Container): FileSource {
 /**
  * The host files behind the container's mounts (a local engine): no engine call, so nothing the engine could create.
  * `hostPath` maps a container path to its host path; a path it cannot map is an error, never a guess.
+ * `link`: hard links instead of copies, for files nothing writes (a restored target, its container stopped) read
+ * on the same file system: no bytes copied; the caller must open them read-only (no hot journal to roll back).
  */
-export function hostSource(hostPath: (containerPath: string) => string | null): FileSource {
+export function hostSource(hostPath: (containerPath: string) => string | null, options: {link?: boolean} = {}): FileSource {
 	const resolve = (path: string) => {
 		const host = hostPath(path);
 		if (!host) {
@@ -47,10 +51,12 @@ export function hostSource(hostPath: (containerPath: string) => string | null): 
 	};
 
 	return {
+		linked: options.link === true,
 		async stat(path) {
 			try {
 				const st = await statHost(resolve(path));
-				return {size: st.size, mtime: `${st.mtimeMs}/${st.ctimeMs}`, isFile: st.isFile()};
+				// A link changes the file's ctime (its link count), so linked files are fingerprinted by mtime alone.
+				return {size: st.size, mtime: options.link ? `${st.mtimeMs}` : `${st.mtimeMs}/${st.ctimeMs}`, isFile: st.isFile()};
 			} catch (error) {
 				if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') {
 					return null;
@@ -63,6 +69,11 @@ export function hostSource(hostPath: (containerPath: string) => string | null): 
 			const partial = `${destination}.partial`;
 			try {
 				signal?.throwIfAborted();
+				if (options.link) {
+					await link(resolve(path), destination);
+					return (await statHost(destination)).size;
+				}
+
 				// The kernel copies it (copy_file_range, a reflink where the filesystem can): it only reads the source.
 				await copyFile(resolve(path), partial);
 				await chmod(partial, 0o600);
@@ -151,9 +162,14 @@ export async function snapshotDatabase(from: Docker.Container | FileSource, dbPa
 			throw new SnapshotError(`${dbPath} does not exist in the container`);
 		}
 
+		if (source.linked && journalStat) {
+			// SQLite rolls a hot journal back into the main file: only a real copy may be written.
+			throw new SnapshotError(`${dbPath} has a hot journal: it needs a copy, not a link`);
+		}
+
 		const needed = mainStat.size + (walStat?.size ?? 0) + (journalStat?.size ?? 0);
 		const free = await freeBytes(destDir);
-		if (needed + TEMP_HEADROOM > free) {
+		if (!source.linked && needed + TEMP_HEADROOM > free) {
 			throw new SnapshotError(`${dbPath} needs ${formatBytes(needed)} in ${destDir} but only ${formatBytes(free)} is free: set TMPDIR to a bigger disk`);
 		}
 

@@ -1,18 +1,21 @@
 // The one pass on the host (source/restore/local.ts) on real files in a temp dir: a good archive is staged with its
 // owners, modes, mtimes and links, swapped in and verified; the swap is undone by renames; a tar-slip, a byte that
 // differs from the index, a sha256 that differs from the manifest and a truncated gzip write nothing outside the
-// staging directory and are named.
+// staging directory and are named. A restored database is counted through hard links without changing it.
 import assert from 'node:assert/strict';
 import {createHash} from 'node:crypto';
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync} from 'node:fs';
+import {chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, describe, it} from 'node:test';
 import {gzipSync} from 'node:zlib';
+import Database from 'better-sqlite3';
 import tar from 'tar-stream';
 import {entryOf, type IndexEntry} from '../../source/backup/file-index.js';
 import {compareTrees} from '../../source/restore/compare.js';
 import {hostWork, listHostDir, moveAside, moveBack, moveIn, rootOf, stageArchive} from '../../source/restore/local.js';
+import {reportDatabase} from '../../source/sqlite/index.js';
+import {hostSource} from '../../source/sqlite/snapshot.js';
 
 const root = mkdtempSync(join(tmpdir(), 'occt-rl-'));
 after(() => rmSync(root, {recursive: true, force: true}));
@@ -152,5 +155,47 @@ describe('restore: the one pass on the host', () => {
 		const cut = await stageArchive(file, {sha256: sha(gz)}, index, hostWork(dir, 'run1').staged, undefined, () => {});
 		assert.match(cut.damage ?? '', /cut\.tar\.gz: /);
 		assert.deepEqual(readdirSync(dir).sort(), ['.old-dotfile', 'old.txt']);
+	});
+});
+
+describe('restore: databases counted through hard links beside the target', () => {
+	const snapshotOf = (path: string) => existsSync(path) ? `${sha(readFileSync(path))} ${statSync(path).mtimeMs} ${statSync(path).mode} links=${statSync(path).nlink}` : 'absent';
+
+	it('counts a WAL database and its -wal read-only: the restored files keep their bytes, mtime and mode, nothing is left beside them', async () => {
+		const dir = join(root, 'db-linked');
+		const scratch = join(root, 'db-scratch');
+		mkdirSync(dir);
+		mkdirSync(scratch);
+		const live = new Database(join(root, 'db-live.db'));
+		live.pragma('journal_mode = WAL');
+		live.pragma('wal_autocheckpoint = 0');
+		live.exec('CREATE TABLE part (id INTEGER PRIMARY KEY)');
+		live.prepare('INSERT INTO part DEFAULT VALUES').run();
+		live.prepare('INSERT INTO part DEFAULT VALUES').run();
+		// What a backup of a live database restores: the main file with its -wal, which holds the rows.
+		copyFileSync(join(root, 'db-live.db-wal'), join(dir, 'app.db-wal'));
+		copyFileSync(join(root, 'db-live.db'), join(dir, 'app.db'));
+		live.close();
+		chmodSync(join(dir, 'app.db'), 0o640);
+		const before = [snapshotOf(join(dir, 'app.db')), snapshotOf(join(dir, 'app.db-wal'))];
+		const report = await reportDatabase(hostSource(p => join(dir, p.replace(/^\/data\//, '')), {link: true}), '/data/app.db', scratch, {integrity: false});
+		assert.equal(report.error, null);
+		assert.deepEqual(report.tables, {part: 2});
+		assert.deepEqual([snapshotOf(join(dir, 'app.db')), snapshotOf(join(dir, 'app.db-wal'))], before);
+		assert.deepEqual(readdirSync(dir).sort(), ['app.db', 'app.db-wal']);
+		assert.deepEqual(readdirSync(scratch), []);
+	});
+
+	it('refuses to link a database with a hot journal (SQLite would roll it back into the restored file)', async () => {
+		const dir = join(root, 'db-journal');
+		mkdirSync(dir);
+		const db = new Database(join(dir, 'app.db'));
+		db.exec('CREATE TABLE t (x)');
+		db.close();
+		writeFileSync(join(dir, 'app.db-journal'), 'not empty');
+		const before = snapshotOf(join(dir, 'app.db'));
+		const report = await reportDatabase(hostSource(p => join(dir, p.replace(/^\/data\//, '')), {link: true}), '/data/app.db', root, {integrity: false});
+		assert.match(report.error ?? '', /hot journal: it needs a copy/);
+		assert.equal(snapshotOf(join(dir, 'app.db')), before);
 	});
 });
