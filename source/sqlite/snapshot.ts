@@ -105,6 +105,7 @@ export function withFirstStats(source: FileSource, first: Map<string, Promise<{s
 			return asked ?? source.stat(path);
 		},
 		copy: source.copy,
+		linked: source.linked,
 	};
 }
 
