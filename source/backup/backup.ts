@@ -249,7 +249,7 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 					snapshot: async (containerPath, archivePath, capture) => {
 						const db = await snapshotForArchive(container, containerPath, archivePath, databaseWorkDir(workRoot, databases.length), capture, signal);
 						databases.push(db.record);
-						emit({type: 'snapshot', location: unit.name, database: archivePath, attempts: db.record.attempts, tables: db.record.tables});
+						emit({type: 'snapshot', location: unit.name, database: archivePath, attempts: db.record.attempts, tables: db.record.tables, deflatedAhead: db.files.some(f => f.run)});
 						return db;
 					},
 				});

@@ -10,6 +10,7 @@ import {countLocalDatabase, explainSqliteError} from '../sqlite/count.js';
 import {snapshotDatabase} from '../sqlite/snapshot.js';
 import type {SnapshotFile, StreamCapture} from './pack.js';
 import type {DatabaseRecord} from './types.js';
+import {hashFile} from './verify.js';
 
 export interface ArchivedDatabase extends SnapshotFile {
 	record: DatabaseRecord;
@@ -117,12 +118,24 @@ export async function snapshotForArchive(container: Docker.Container, containerP
 
 	const record: DatabaseRecord = {path: archivePath, tables: null, method, attempts: snap.attempts, error: null};
 	const sized = async (suffix: string, path: string) => ({suffix, path, size: (await stat(path)).size});
+	// The main file deflated while it streamed stands for the archived one only if the checkpoint left its bytes as
+	// they streamed (nothing in -wal to fold in): the same sha256. Else it is deflated again as it is appended.
+	const main = async () => {
+		const file: SnapshotFile['files'][number] = await sized('', snap.main);
+		const run = proven ? capture?.deflated : undefined;
+		if (run && run.length === file.size && await hashFile(snap.main, signal) === run.sha256) {
+			file.run = run;
+		}
+
+		return file;
+	};
+
 	try {
 		checkpointCopy(snap.main);
 	} catch (error) {
 		// Not readable as SQLite after all (encrypted, corrupt): archive the consistent copies exactly as copied.
 		record.error = explainSqliteError(error);
-		const files = [await sized('', snap.main)];
+		const files = [await main()];
 		if (snap.wal) {
 			files.push(await sized('-wal', snap.wal));
 		}
@@ -133,7 +146,7 @@ export async function snapshotForArchive(container: Docker.Container, containerP
 	const counted = countLocalDatabase(snap.main, {integrity: false});
 	record.tables = counted.error && Object.keys(counted.tables).length === 0 ? null : counted.tables;
 	record.error = counted.error;
-	return {files: [await sized('', snap.main)], record};
+	return {files: [await main()], record};
 }
 
 export function databaseWorkDir(root: string, index: number): string {

@@ -4,6 +4,9 @@
 // blocks are written in order behind one gzip header, then an empty final block and the CRC-32 and length trailer.
 // A block of data that is already compressed (git packs, images, archives) costs a deflate at level 6 and gains
 // nothing: a few samples of its bytes decide, and such a block is stored (level 0) or deflated at level 1 instead.
+// A run of input deflated ahead of time (a database deflated while the engine still streamed, `raw` below) can be
+// spliced in: its sync-flushed blocks take the place of that run's deflate (`splice`).
+import {closeSync, openSync, readSync} from 'node:fs';
 import {availableParallelism} from 'node:os';
 import {Transform, type TransformCallback} from 'node:stream';
 import {promisify} from 'node:util';
@@ -73,6 +76,40 @@ export interface ParallelGzipOptions {
 	 * thread fills the next block, every core still has one to deflate.
 	 */
 	parallel?: number;
+	/** Raw deflate blocks only, no gzip header and no final block or trailer: a run to splice into a member later. */
+	raw?: boolean;
+}
+
+/** A run of input deflated ahead of time by a `raw` ParallelGzip, kept in a file, to be spliced into a member. */
+export interface DeflatedRun {
+	/** The file holding the run's sync-flushed raw deflate blocks. */
+	path: string;
+	/** Uncompressed bytes the run stands for. */
+	length: number;
+	/** Bytes of `path`. */
+	size: number;
+}
+
+/**
+ * Input chunks that a spliced run stands for: written through the pipeline like any other bytes (so the tar writer
+ * pads them and the CRC covers them), but never deflated again.
+ */
+const RUN_CHUNKS = new WeakSet<Buffer>();
+
+/** Mark chunks as the input of the run armed with `splice`, to be passed over instead of deflated. */
+export function runChunk(chunk: Buffer): Buffer {
+	RUN_CHUNKS.add(chunk);
+	return chunk;
+}
+
+/** The last WINDOW bytes of `before` followed by `data`: the history a block after `data` may refer back to. */
+function windowAfter(before: Buffer | undefined, data: Buffer): Buffer {
+	if (data.length >= WINDOW || !before) {
+		return Buffer.from(data.subarray(Math.max(0, data.length - WINDOW)));
+	}
+
+	const joined = Buffer.concat([before, data]);
+	return joined.subarray(Math.max(0, joined.length - WINDOW));
 }
 
 export class ParallelGzip extends Transform {
@@ -90,6 +127,9 @@ export class ParallelGzip extends Transform {
 	/** Compressed ÷ uncompressed size of the last deflated block. */
 	private ratio = 1;
 	private started = false;
+	private readonly raw: boolean;
+	/** The armed run: its file, and how much of its input has passed and of its blocks has been sent. */
+	private run: (DeflatedRun & {fd: number | undefined; seen: number; sent: number}) | undefined;
 
 	constructor(options: ParallelGzipOptions) {
 		const blockSize = options.blockSize ?? GZIP_BLOCK;
@@ -97,10 +137,76 @@ export class ParallelGzip extends Transform {
 		this.level = options.level;
 		this.blockSize = blockSize;
 		this.parallel = Math.max(1, options.parallel ?? Math.min(4, availableParallelism() + 1));
+		this.raw = options.raw ?? false;
+	}
+
+	/**
+	 * Arm a run deflated ahead of time: the next `run.length` bytes written as `runChunk`s are passed over (counted in
+	 * the CRC and length), and the run's blocks go out in their place. The caller proves that the chunks are the bytes
+	 * the run was deflated from; the read-back check's CRC comparison catches it if they were not.
+	 */
+	splice(run: DeflatedRun): void {
+		if (this.run) {
+			throw new Error('a spliced run is already armed');
+		}
+
+		this.run = {...run, fd: undefined, seen: 0, sent: 0};
 	}
 
 	override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-		this.fill(chunk).then(() => done(), done);
+		(this.run && RUN_CHUNKS.has(chunk) ? this.passOver(chunk) : this.fill(chunk)).then(() => done(), done);
+	}
+
+	/**
+	 * One chunk of the armed run: the bytes before it go out as a block of their own, then as much of the run's
+	 * blocks as its input seen so far stands for (all of them at its end), in order behind the blocks in flight.
+	 */
+	private async passOver(chunk: Buffer): Promise<void> {
+		const run = this.run!;
+		if (run.fd === undefined) {
+			this.dispatch();
+			run.fd = openSync(run.path, 'r');
+		}
+
+		run.seen += chunk.length;
+		if (run.seen > run.length) {
+			throw new Error(`the spliced run stands for ${run.length} bytes, ${run.seen} were written`);
+		}
+
+		this.crc = crc32(chunk, this.crc);
+		this.length += chunk.length;
+		this.dictionary = windowAfter(this.dictionary, chunk);
+		const due = run.seen === run.length ? run.size : Math.floor(run.size * (run.seen / run.length));
+		if (due > run.sent) {
+			const out = Buffer.allocUnsafe(due - run.sent);
+			for (let at = 0; at < out.length;) {
+				const n = readSync(run.fd, out, at, out.length - at, run.sent + at);
+				if (n === 0) {
+					throw new Error(`the spliced run ${run.path} ends before its ${run.size} bytes`);
+				}
+
+				at += n;
+			}
+
+			run.sent = due;
+			this.inFlight.push(Promise.resolve(out));
+		}
+
+		if (run.seen === run.length) {
+			closeSync(run.fd);
+			this.run = undefined;
+		}
+
+		await this.settle(this.parallel - 1);
+	}
+
+	override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+		if (this.run?.fd !== undefined) {
+			closeSync(this.run.fd);
+			this.run = undefined;
+		}
+
+		super._destroy(error, done);
 	}
 
 	/** Copy a chunk into blocks, starting each one as it fills (waiting, in order, while too many are in flight). */
@@ -120,8 +226,18 @@ export class ParallelGzip extends Transform {
 	}
 
 	override _flush(done: TransformCallback): void {
+		if (this.run) {
+			done(new Error(`the spliced run was cut short: ${this.run.seen} of its ${this.run.length} bytes were written`));
+			return;
+		}
+
 		this.dispatch();
 		this.settle(0).then(() => {
+			if (this.raw) {
+				done();
+				return;
+			}
+
 			this.begin();
 			const trailer = Buffer.alloc(8);
 			trailer.writeUInt32LE(this.crc >>> 0, 0);
@@ -134,7 +250,9 @@ export class ParallelGzip extends Transform {
 	private begin(): void {
 		if (!this.started) {
 			this.started = true;
-			this.push(HEADER);
+			if (!this.raw) {
+				this.push(HEADER);
+			}
 		}
 	}
 
@@ -167,7 +285,7 @@ export class ParallelGzip extends Transform {
 			return out;
 		}));
 		// A copy: the block is filled again once compressed, the window stays for the next one.
-		this.dictionary = Buffer.from(block.subarray(Math.max(0, block.length - WINDOW)));
+		this.dictionary = windowAfter(this.dictionary, block);
 	}
 
 	/**

@@ -8,14 +8,18 @@ import type Docker from 'dockerode';
 import tar from 'tar-stream';
 import {getArchiveStream} from '../docker/archive.js';
 import {peekHeader, SQLITE_MIN_BYTES, teeFile, type StreamCapture} from './capture.js';
+import {type DeflatedRun, runChunk} from './gzip.js';
 import {endSink, openArchive, readChunks, writeChunk, type ArchiveOutput} from './output.js';
 import type {BackupUnit} from './types.js';
 
 export type {CapturedFile, StreamCapture} from './capture.js';
 
 export interface SnapshotFile {
-	/** Local files to put in place of the live ones, keyed by the suffix ('' for the main file, '-wal' …). */
-	files: Array<{suffix: string; path: string; size: number}>;
+	/**
+	 * Local files to put in place of the live ones, keyed by the suffix ('' for the main file, '-wal' …); `run`, the
+	 * file's bytes already deflated while the engine streamed them (capture.ts), spliced into the archive's member.
+	 */
+	files: Array<{suffix: string; path: string; size: number; run?: DeflatedRun}>;
 }
 
 /** Sees every entry as it is written (its header, then its content's chunks): how backup builds the file index. */
@@ -128,6 +132,13 @@ async function putEntry(output: ArchiveOutput, header: tar.Header, body: AsyncIt
 
 type EngineEntry = {header: tar.Header} & AsyncIterable<Buffer>;
 
+/** A file's chunks marked as the input of the run spliced in their place: counted, hashed for the index, not deflated. */
+async function * runChunks(path: string): AsyncGenerator<Buffer> {
+	for await (const chunk of readChunks(path)) {
+		yield runChunk(chunk);
+	}
+}
+
 export async function packUnit(input: PackInput): Promise<PackResult> {
 	const {container, unit, onProgress} = input;
 	// One controller tears every stream down when any part fails: the engine, the disk or the user.
@@ -216,7 +227,7 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 					// The engine lists `x.db` before `x.db-journal` and `x.db-wal` (names in byte order): tee all three.
 					// A single-file mount has no companions in its stream, so it is always snapshotted.
 					if (input.captureDir && !unit.isFile) {
-						const capture: StreamCapture = {dir: await input.captureDir(found.length), files: [], streamStart};
+						const capture: StreamCapture = {dir: await input.captureDir(found.length), files: [], streamStart, gzipLevel: input.gzipLevel};
 						found.push({path, header: rewritten, capture});
 						companions.set(`${path}-wal`, capture);
 						companions.set(`${path}-journal`, capture);
@@ -249,7 +260,11 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 				}
 
 				bytes += file.size;
-				await put({...db.header, name: db.path + file.suffix, size: file.size, pax: undefined}, readChunks(file.path), undefined, false);
+				if (file.run) {
+					out.splice(file.run);
+				}
+
+				await put({...db.header, name: db.path + file.suffix, size: file.size, pax: undefined}, file.run ? runChunks(file.path) : readChunks(file.path), undefined, false);
 			}
 
 			databases.push(db.path);

@@ -11,7 +11,7 @@ import tar from 'tar-stream';
 import {buffer} from 'node:stream/consumers';
 import {gunzipSync, gzipSync} from 'node:zlib';
 import {captureProblem, mtimeMs, QUIET_MS} from '../../source/backup/database.js';
-import {blockLevel, ParallelGzip} from '../../source/backup/gzip.js';
+import {blockLevel, ParallelGzip, runChunk} from '../../source/backup/gzip.js';
 import type {StreamCapture} from '../../source/backup/pack.js';
 import type {PathStat} from '../../source/docker/archive.js';
 import {analyze} from '../../source/core/analyze.js';
@@ -202,6 +202,50 @@ describe('parallel gzip', () => {
 		const out = await gzipped([data], 64 * 1024);
 		assert.ok(gunzipSync(out).equals(data));
 		assert.equal(spawnSync('gzip', ['-t'], {input: out}).status, 0);
+	});
+});
+
+describe('a run deflated ahead, spliced into the member', () => {
+	const text = (n: number, salt: string) => Buffer.from(Array.from({length: n}, (_, i) => `${salt} row ${i % 1013}: {"id": ${i}, "text": "some words"}\n`).join(''));
+	const pieces = (data: Buffer, size: number) => Array.from({length: Math.ceil(data.length / size)}, (_, i) => data.subarray(i * size, (i + 1) * size));
+	/** Deflate `run` alone (raw, as capture.ts does while the engine streams) into a file; splice it between `before` and `after`. */
+	const spliced = async (before: Buffer, run: Buffer, after: Buffer, written = run) => {
+		const dir = mkdtempSync(join(tmpdir(), 'splice-'));
+		try {
+			const path = join(dir, 'db.deflate');
+			writeFileSync(path, await buffer(Readable.from(pieces(run, 50_000)).pipe(new ParallelGzip({level: 6, blockSize: 64 * 1024, raw: true}))));
+			const gzip = new ParallelGzip({level: 6, blockSize: 64 * 1024, parallel: 3});
+			const input = Readable.from((function * () {
+				yield * pieces(before, 7000);
+				gzip.splice({path, length: run.length, size: readFileSync(path).length});
+				yield * pieces(written, 30_000).map(chunk => runChunk(Buffer.from(chunk)));
+				yield * pieces(after, 9000);
+			})());
+			return await buffer(input.pipe(gzip));
+		} finally {
+			rmSync(dir, {recursive: true, force: true});
+		}
+	};
+
+	it('gives one member that gunzip and gzip(1) read back byte for byte, the CRC over all of it, as small as gzip\'s', async () => {
+		const before = Buffer.concat([text(3000, 'before'), randomBytes(100_000), Buffer.from('a tar header 512')]);
+		const run = Buffer.concat([text(9000, 'database'), randomBytes(70_000), text(500, 'tail')]);
+		const after = Buffer.concat([Buffer.alloc(300), text(2000, 'tail'), Buffer.alloc(1024)]);
+		const out = await spliced(before, run, after);
+		const data = Buffer.concat([before, run, after]);
+		assert.ok(gunzipSync(out).equals(data));
+		const system = spawnSync('gzip', ['-t'], {input: out});
+		assert.equal(system.status, 0, String(system.stderr));
+		assert.ok(out.length < gzipSync(data, {level: 6}).length * 1.02, `${out.length}`);
+	});
+
+	it('a run that is not the bytes written fails the CRC check, and a run cut short fails the gzip', async () => {
+		const run = text(4000, 'database');
+		const changed = Buffer.from(run);
+		changed[1234] ^= 1;
+		await assert.rejects(async () => gunzipSync(await spliced(text(10, 'a'), run, text(10, 'b'), changed)), /incorrect data check/);
+		await assert.rejects(spliced(text(10, 'a'), run, text(10, 'b'), run.subarray(0, 1000)), /spliced run was cut short/);
+		await assert.rejects(spliced(text(10, 'a'), run, text(10, 'b'), Buffer.concat([run, run.subarray(0, 10)])), /stands for \d+ bytes/);
 	});
 });
 
