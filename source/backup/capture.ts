@@ -34,8 +34,11 @@ export interface StreamCapture {
 	streamStart: Date | null;
 	/** The zlib level to deflate the main file at while it streams; without it, it is not deflated ahead. */
 	gzipLevel?: number;
-	/** The main file deflated while it streamed, and the sha256 of the bytes it was deflated from. */
-	deflated?: DeflatedRun & {sha256: string};
+	/**
+	 * The main file deflated while it streamed, and the sha256 of the bytes it was deflated from: settles once its
+	 * last blocks are on the disk, while the stream goes on; undefined when it failed (the file is deflated again).
+	 */
+	deflated?: Promise<(DeflatedRun & {sha256: string}) | undefined>;
 }
 
 /** Read the first bytes of a file entry: enough to tell a SQLite database by its header. */
@@ -77,10 +80,12 @@ export async function teeFile(capture: StreamCapture, suffix: string, header: ta
 		}
 
 		await endSink(sink as unknown as NodeJS.WritableStream & {once: any}, stop);
-		capture.deflated = await ahead?.end();
+		capture.deflated = ahead?.end().catch(() => undefined);
+	} catch (error) {
+		ahead?.close();
+		throw error;
 	} finally {
 		sink.destroy();
-		ahead?.close();
 	}
 
 	capture.files.push({suffix, path, size, mtime: header.mtime});

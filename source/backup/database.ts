@@ -90,6 +90,8 @@ async function provenCapture(container: Docker.Container, containerPath: string,
 	const stats = await Promise.all(COMPANIONS.map(async suffix => statInContainer(container, `${containerPath}${suffix}`)));
 	const problem = captureProblem(capture, Object.fromEntries(COMPANIONS.map((suffix, i) => [suffix, stats[i]!])));
 	if (problem !== null) {
+		// Its blocks deflated ahead may still be going to the side file in capture.dir.
+		await capture.deflated;
 		await rm(capture.dir, {recursive: true, force: true});
 		return null;
 	}
@@ -122,7 +124,7 @@ export async function snapshotForArchive(container: Docker.Container, containerP
 	// they streamed (nothing in -wal to fold in): the same sha256. Else it is deflated again as it is appended.
 	const main = async () => {
 		const file: SnapshotFile['files'][number] = await sized('', snap.main);
-		const run = proven ? capture?.deflated : undefined;
+		const run = proven ? await capture?.deflated : undefined;
 		if (run && run.length === file.size && await hashFile(snap.main, signal) === run.sha256) {
 			file.run = run;
 		}
