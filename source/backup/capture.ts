@@ -1,15 +1,15 @@
 // A live SQLite database seen in the backup's own stream: recognised by its header, and its files (main, then
 // -journal and -wal, which the engine lists after it) teed into a private directory while they stream, to be proven
-// unchanged once the stream has closed (database.ts) or thrown away for a snapshot. The main file is also deflated
-// as it streams, on the cores the stream leaves idle, so that a proven capture's blocks are spliced into the archive
-// instead of deflated after the stream (gzip.ts).
+// unchanged once the stream has closed (database.ts) or thrown away for a snapshot. Once captured, the main file is
+// also deflated while the rest of the stream goes on, on the cores it leaves idle, so that a proven capture's blocks
+// are spliced into the archive instead of deflated after the stream (gzip.ts).
 import {createHash} from 'node:crypto';
-import {createWriteStream, type WriteStream} from 'node:fs';
+import {createWriteStream} from 'node:fs';
 import {join} from 'node:path';
 import {pipeline} from 'node:stream/promises';
 import type tar from 'tar-stream';
 import {type DeflatedRun, ParallelGzip} from './gzip.js';
-import {WRITE_CHUNK, endSink, writeChunk} from './output.js';
+import {WRITE_CHUNK, endSink, readChunks, writeChunk} from './output.js';
 
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 /** The smallest SQLite database with content is one 512-byte page. */
@@ -35,8 +35,8 @@ export interface StreamCapture {
 	/** The zlib level to deflate the main file at while it streams; without it, it is not deflated ahead. */
 	gzipLevel?: number;
 	/**
-	 * The main file deflated while it streamed, and the sha256 of the bytes it was deflated from: settles once its
-	 * last blocks are on the disk, while the stream goes on; undefined when it failed (the file is deflated again).
+	 * The main file deflated while the rest of the stream goes on, and the sha256 of the bytes it was deflated from:
+	 * settles once its last blocks are on the disk; undefined when it failed (the file is deflated again).
 	 */
 	deflated?: Promise<(DeflatedRun & {sha256: string}) | undefined>;
 }
@@ -61,13 +61,11 @@ export async function teeFile(capture: StreamCapture, suffix: string, header: ta
 	const path = join(capture.dir, `db${suffix}`);
 	const sink = createWriteStream(path, {mode: 0o600, highWaterMark: WRITE_CHUNK});
 	sink.on('error', () => {});
-	const ahead = suffix === '' && capture.gzipLevel !== undefined ? new DeflateAhead(`${path}.deflate`, capture.gzipLevel, stop) : undefined;
 	let size = 0;
 	try {
 		const write = async (chunk: Buffer) => {
 			size += chunk.length;
 			await writeChunk(sink, chunk, stop);
-			await ahead?.write(chunk);
 		};
 
 		if (first && first.length > 0) {
@@ -80,50 +78,42 @@ export async function teeFile(capture: StreamCapture, suffix: string, header: ta
 		}
 
 		await endSink(sink as unknown as NodeJS.WritableStream & {once: any}, stop);
-		capture.deflated = ahead?.end().catch(() => undefined);
-	} catch (error) {
-		ahead?.close();
-		throw error;
 	} finally {
 		sink.destroy();
 	}
 
 	capture.files.push({suffix, path, size, mtime: header.mtime});
+	if (suffix === '' && capture.gzipLevel !== undefined) {
+		// Not in step with the tee: the engine streams at the disk's pace, the deflate runs beside the rest of the stream.
+		capture.deflated = deflateAhead(path, capture.gzipLevel, stop).catch(() => undefined);
+	}
 }
 
-/** Raw deflate blocks of a file's bytes as they stream, into a side file, and their sha256 (gzip.ts `raw`). */
-class DeflateAhead {
-	private readonly gzip: ParallelGzip;
-	private readonly file: WriteStream;
-	private readonly writing: Promise<void>;
-	private readonly hash = createHash('sha256');
-	private length = 0;
+/** Raw deflate blocks of a captured file into a side file beside it (gzip.ts `raw`), and the sha256 of what was read. */
+async function deflateAhead(path: string, level: number, stop: AbortSignal): Promise<DeflatedRun & {sha256: string}> {
+	const gzip = new ParallelGzip({level, raw: true});
+	const file = createWriteStream(`${path}.deflate`, {mode: 0o600, highWaterMark: WRITE_CHUNK});
+	for (const stream of [gzip, file]) {
+		stream.on('error', () => {});
+	}
 
-	constructor(private readonly path: string, level: number, private readonly stop: AbortSignal) {
-		this.gzip = new ParallelGzip({level, raw: true});
-		this.file = createWriteStream(path, {mode: 0o600, highWaterMark: WRITE_CHUNK});
-		for (const stream of [this.gzip, this.file]) {
-			stream.on('error', () => {});
+	const writing = pipeline(gzip, file, {signal: stop});
+	writing.catch(() => {});
+	const hash = createHash('sha256');
+	let length = 0;
+	try {
+		for await (const chunk of readChunks(path)) {
+			hash.update(chunk);
+			length += chunk.length;
+			await writeChunk(gzip, chunk, stop);
 		}
 
-		this.writing = pipeline(this.gzip, this.file, {signal: stop});
-		this.writing.catch(() => {});
+		gzip.end();
+		await writing;
+	} finally {
+		gzip.destroy();
+		file.destroy();
 	}
 
-	async write(chunk: Buffer): Promise<void> {
-		this.hash.update(chunk);
-		this.length += chunk.length;
-		await writeChunk(this.gzip, chunk, this.stop);
-	}
-
-	async end(): Promise<DeflatedRun & {sha256: string}> {
-		this.gzip.end();
-		await this.writing;
-		return {path: this.path, length: this.length, size: this.file.bytesWritten, sha256: this.hash.digest('hex')};
-	}
-
-	close(): void {
-		this.gzip.destroy();
-		this.file.destroy();
-	}
+	return {path: `${path}.deflate`, length, size: file.bytesWritten, sha256: hash.digest('hex')};
 }
