@@ -39,6 +39,8 @@ export interface StreamCapture {
 	 * settles once its last blocks are on the disk; undefined when it failed (the file is deflated again).
 	 */
 	deflated?: Promise<(DeflatedRun & {sha256: string}) | undefined>;
+	/** Stop deflating ahead: the capture is thrown away. */
+	dropDeflated?: () => void;
 }
 
 /** Read the first bytes of a file entry: enough to tell a SQLite database by its header. */
@@ -85,7 +87,9 @@ export async function teeFile(capture: StreamCapture, suffix: string, header: ta
 	capture.files.push({suffix, path, size, mtime: header.mtime});
 	if (suffix === '' && capture.gzipLevel !== undefined) {
 		// Not in step with the tee: the engine streams at the disk's pace, the deflate runs beside the rest of the stream.
-		capture.deflated = deflateAhead(path, capture.gzipLevel, stop).catch(() => undefined);
+		const drop = new AbortController();
+		capture.dropDeflated = () => drop.abort();
+		capture.deflated = deflateAhead(path, capture.gzipLevel, AbortSignal.any([stop, drop.signal])).catch(() => undefined);
 	}
 }
 

@@ -90,7 +90,8 @@ async function provenCapture(container: Docker.Container, containerPath: string,
 	const stats = await Promise.all(COMPANIONS.map(async suffix => statInContainer(container, `${containerPath}${suffix}`)));
 	const problem = captureProblem(capture, Object.fromEntries(COMPANIONS.map((suffix, i) => [suffix, stats[i]!])));
 	if (problem !== null) {
-		// Its blocks deflated ahead may still be going to the side file in capture.dir.
+		// Its blocks deflated ahead may still be going to the side file in capture.dir: stopped, then removed.
+		capture.dropDeflated?.();
 		await capture.deflated;
 		await rm(capture.dir, {recursive: true, force: true});
 		return null;

@@ -128,8 +128,8 @@ export class ParallelGzip extends Transform {
 	private ratio = 1;
 	private started = false;
 	private readonly raw: boolean;
-	/** The armed run: its file, and how much of its input has passed and of its blocks has been sent. */
-	private run: (DeflatedRun & {fd: number | undefined; seen: number; sent: number}) | undefined;
+	/** The armed runs, in the order their chunks come: its file, how much of its input has passed, of its blocks gone out. */
+	private readonly runs: Array<DeflatedRun & {fd: number | undefined; seen: number; sent: number}> = [];
 
 	constructor(options: ParallelGzipOptions) {
 		const blockSize = options.blockSize ?? GZIP_BLOCK;
@@ -141,20 +141,17 @@ export class ParallelGzip extends Transform {
 	}
 
 	/**
-	 * Arm a run deflated ahead of time: the next `run.length` bytes written as `runChunk`s are passed over (counted in
-	 * the CRC and length), and the run's blocks go out in their place. The caller proves that the chunks are the bytes
-	 * the run was deflated from; the read-back check's CRC comparison catches it if they were not.
+	 * Arm a run deflated ahead of time: the next `run.length` bytes written as `runChunk`s (after those of the runs
+	 * armed before it) are passed over, counted in the CRC and length, and the run's blocks go out in their place. The
+	 * caller proves that the chunks are the bytes the run was deflated from; the read-back check's CRC comparison
+	 * catches it if they were not.
 	 */
 	splice(run: DeflatedRun): void {
-		if (this.run) {
-			throw new Error('a spliced run is already armed');
-		}
-
-		this.run = {...run, fd: undefined, seen: 0, sent: 0};
+		this.runs.push({...run, fd: undefined, seen: 0, sent: 0});
 	}
 
 	override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-		(this.run && RUN_CHUNKS.has(chunk) ? this.passOver(chunk) : this.fill(chunk)).then(() => done(), done);
+		(this.runs.length > 0 && RUN_CHUNKS.has(chunk) ? this.passOver(chunk) : this.fill(chunk)).then(() => done(), done);
 	}
 
 	/**
@@ -162,7 +159,7 @@ export class ParallelGzip extends Transform {
 	 * blocks as its input seen so far stands for (all of them at its end), in order behind the blocks in flight.
 	 */
 	private async passOver(chunk: Buffer): Promise<void> {
-		const run = this.run!;
+		const run = this.runs[0]!;
 		if (run.fd === undefined) {
 			this.dispatch();
 			run.fd = openSync(run.path, 'r');
@@ -194,16 +191,17 @@ export class ParallelGzip extends Transform {
 
 		if (run.seen === run.length) {
 			closeSync(run.fd);
-			this.run = undefined;
+			this.runs.shift();
 		}
 
 		await this.settle(this.parallel - 1);
 	}
 
 	override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
-		if (this.run?.fd !== undefined) {
-			closeSync(this.run.fd);
-			this.run = undefined;
+		for (const run of this.runs.splice(0)) {
+			if (run.fd !== undefined) {
+				closeSync(run.fd);
+			}
 		}
 
 		super._destroy(error, done);
@@ -226,8 +224,8 @@ export class ParallelGzip extends Transform {
 	}
 
 	override _flush(done: TransformCallback): void {
-		if (this.run) {
-			done(new Error(`the spliced run was cut short: ${this.run.seen} of its ${this.run.length} bytes were written`));
+		if (this.runs.length > 0) {
+			done(new Error(`the spliced run was cut short: ${this.runs[0]!.seen} of its ${this.runs[0]!.length} bytes were written`));
 			return;
 		}
 

@@ -209,16 +209,26 @@ describe('a run deflated ahead, spliced into the member', () => {
 	const text = (n: number, salt: string) => Buffer.from(Array.from({length: n}, (_, i) => `${salt} row ${i % 1013}: {"id": ${i}, "text": "some words"}\n`).join(''));
 	const pieces = (data: Buffer, size: number) => Array.from({length: Math.ceil(data.length / size)}, (_, i) => data.subarray(i * size, (i + 1) * size));
 	/** Deflate `run` alone (raw, as capture.ts does while the engine streams) into a file; splice it between `before` and `after`. */
-	const spliced = async (before: Buffer, run: Buffer, after: Buffer, written = run) => {
+	const spliced = async (before: Buffer, run: Buffer, after: Buffer, written = run, second?: Buffer) => {
 		const dir = mkdtempSync(join(tmpdir(), 'splice-'));
 		try {
-			const path = join(dir, 'db.deflate');
-			writeFileSync(path, await buffer(Readable.from(pieces(run, 50_000)).pipe(new ParallelGzip({level: 6, blockSize: 64 * 1024, raw: true}))));
+			const deflated = async (data: Buffer, path: string) => {
+				writeFileSync(path, await buffer(Readable.from(pieces(data, 50_000)).pipe(new ParallelGzip({level: 6, blockSize: 64 * 1024, raw: true}))));
+				return {path, length: data.length, size: readFileSync(path).length};
+			};
+
+			const runs = [await deflated(run, join(dir, 'db.deflate')), ...(second ? [await deflated(second, join(dir, 'db2.deflate'))] : [])];
 			const gzip = new ParallelGzip({level: 6, blockSize: 64 * 1024, parallel: 3});
+			// Both runs armed before the first one's chunks: two databases appended back to back.
 			const input = Readable.from((function * () {
 				yield * pieces(before, 7000);
-				gzip.splice({path, length: run.length, size: readFileSync(path).length});
+				for (const r of runs) {
+					gzip.splice(r);
+				}
+
 				yield * pieces(written, 30_000).map(chunk => runChunk(Buffer.from(chunk)));
+				yield Buffer.from('a tar header between them');
+				yield * pieces(second ?? Buffer.alloc(0), 20_000).map(chunk => runChunk(Buffer.from(chunk)));
 				yield * pieces(after, 9000);
 			})());
 			return await buffer(input.pipe(gzip));
@@ -231,8 +241,10 @@ describe('a run deflated ahead, spliced into the member', () => {
 		const before = Buffer.concat([text(3000, 'before'), randomBytes(100_000), Buffer.from('a tar header 512')]);
 		const run = Buffer.concat([text(9000, 'database'), randomBytes(70_000), text(500, 'tail')]);
 		const after = Buffer.concat([Buffer.alloc(300), text(2000, 'tail'), Buffer.alloc(1024)]);
-		const out = await spliced(before, run, after);
-		const data = Buffer.concat([before, run, after]);
+		const second = Buffer.concat([text(3000, 'second database'), Buffer.alloc(5000)]);
+		const out = await spliced(before, run, after, run, second);
+		assert.ok(gunzipSync(await spliced(before, run, after)).equals(Buffer.concat([before, run, Buffer.from('a tar header between them'), after])));
+		const data = Buffer.concat([before, run, Buffer.from('a tar header between them'), second, after]);
 		assert.ok(gunzipSync(out).equals(data));
 		const system = spawnSync('gzip', ['-t'], {input: out});
 		assert.equal(system.status, 0, String(system.stderr));
