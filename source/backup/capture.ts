@@ -4,12 +4,12 @@
 // also deflated while the rest of the stream goes on, on the cores it leaves idle, so that a proven capture's blocks
 // are spliced into the archive instead of deflated after the stream (gzip.ts).
 import {createHash} from 'node:crypto';
-import {createWriteStream} from 'node:fs';
+import {closeSync, createWriteStream, openSync, readSync} from 'node:fs';
 import {join} from 'node:path';
 import {pipeline} from 'node:stream/promises';
 import type tar from 'tar-stream';
 import {type DeflatedRun, ParallelGzip} from './gzip.js';
-import {WRITE_CHUNK, endSink, readChunks, writeChunk} from './output.js';
+import {WRITE_CHUNK, endSink, writeChunk} from './output.js';
 
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 /** The smallest SQLite database with content is one 512-byte page. */
@@ -105,16 +105,25 @@ async function deflateAhead(path: string, level: number, stop: AbortSignal): Pro
 	writing.catch(() => {});
 	const hash = createHash('sha256');
 	let length = 0;
+	// One buffer, read into again once the gzip has copied it into its block: no 1 MiB of garbage per MiB read.
+	const buffer = Buffer.allocUnsafe(WRITE_CHUNK);
+	const fd = openSync(path, 'r');
 	try {
-		for await (const chunk of readChunks(path)) {
+		for (let n = 0; (n = readSync(fd, buffer, 0, buffer.length, null)) > 0;) {
+			const chunk = buffer.subarray(0, n);
 			hash.update(chunk);
-			length += chunk.length;
-			await writeChunk(gzip, chunk, stop);
+			length += n;
+			// eslint-disable-next-line no-await-in-loop
+			await new Promise<void>((resolve, reject) => {
+				gzip.write(chunk, error => error ? reject(error) : resolve());
+			});
+			stop.throwIfAborted();
 		}
 
 		gzip.end();
 		await writing;
 	} finally {
+		closeSync(fd);
 		gzip.destroy();
 		file.destroy();
 	}
