@@ -1,8 +1,8 @@
 // A live SQLite database seen in the backup's own stream: recognised by its header, and its files (main, then
 // -journal and -wal, which the engine lists after it) teed into a private directory while they stream, to be proven
-// unchanged once the stream has closed (database.ts) or thrown away for a snapshot. Once captured, the main file is
-// also deflated while the rest of the stream goes on, on the cores it leaves idle, so that a proven capture's blocks
-// are spliced into the archive instead of deflated after the stream (gzip.ts).
+// unchanged once the stream has closed (database.ts) or thrown away for a snapshot. Once captured, a main file with
+// nothing to fold in is also deflated while the rest of the stream goes on, on the cores it leaves idle, so that a
+// proven capture's blocks are spliced into the archive instead of deflated after the stream (gzip.ts).
 import {createHash} from 'node:crypto';
 import {closeSync, createWriteStream, openSync, readSync} from 'node:fs';
 import {join} from 'node:path';
@@ -85,12 +85,23 @@ export async function teeFile(capture: StreamCapture, suffix: string, header: ta
 	}
 
 	capture.files.push({suffix, path, size, mtime: header.mtime});
-	if (suffix === '' && capture.gzipLevel !== undefined) {
-		// Not in step with the tee: the engine streams at the disk's pace, the deflate runs beside the rest of the stream.
-		const drop = new AbortController();
-		capture.dropDeflated = () => drop.abort();
-		capture.deflated = deflateAhead(path, capture.gzipLevel, AbortSignal.any([stop, drop.signal])).catch(() => undefined);
+}
+
+/**
+ * Once the stream has passed a captured database's files (the engine lists `-journal` and `-wal` right after the
+ * main file), start deflating its main file while the rest of the stream goes on, not in step with the tee (the engine
+ * streams the database at the disk's pace). Only when the checkpoint can leave the main file as captured: no hot
+ * `-journal` and no `-wal` with frames to fold in (a database closed cleanly); otherwise the work would be thrown away.
+ */
+export function startDeflateAhead(capture: StreamCapture, stop: AbortSignal): void {
+	const main = capture.files.find(f => f.suffix === '');
+	if (!main || capture.gzipLevel === undefined || capture.deflated || capture.files.some(f => f.suffix !== '' && f.size > 0)) {
+		return;
 	}
+
+	const drop = new AbortController();
+	capture.dropDeflated = () => drop.abort();
+	capture.deflated = deflateAhead(main.path, capture.gzipLevel, AbortSignal.any([stop, drop.signal])).catch(() => undefined);
 }
 
 /** Raw deflate blocks of a captured file into a side file beside it (gzip.ts `raw`), and the sha256 of what was read. */

@@ -7,7 +7,7 @@ import {pipeline} from 'node:stream/promises';
 import type Docker from 'dockerode';
 import tar from 'tar-stream';
 import {getArchiveStream} from '../docker/archive.js';
-import {peekHeader, SQLITE_MIN_BYTES, teeFile, type StreamCapture} from './capture.js';
+import {peekHeader, SQLITE_MIN_BYTES, startDeflateAhead, teeFile, type StreamCapture} from './capture.js';
 import {type DeflatedRun, runChunk} from './gzip.js';
 import {endSink, openArchive, readChunks, writeChunk, type ArchiveOutput} from './output.js';
 import type {BackupUnit} from './types.js';
@@ -192,6 +192,12 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 			};
 
 			const owner = companions.get(path);
+			// Past a captured database's own files (`-shm`, `-wal` …): its main file may be deflated while the rest streams.
+			const last = found.at(-1);
+			if (last?.capture && !path.startsWith(`${last.path}-`)) {
+				startDeflateAhead(last.capture, stop.signal);
+			}
+
 			if (owner && header.type === 'file' && !isExcluded(path, excluded, false)) {
 				await teeFile(owner, path.slice(path.lastIndexOf('-')), header, entry, undefined, stop.signal, read);
 				onProgress(sourceBytes, files);
