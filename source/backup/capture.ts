@@ -3,7 +3,6 @@
 // unchanged once the stream has closed (database.ts) or thrown away for a snapshot. Once captured, a main file with
 // nothing to fold in is also deflated while the rest of the stream goes on, on the cores it leaves idle, so that a
 // proven capture's blocks are spliced into the archive instead of deflated after the stream (gzip.ts).
-import {createHash} from 'node:crypto';
 import {closeSync, createWriteStream, openSync, readSync} from 'node:fs';
 import {join} from 'node:path';
 import {pipeline} from 'node:stream/promises';
@@ -35,10 +34,10 @@ export interface StreamCapture {
 	/** The zlib level to deflate the main file at while it streams; without it, it is not deflated ahead. */
 	gzipLevel?: number;
 	/**
-	 * The main file deflated while the rest of the stream goes on, and the sha256 of the bytes it was deflated from:
-	 * settles once its last blocks are on the disk; undefined when it failed (the file is deflated again).
+	 * The main file deflated while the rest of the stream goes on: settles once its last blocks are on the disk;
+	 * undefined when it failed (the file is deflated again as it is appended).
 	 */
-	deflated?: Promise<(DeflatedRun & {sha256: string}) | undefined>;
+	deflated?: Promise<DeflatedRun | undefined>;
 	/** Stop deflating ahead: the capture is thrown away. */
 	dropDeflated?: () => void;
 }
@@ -104,9 +103,10 @@ export function startDeflateAhead(capture: StreamCapture, stop: AbortSignal): vo
 	capture.deflated = deflateAhead(main.path, capture.gzipLevel, AbortSignal.any([stop, drop.signal])).catch(() => undefined);
 }
 
-/** Raw deflate blocks of a captured file into a side file beside it (gzip.ts `raw`), and the sha256 of what was read. */
-async function deflateAhead(path: string, level: number, stop: AbortSignal): Promise<DeflatedRun & {sha256: string}> {
-	const gzip = new ParallelGzip({level, raw: true});
+/** Raw deflate blocks of a captured file into a side file beside it (gzip.ts `raw`). */
+async function deflateAhead(path: string, level: number, stop: AbortSignal): Promise<DeflatedRun> {
+	// Two blocks in flight, not one per core and one more: it works beside the archive's own deflates, and memory counts.
+	const gzip = new ParallelGzip({level, raw: true, parallel: 2});
 	const file = createWriteStream(`${path}.deflate`, {mode: 0o600, highWaterMark: WRITE_CHUNK});
 	for (const stream of [gzip, file]) {
 		stream.on('error', () => {});
@@ -114,7 +114,6 @@ async function deflateAhead(path: string, level: number, stop: AbortSignal): Pro
 
 	const writing = pipeline(gzip, file, {signal: stop});
 	writing.catch(() => {});
-	const hash = createHash('sha256');
 	let length = 0;
 	// One buffer, read into again once the gzip has copied it into its block: no 1 MiB of garbage per MiB read.
 	const buffer = Buffer.allocUnsafe(WRITE_CHUNK);
@@ -122,7 +121,6 @@ async function deflateAhead(path: string, level: number, stop: AbortSignal): Pro
 	try {
 		for (let n = 0; (n = readSync(fd, buffer, 0, buffer.length, null)) > 0;) {
 			const chunk = buffer.subarray(0, n);
-			hash.update(chunk);
 			length += n;
 			// eslint-disable-next-line no-await-in-loop
 			await new Promise<void>((resolve, reject) => {
@@ -139,5 +137,5 @@ async function deflateAhead(path: string, level: number, stop: AbortSignal): Pro
 		file.destroy();
 	}
 
-	return {path: `${path}.deflate`, length, size: file.bytesWritten, sha256: hash.digest('hex')};
+	return {path: `${path}.deflate`, length, size: file.bytesWritten};
 }

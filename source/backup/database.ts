@@ -10,7 +10,6 @@ import {countLocalDatabase, explainSqliteError} from '../sqlite/count.js';
 import {snapshotDatabase} from '../sqlite/snapshot.js';
 import type {SnapshotFile, StreamCapture} from './pack.js';
 import type {DatabaseRecord} from './types.js';
-import {hashFile} from './verify.js';
 
 export interface ArchivedDatabase extends SnapshotFile {
 	record: DatabaseRecord;
@@ -121,12 +120,14 @@ export async function snapshotForArchive(container: Docker.Container, containerP
 
 	const record: DatabaseRecord = {path: archivePath, tables: null, method, attempts: snap.attempts, error: null};
 	const sized = async (suffix: string, path: string) => ({suffix, path, size: (await stat(path)).size});
-	// The main file deflated while it streamed stands for the archived one only if the checkpoint left its bytes as
-	// they streamed (nothing in -wal to fold in): the same sha256. Else it is deflated again as it is appended.
+	// Nothing to fold in (no -wal frames, no hot -journal: a database closed cleanly): the main file as captured is the
+	// whole database. It is not checkpointed, only ever opened read-only (O_RDONLY: nothing can write it), so the blocks
+	// deflated ahead from it (capture.ts) stand for it; the read-back check's CRC-32 would catch it if they did not.
+	const whole = proven !== null && capture!.files.every(f => f.suffix === '' || f.size === 0);
 	const main = async () => {
 		const file: SnapshotFile['files'][number] = await sized('', snap.main);
-		const run = proven ? await capture?.deflated : undefined;
-		if (run && run.length === file.size && await hashFile(snap.main, signal) === run.sha256) {
+		const run = whole ? await capture!.deflated : undefined;
+		if (run && run.length === file.size) {
 			file.run = run;
 		}
 
@@ -134,7 +135,9 @@ export async function snapshotForArchive(container: Docker.Container, containerP
 	};
 
 	try {
-		checkpointCopy(snap.main);
+		if (!whole) {
+			checkpointCopy(snap.main);
+		}
 	} catch (error) {
 		// Not readable as SQLite after all (encrypted, corrupt): archive the consistent copies exactly as copied.
 		record.error = explainSqliteError(error);

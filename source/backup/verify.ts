@@ -203,7 +203,7 @@ export async function verifyWritten(path: string, expected: {sha256: string; ent
  * sha256 of a file, read on the main thread into one reused buffer: no threadpool round trip behind the blocks being
  * deflated, no new buffer per MiB for the garbage collector. It yields to the event loop every few MiB.
  */
-export async function hashFile(path: string, signal?: AbortSignal): Promise<string> {
+async function hashFile(path: string, signal?: AbortSignal): Promise<string> {
 	const hash = createHash('sha256');
 	const buffer = Buffer.allocUnsafe(1024 * 1024);
 	const fd = openSync(path, 'r');

@@ -285,7 +285,7 @@ describe('backup (real engine)', () => {
 			const {dir, manifest} = await runBackup({container: container.id, out: join(scratch, 'idle-out')}, e => events.push(e), engine);
 			const archive = manifest.archives[0]!;
 			assert.deepEqual(archive.databases.map(d => [d.path, d.method, d.tables]), [['./opencode.db', 'stream', {part: 3000}]]);
-			// The checkpoint folded -wal into the copy: its bytes are not the ones deflated ahead, which are dropped.
+			// Frames in -wal to fold in: the checkpoint changes the main file, so it is not deflated ahead.
 			assert.equal(events.find(e => e.type === 'snapshot')?.deflatedAhead, false);
 			const restored = untar(join(dir, archive.file));
 			assert.ok(!existsSync(join(restored, 'opencode.db-wal')), 'the -wal is folded into the archived file');
