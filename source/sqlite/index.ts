@@ -9,7 +9,7 @@ import type {Engine} from '../docker/engine.js';
 import type {PathStat} from '../docker/archive.js';
 import {countLocalDatabase, explainSqliteError, oneLine, sessionIdsOf} from './count.js';
 import {DEFAULT_LIMITS, walk, walkRoots, type DiscoveryLimits, type LegacySessions} from './discover.js';
-import {archiveSource, hostSource, snapshotDatabase, SnapshotError, withFirstStats, type FileSource} from './snapshot.js';
+import {archiveSource, hostSource, snapshotDatabase, SnapshotError, withFirstStats, type FileSource, type TempSpace} from './snapshot.js';
 import {formatBytes} from '../report/text.js';
 import {channelDatabaseName, selectedChannel} from './findings.js';
 
@@ -54,12 +54,12 @@ function emptyReport(path: string): DatabaseReport {
 }
 
 /** Snapshot one database into `tempRoot`, count the copy, delete the copy. Never throws but for an abort. */
-export async function reportDatabase(from: Docker.Container | FileSource, path: string, tempRoot: string, options: Pick<CountOptions, 'signal' | 'integrity' | 'phases'> & {onCopy?: (main: string, readonly: boolean) => void | Promise<void>} = {}): Promise<DatabaseReport> {
+export async function reportDatabase(from: Docker.Container | FileSource, path: string, tempRoot: string, options: Pick<CountOptions, 'signal' | 'integrity' | 'phases'> & {onCopy?: (main: string, readonly: boolean) => void | Promise<void>; space?: TempSpace} = {}): Promise<DatabaseReport> {
 	const report = emptyReport(path);
 	const dir = await mkdtemp(join(tempRoot, 'db-'));
 	try {
 		const started = performance.now();
-		const snap = await snapshotDatabase(from, path, dir, options.signal);
+		const snap = await snapshotDatabase(from, path, dir, options.signal, options.space);
 		addPhase(options.phases, 'copy', started);
 		report.sizeBytes = (await stat(snap.main)).size;
 		report.walBytes = snap.wal ? (await stat(snap.wal)).size : null;
@@ -231,6 +231,28 @@ async function databasePaths(engine: Engine, facts: ContainerFacts, locations: L
 	return [...paths].sort();
 }
 
+/** Databases copied and counted at once: over a link their steps overlap; the engine and this process do the rest. */
+export const COPIES_AT_ONCE = 3;
+
+/** Run at most `n` of the tasks given to it at once, the others in the order given. */
+function atMost(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+	let running = 0;
+	const waiting: Array<() => void> = [];
+	return async task => {
+		if (running >= n) {
+			await new Promise<void>(resolve => waiting.push(resolve));
+		}
+
+		running++;
+		try {
+			return await task();
+		} finally {
+			running--;
+			waiting.shift()?.();
+		}
+	};
+}
+
 /** The databases known before any walk: the profile's that exist (facts.pathExists) and can be read, and --db paths. */
 function knownDatabases(engine: Engine, facts: ContainerFacts, locations: Location[], extra: string[]): string[] {
 	const profile = locations.filter(l => l.kind === 'sqlite' && l.storage !== 'tmpfs' && facts.pathExists[l.path] === true && readerFor(engine, facts, l.path).source);
@@ -256,6 +278,8 @@ export async function countDatabases(engine: Engine, facts: ContainerFacts, loca
 		}));
 		walked.catch(() => {}); // Awaited below; the counts started meanwhile wait for it too.
 		const wanted = channelDatabaseName(selectedChannel(facts.env));
+		const slot = atMost(COPIES_AT_ONCE);
+		const space: TempSpace = {promised: 0};
 		const count = (path: string): Promise<DatabaseReport> => {
 			const {source: reader, reason} = readerFor(engine, facts, path);
 			const source = reader && options.firstStats ? withFirstStats(reader, options.firstStats) : reader;
@@ -268,7 +292,7 @@ export async function countDatabases(engine: Engine, facts: ContainerFacts, loca
 				}
 			};
 
-			const report = source ? reportDatabase(source, path, tempRoot, {...options, onCopy}) : Promise.resolve({...emptyReport(path), error: reason});
+			const report = source ? slot(async () => reportDatabase(source, path, tempRoot, {...options, onCopy, space})) : Promise.resolve({...emptyReport(path), error: reason});
 			counting.set(path, report);
 			return report;
 		};
@@ -284,10 +308,15 @@ export async function countDatabases(engine: Engine, facts: ContainerFacts, loca
 		const paths = await databasePaths(engine, facts, locations, found.sqlite, options.extra ?? [], skipped);
 		addPhase(options.phases, 'discover', started);
 		options.onEvent?.({type: 'discovered', databases: paths, skipped});
+		// The others start now, COPIES_AT_ONCE at a time; the reports are taken in the walk's order.
+		for (const path of paths.filter(p => !counting.has(p))) {
+			count(path).catch(() => {});
+		}
+
 		const databases: DatabaseReport[] = [];
 		for (const [index, path] of paths.entries()) {
 			options.onEvent?.({type: 'counting', path, index, total: paths.length});
-			const report = await (counting.get(path) ?? count(path));
+			const report = await counting.get(path)!;
 			databases.push(report);
 			options.onEvent?.({type: 'counted', report});
 		}

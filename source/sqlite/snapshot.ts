@@ -139,13 +139,19 @@ function delay(ms: number, signal?: AbortSignal): Promise<void> {
 	});
 }
 
+/** Bytes promised to copies still in flight into the same temp filesystem (databases copied at once): not free. */
+export interface TempSpace {
+	promised: number;
+}
+
 /**
  * Copy a live SQLite database (main file, and its -wal or hot -journal when present) from the container into
  * `destDir` so that the copies form one committed state. Retries while a writer changes either file during the copy.
  * Returns local paths: open `main` and SQLite picks up `wal` beside it. Throws a one-line SnapshotError when the
- * database is missing, bigger than the free space in `destDir`, or kept changing on every attempt.
+ * database is missing, bigger than the free space in `destDir` (less `space.promised`: copies in flight beside it),
+ * or kept changing on every attempt.
  */
-export async function snapshotDatabase(from: Docker.Container | FileSource, dbPath: string, destDir: string, signal?: AbortSignal): Promise<{main: string; wal: string | null; attempts: number}> {
+export async function snapshotDatabase(from: Docker.Container | FileSource, dbPath: string, destDir: string, signal?: AbortSignal, space: TempSpace = {promised: 0}): Promise<{main: string; wal: string | null; attempts: number}> {
 	const source = 'getArchive' in from ? archiveSource(from) : from;
 	const name = basename(dbPath);
 	const main = join(destDir, name);
@@ -169,11 +175,14 @@ export async function snapshotDatabase(from: Docker.Container | FileSource, dbPa
 		}
 
 		const needed = mainStat.size + (walStat?.size ?? 0) + (journalStat?.size ?? 0);
-		const free = await freeBytes(destDir);
+		const free = await freeBytes(destDir) - space.promised;
 		if (!source.linked && needed + TEMP_HEADROOM > free) {
-			throw new SnapshotError(`${dbPath} needs ${formatBytes(needed)} in ${destDir} but only ${formatBytes(free)} is free: set TMPDIR to a bigger disk`);
+			throw new SnapshotError(`${dbPath} needs ${formatBytes(needed)} in ${destDir} but only ${formatBytes(Math.max(free, 0))} is free${space.promised > 0 ? ' beside the copies in flight' : ''}: set TMPDIR to a bigger disk`);
 		}
 
+		// Promised until the copy is done: then the copy itself is what the filesystem no longer has free. A link takes none.
+		const promised = source.linked ? 0 : needed;
+		space.promised += promised;
 		await removeCopies();
 		try {
 			// A hot journal (a rollback-mode writer mid-commit, or one that crashed) is needed to roll the copy back.
@@ -194,6 +203,8 @@ export async function snapshotDatabase(from: Docker.Container | FileSource, dbPa
 			}
 
 			throw error;
+		} finally {
+			space.promised -= promised;
 		}
 
 		const after = await Promise.all([statFile(source, dbPath), statFile(source, `${dbPath}-wal`), statFile(source, `${dbPath}-journal`)]);

@@ -77,6 +77,17 @@ describe('a snapshot whose first stats were asked earlier (check over a link)', 
 		assert.equal(first.size, 0);
 		assert.deepEqual(countLocalDatabase(snap.main).tables, {session: 2});
 	});
+
+	it('counts the bytes promised to copies in flight as used, and gives its own back when done', async () => {
+		const live = join(dir, 'space.db');
+		new Database(live).exec('CREATE TABLE session (id TEXT)').close();
+		const source = hostSource(path => path);
+		const space = {promised: 0};
+		await snapshotDatabase(source, live, mkdtempSync(join(dir, 'out-')), undefined, space);
+		assert.equal(space.promised, 0);
+		space.promised = Number.MAX_SAFE_INTEGER / 2;
+		await assert.rejects(snapshotDatabase(source, live, mkdtempSync(join(dir, 'out-')), undefined, space), /is free beside the copies in flight: set TMPDIR/);
+	});
 });
 
 describe('discovery bounds', () => {
