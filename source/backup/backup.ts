@@ -238,7 +238,7 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 					gzipLevel,
 					signal,
 					onProgress: progress,
-					onEntry: header => index.onEntry(header),
+					onEntry: (header, sha256) => index.onEntry(header, sha256),
 					captureDir: trustsMtimes(unit, facts)
 						? async index => {
 							const captureDir = databaseWorkDir(workRoot, index);

@@ -3,11 +3,13 @@
 // unchanged once the stream has closed (database.ts) or thrown away for a snapshot. Once captured, a main file with
 // nothing to fold in is also deflated while the rest of the stream goes on, on the cores it leaves idle, so that a
 // proven capture's blocks are spliced into the archive instead of deflated after the stream (gzip.ts).
+import {createHash} from 'node:crypto';
 import {closeSync, createWriteStream, openSync, readSync} from 'node:fs';
 import {join} from 'node:path';
 import {pipeline} from 'node:stream/promises';
+import {crc32} from 'node:zlib';
 import type tar from 'tar-stream';
-import {type DeflatedRun, ParallelGzip} from './gzip.js';
+import {type DeflatedRun, ParallelGzip, WINDOW} from './gzip.js';
 import {WRITE_CHUNK, endSink, writeChunk} from './output.js';
 
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
@@ -103,7 +105,10 @@ export function startDeflateAhead(capture: StreamCapture, stop: AbortSignal): vo
 	capture.deflated = deflateAhead(main.path, capture.gzipLevel, AbortSignal.any([stop, drop.signal])).catch(() => undefined);
 }
 
-/** Raw deflate blocks of a captured file into a side file beside it (gzip.ts `raw`). */
+/**
+ * Raw deflate blocks of a captured file into a side file beside it (gzip.ts `raw`), with the CRC-32, sha256 and tail
+ * of what was read: the splice and the index take those instead of reading the file again.
+ */
 async function deflateAhead(path: string, level: number, stop: AbortSignal): Promise<DeflatedRun> {
 	// Two blocks in flight, not one per core and one more: it works beside the archive's own deflates, and memory counts.
 	const gzip = new ParallelGzip({level, raw: true, parallel: 2});
@@ -114,6 +119,8 @@ async function deflateAhead(path: string, level: number, stop: AbortSignal): Pro
 
 	const writing = pipeline(gzip, file, {signal: stop});
 	writing.catch(() => {});
+	const hash = createHash('sha256');
+	let crc = 0;
 	let length = 0;
 	// One buffer, read into again once the gzip has copied it into its block: no 1 MiB of garbage per MiB read.
 	const buffer = Buffer.allocUnsafe(WRITE_CHUNK);
@@ -121,6 +128,8 @@ async function deflateAhead(path: string, level: number, stop: AbortSignal): Pro
 	try {
 		for (let n = 0; (n = readSync(fd, buffer, 0, buffer.length, null)) > 0;) {
 			const chunk = buffer.subarray(0, n);
+			hash.update(chunk);
+			crc = crc32(chunk, crc);
 			length += n;
 			// eslint-disable-next-line no-await-in-loop
 			await new Promise<void>((resolve, reject) => {
@@ -131,11 +140,12 @@ async function deflateAhead(path: string, level: number, stop: AbortSignal): Pro
 
 		gzip.end();
 		await writing;
+		const tail = Buffer.alloc(Math.min(length, WINDOW));
+		readSync(fd, tail, 0, tail.length, length - tail.length);
+		return {path: `${path}.deflate`, length, size: file.bytesWritten, crc, sha256: hash.digest('hex'), tail};
 	} finally {
 		closeSync(fd);
 		gzip.destroy();
 		file.destroy();
 	}
-
-	return {path: `${path}.deflate`, length, size: file.bytesWritten};
 }

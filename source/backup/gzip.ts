@@ -14,7 +14,8 @@ import {constants, crc32, deflateRaw} from 'node:zlib';
 
 const deflateRawAsync = promisify(deflateRaw) as (buffer: Buffer, options: object) => Promise<Buffer>;
 export const GZIP_BLOCK = 1024 * 1024;
-const WINDOW = 32 * 1024;
+/** Deflate's window: how far back a block may refer. */
+export const WINDOW = 32 * 1024;
 /** ID1 ID2, deflate, no flags, no mtime (as `tar czf` writes it through gzip -n… or close enough), XFL 0, OS unix. */
 const HEADER = Buffer.from([0x1F, 0x8B, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03]);
 /** BFINAL=1, fixed Huffman, end-of-block at once: the empty last block after the sync-flushed ones. */
@@ -88,18 +89,83 @@ export interface DeflatedRun {
 	length: number;
 	/** Bytes of `path`. */
 	size: number;
+	/** CRC-32 and sha256 of the uncompressed bytes, and their last 32 KiB (the window after them). */
+	crc: number;
+	sha256: string;
+	tail: Buffer;
 }
 
 /**
- * Input chunks that a spliced run stands for: written through the pipeline like any other bytes (so the tar writer
- * pads them and the CRC covers them), but never deflated again.
+ * Input chunks that a spliced run stands for: written through the pipeline as placeholders of the run's length (so
+ * the tar writer counts and pads them), never read: the run's own CRC-32 and tail stand for their content.
  */
 const RUN_CHUNKS = new WeakSet<Buffer>();
 
-/** Mark chunks as the input of the run armed with `splice`, to be passed over instead of deflated. */
+/** Mark chunks as placeholders for the run armed with `splice`, passed over instead of deflated. */
 export function runChunk(chunk: Buffer): Buffer {
 	RUN_CHUNKS.add(chunk);
 	return chunk;
+}
+
+/** 32×32 bit matrix over GF(2) times a vector: zlib's crc32_combine, below, in JavaScript. */
+function gf2Times(matrix: Uint32Array, vector: number): number {
+	let sum = 0;
+	for (let i = 0, v = vector >>> 0; v !== 0; i++, v >>>= 1) {
+		if (v & 1) {
+			sum ^= matrix[i]!;
+		}
+	}
+
+	return sum >>> 0;
+}
+
+function gf2Square(square: Uint32Array, matrix: Uint32Array): void {
+	for (let n = 0; n < 32; n++) {
+		square[n] = gf2Times(matrix, matrix[n]!);
+	}
+}
+
+/** The CRC-32 of A followed by B, from the CRC-32 of each and B's length (zlib's crc32_combine; Node has none). */
+export function crc32Combine(crcA: number, crcB: number, lengthB: number): number {
+	if (lengthB <= 0) {
+		return crcA >>> 0;
+	}
+
+	const even = new Uint32Array(32);
+	const odd = new Uint32Array(32);
+	// The operator for one zero bit, then two, then four: squared for each bit of the length in bytes.
+	odd[0] = 0xED_B8_83_20;
+	for (let n = 1, row = 1; n < 32; n++, row = (row << 1) >>> 0) {
+		odd[n] = row;
+	}
+
+	gf2Square(even, odd);
+	gf2Square(odd, even);
+	let crc = crcA >>> 0;
+	let length = lengthB;
+	for (;;) {
+		gf2Square(even, odd);
+		if (length % 2 === 1) {
+			crc = gf2Times(even, crc);
+		}
+
+		length = Math.floor(length / 2);
+		if (length === 0) {
+			break;
+		}
+
+		gf2Square(odd, even);
+		if (length % 2 === 1) {
+			crc = gf2Times(odd, crc);
+		}
+
+		length = Math.floor(length / 2);
+		if (length === 0) {
+			break;
+		}
+	}
+
+	return (crc ^ crcB) >>> 0;
 }
 
 /** The last WINDOW bytes of `before` followed by `data`: the history a block after `data` may refer back to. */
@@ -142,9 +208,8 @@ export class ParallelGzip extends Transform {
 
 	/**
 	 * Arm a run deflated ahead of time: the next `run.length` bytes written as `runChunk`s (after those of the runs
-	 * armed before it) are passed over, counted in the CRC and length, and the run's blocks go out in their place. The
-	 * caller proves that the chunks are the bytes the run was deflated from; the read-back check's CRC comparison
-	 * catches it if they were not.
+	 * armed before it) are placeholders, passed over unread; the run's blocks go out in their place, and its CRC-32,
+	 * length and tail count as theirs. The caller proves that the run is the content the entry must hold.
 	 */
 	splice(run: DeflatedRun): void {
 		this.runs.push({...run, fd: undefined, seen: 0, sent: 0});
@@ -170,9 +235,7 @@ export class ParallelGzip extends Transform {
 			throw new Error(`the spliced run stands for ${run.length} bytes, ${run.seen} were written`);
 		}
 
-		this.crc = crc32(chunk, this.crc);
 		this.length += chunk.length;
-		this.dictionary = windowAfter(this.dictionary, chunk);
 		const due = run.seen === run.length ? run.size : Math.floor(run.size * (run.seen / run.length));
 		if (due > run.sent) {
 			const out = Buffer.allocUnsafe(due - run.sent);
@@ -192,6 +255,8 @@ export class ParallelGzip extends Transform {
 		if (run.seen === run.length) {
 			closeSync(run.fd);
 			this.runs.shift();
+			this.crc = crc32Combine(this.crc, run.crc, run.length);
+			this.dictionary = windowAfter(this.dictionary, run.tail);
 		}
 
 		await this.settle(this.parallel - 1);

@@ -9,7 +9,7 @@ import tar from 'tar-stream';
 import {getArchiveStream} from '../docker/archive.js';
 import {peekHeader, SQLITE_MIN_BYTES, startDeflateAhead, teeFile, type StreamCapture} from './capture.js';
 import {type DeflatedRun, runChunk} from './gzip.js';
-import {endSink, openArchive, readChunks, writeChunk, type ArchiveOutput} from './output.js';
+import {endSink, openArchive, readChunks, WRITE_CHUNK, writeChunk, type ArchiveOutput} from './output.js';
 import type {BackupUnit} from './types.js';
 
 export type {CapturedFile, StreamCapture} from './capture.js';
@@ -23,7 +23,7 @@ export interface SnapshotFile {
 }
 
 /** Sees every entry as it is written (its header, then its content's chunks): how backup builds the file index. */
-export type EntryObserver = (header: tar.Header) => {data: (chunk: Buffer) => void; end: () => void} | undefined;
+export type EntryObserver = (header: tar.Header, sha256?: string) => {data: (chunk: Buffer) => void; end: () => void} | undefined;
 
 export interface PackInput {
 	container: Docker.Container;
@@ -111,10 +111,10 @@ export function rewriteHeader(header: tar.Header, path: string, base: string, is
 }
 
 /** Write one entry into the pack, its content as it streams, each chunk shown to the observer. */
-async function putEntry(output: ArchiveOutput, header: tar.Header, body: AsyncIterable<Buffer> | null, first: Buffer | undefined, stop: AbortSignal, observe: EntryObserver | undefined, onChunk: (n: number) => void): Promise<void> {
+async function putEntry(output: ArchiveOutput, header: tar.Header, body: AsyncIterable<Buffer> | null, first: Buffer | undefined, stop: AbortSignal, observe: EntryObserver | undefined, onChunk: (n: number) => void, sha256?: string): Promise<void> {
 	const sink = output.pack.entry(header) as unknown as NodeJS.WritableStream & {once: any};
 	sink.on('error', () => {});
-	const seen = observe?.(header);
+	const seen = observe?.(header, sha256);
 	if (first) {
 		seen?.data(first);
 		await writeChunk(sink, first, stop);
@@ -132,10 +132,14 @@ async function putEntry(output: ArchiveOutput, header: tar.Header, body: AsyncIt
 
 type EngineEntry = {header: tar.Header} & AsyncIterable<Buffer>;
 
-/** A file's chunks marked as the input of the run spliced in their place: counted, hashed for the index, not deflated. */
-async function * runChunks(path: string): AsyncGenerator<Buffer> {
-	for await (const chunk of readChunks(path)) {
-		yield runChunk(chunk);
+/**
+ * Placeholders for the bytes of a run spliced in (gzip.ts passes over them unread, the index takes the run's sha256):
+ * one zeroed buffer written again and again, so the tar pack counts and pads the entry without the file being read.
+ */
+async function * runPlaceholders(length: number): AsyncGenerator<Buffer> {
+	const block = runChunk(Buffer.alloc(Math.min(length, WRITE_CHUNK)));
+	for (let left = length; left > 0; left -= block.length) {
+		yield left >= block.length ? block : runChunk(block.subarray(0, left));
 	}
 }
 
@@ -165,8 +169,8 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 			onProgress(sourceBytes, files);
 		};
 
-		const put = async (header: tar.Header, body: AsyncIterable<Buffer> | null, first?: Buffer, counted = true) => {
-			await putEntry(out, header, body, first, stop.signal, input.onEntry, counted ? read : () => {});
+		const put = async (header: tar.Header, body: AsyncIterable<Buffer> | null, first?: Buffer, counted = true, sha256?: string) => {
+			await putEntry(out, header, body, first, stop.signal, input.onEntry, counted ? read : () => {}, sha256);
 			entries++;
 		};
 
@@ -270,7 +274,7 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 					out.splice(file.run);
 				}
 
-				await put({...db.header, name: db.path + file.suffix, size: file.size, pax: undefined}, file.run ? runChunks(file.path) : readChunks(file.path), undefined, false);
+				await put({...db.header, name: db.path + file.suffix, size: file.size, pax: undefined}, file.run ? runPlaceholders(file.size) : readChunks(file.path), undefined, false, file.run?.sha256);
 			}
 
 			databases.push(db.path);
