@@ -142,27 +142,15 @@ export function crc32Combine(crcA: number, crcB: number, lengthB: number): numbe
 	gf2Square(even, odd);
 	gf2Square(odd, even);
 	let crc = crcA >>> 0;
-	let length = lengthB;
-	for (;;) {
-		gf2Square(even, odd);
+	// Each bit of the length squares the operator (the two matrices take turns) and applies it where the bit is set.
+	let [square, from] = [even, odd];
+	for (let length = lengthB; length > 0; length = Math.floor(length / 2)) {
+		gf2Square(square, from);
 		if (length % 2 === 1) {
-			crc = gf2Times(even, crc);
+			crc = gf2Times(square, crc);
 		}
 
-		length = Math.floor(length / 2);
-		if (length === 0) {
-			break;
-		}
-
-		gf2Square(odd, even);
-		if (length % 2 === 1) {
-			crc = gf2Times(odd, crc);
-		}
-
-		length = Math.floor(length / 2);
-		if (length === 0) {
-			break;
-		}
+		[square, from] = [from, square];
 	}
 
 	return (crc ^ crcB) >>> 0;
