@@ -25,19 +25,14 @@ const started = Date.now();
 let lines = 0;
 // Phase times (ms since start): the stream done and its databases copied, the archive written, verified.
 const phases = {begin: 0};
-// Databases whose bytes were deflated while the engine streamed them, spliced into the archive (gzip.ts).
-const ahead = [];
 const {manifest} = await runBackup({host, container, out, gzipLevel: process.env.BENCH_GZIP_LEVEL ? Number(process.env.BENCH_GZIP_LEVEL) : undefined}, e => {
 	if (e.type === 'progress') {
 		lines++;
 	} else if (['start', 'snapshot', 'written', 'verify'].includes(e.type)) {
 		phases[e.type] = Date.now() - started;
-		if (e.type === 'snapshot' && e.deflatedAhead) {
-			ahead.push(e.database);
-		}
 	}
 });
-process.stdout.write(JSON.stringify({ms: Date.now() - started, maxRssKb: process.resourceUsage().maxRSS, progressEvents: lines, phases, databases: manifest.archives.flatMap(a => a.databases.map(d => d.method + (ahead.includes(d.path) ? ', deflated ahead' : '')))}) + '\\n');
+process.stdout.write(JSON.stringify({ms: Date.now() - started, maxRssKb: process.resourceUsage().maxRSS, progressEvents: lines, phases, databases: manifest.archives.flatMap(a => a.databases.map(d => d.method))}) + '\\n');
 process.exit(0);
 `;
 

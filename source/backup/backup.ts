@@ -238,7 +238,7 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 					gzipLevel,
 					signal,
 					onProgress: progress,
-					onEntry: (header, sha256) => index.onEntry(header, sha256),
+					onEntry: header => index.onEntry(header),
 					captureDir: trustsMtimes(unit, facts)
 						? async index => {
 							const captureDir = databaseWorkDir(workRoot, index);
@@ -249,7 +249,7 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 					snapshot: async (containerPath, archivePath, capture) => {
 						const db = await snapshotForArchive(container, containerPath, archivePath, databaseWorkDir(workRoot, databases.length), capture, signal);
 						databases.push(db.record);
-						emit({type: 'snapshot', location: unit.name, database: archivePath, attempts: db.record.attempts, tables: db.record.tables, deflatedAhead: db.files.some(f => f.run)});
+						emit({type: 'snapshot', location: unit.name, database: archivePath, attempts: db.record.attempts, tables: db.record.tables});
 						return db;
 					},
 				});

@@ -89,9 +89,6 @@ async function provenCapture(container: Docker.Container, containerPath: string,
 	const stats = await Promise.all(COMPANIONS.map(async suffix => statInContainer(container, `${containerPath}${suffix}`)));
 	const problem = captureProblem(capture, Object.fromEntries(COMPANIONS.map((suffix, i) => [suffix, stats[i]!])));
 	if (problem !== null) {
-		// Its blocks deflated ahead may still be going to the side file in capture.dir: stopped, then removed.
-		capture.dropDeflated?.();
-		await capture.deflated;
 		await rm(capture.dir, {recursive: true, force: true});
 		return null;
 	}
@@ -120,28 +117,12 @@ export async function snapshotForArchive(container: Docker.Container, containerP
 
 	const record: DatabaseRecord = {path: archivePath, tables: null, method, attempts: snap.attempts, error: null};
 	const sized = async (suffix: string, path: string) => ({suffix, path, size: (await stat(path)).size});
-	// Nothing to fold in (no -wal frames, no hot -journal: a database closed cleanly): the main file as captured is the
-	// whole database. It is not checkpointed, only ever opened read-only (O_RDONLY: nothing can write it), so the blocks
-	// deflated ahead from it (capture.ts) stand for it; the read-back check's CRC-32 would catch it if they did not.
-	const whole = proven !== null && capture!.files.every(f => f.suffix === '' || f.size === 0);
-	const main = async () => {
-		const file: SnapshotFile['files'][number] = await sized('', snap.main);
-		const run = whole ? await capture!.deflated : undefined;
-		if (run && run.length === file.size) {
-			file.run = run;
-		}
-
-		return file;
-	};
-
 	try {
-		if (!whole) {
-			checkpointCopy(snap.main);
-		}
+		checkpointCopy(snap.main);
 	} catch (error) {
 		// Not readable as SQLite after all (encrypted, corrupt): archive the consistent copies exactly as copied.
 		record.error = explainSqliteError(error);
-		const files = [await main()];
+		const files = [await sized('', snap.main)];
 		if (snap.wal) {
 			files.push(await sized('-wal', snap.wal));
 		}
@@ -152,7 +133,7 @@ export async function snapshotForArchive(container: Docker.Container, containerP
 	const counted = countLocalDatabase(snap.main, {integrity: false});
 	record.tables = counted.error && Object.keys(counted.tables).length === 0 ? null : counted.tables;
 	record.error = counted.error;
-	return {files: [await main()], record};
+	return {files: [await sized('', snap.main)], record};
 }
 
 export function databaseWorkDir(root: string, index: number): string {

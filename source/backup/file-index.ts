@@ -54,19 +54,11 @@ export function entryOf(header: tar.Header): IndexEntry {
 export class IndexBuilder {
 	readonly entries: IndexEntry[] = [];
 
-	/**
-	 * Start an entry; the returned sink takes its content's chunks and is ended once. Given the content's `sha256`
-	 * (a database spliced in, whose bytes the pack step never reads), it takes that instead.
-	 */
-	onEntry(header: tar.Header, sha256?: string): {data: (chunk: Buffer) => void; end: () => void} | undefined {
+	/** Start an entry; the returned sink takes its content's chunks and is ended once. */
+	onEntry(header: tar.Header): {data: (chunk: Buffer) => void; end: () => void} | undefined {
 		const entry = entryOf(header);
 		this.entries.push(entry);
 		if (entry.type !== 'file') {
-			return undefined;
-		}
-
-		if (sha256) {
-			entry.sha256 = sha256;
 			return undefined;
 		}
 

@@ -5,7 +5,7 @@ import {chmod} from 'node:fs/promises';
 import {Transform} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import tar from 'tar-stream';
-import {type DeflatedRun, ParallelGzip} from './gzip.js';
+import {ParallelGzip} from './gzip.js';
 import {BEHIND, StreamCheck} from './verify.js';
 
 /** Write buffers: the archive file and the database captures are written in large pieces. */
@@ -69,8 +69,6 @@ export async function endSink(sink: NodeJS.WritableStream & {once: any}, stop: A
 
 export interface ArchiveOutput {
 	pack: tar.Pack;
-	/** Arm a run deflated ahead of time, for the `runChunk`s written next (gzip.ts). */
-	splice(run: DeflatedRun): void;
 	/** Settles when the last byte is on the disk (the file stream fsyncs before it closes). */
 	writing: Promise<void>;
 	/** Valid once `writing` has settled. */
@@ -127,7 +125,6 @@ export async function openArchive(partial: string, gzipLevel: number, stop: Abor
 	let digest: string | undefined;
 	return {
 		pack,
-		splice: run => gzip.splice(run),
 		writing,
 		sha256: () => (digest ??= hash.digest('hex')),
 		compressedBytes: () => compressedBytes,

@@ -7,23 +7,19 @@ import {pipeline} from 'node:stream/promises';
 import type Docker from 'dockerode';
 import tar from 'tar-stream';
 import {getArchiveStream} from '../docker/archive.js';
-import {peekHeader, SQLITE_MIN_BYTES, startDeflateAhead, teeFile, type StreamCapture} from './capture.js';
-import {type DeflatedRun, runChunk} from './gzip.js';
-import {endSink, openArchive, readChunks, WRITE_CHUNK, writeChunk, type ArchiveOutput} from './output.js';
+import {peekHeader, SQLITE_MIN_BYTES, teeFile, type StreamCapture} from './capture.js';
+import {endSink, openArchive, readChunks, writeChunk, type ArchiveOutput} from './output.js';
 import type {BackupUnit} from './types.js';
 
 export type {CapturedFile, StreamCapture} from './capture.js';
 
 export interface SnapshotFile {
-	/**
-	 * Local files to put in place of the live ones, keyed by the suffix ('' for the main file, '-wal' …); `run`, the
-	 * file's bytes already deflated while the engine streamed them (capture.ts), spliced into the archive's member.
-	 */
-	files: Array<{suffix: string; path: string; size: number; run?: DeflatedRun}>;
+	/** Local files to put in place of the live ones, keyed by the suffix ('' for the main file, '-wal' …). */
+	files: Array<{suffix: string; path: string; size: number}>;
 }
 
 /** Sees every entry as it is written (its header, then its content's chunks): how backup builds the file index. */
-export type EntryObserver = (header: tar.Header, sha256?: string) => {data: (chunk: Buffer) => void; end: () => void} | undefined;
+export type EntryObserver = (header: tar.Header) => {data: (chunk: Buffer) => void; end: () => void} | undefined;
 
 export interface PackInput {
 	container: Docker.Container;
@@ -111,10 +107,10 @@ export function rewriteHeader(header: tar.Header, path: string, base: string, is
 }
 
 /** Write one entry into the pack, its content as it streams, each chunk shown to the observer. */
-async function putEntry(output: ArchiveOutput, header: tar.Header, body: AsyncIterable<Buffer> | null, first: Buffer | undefined, stop: AbortSignal, observe: EntryObserver | undefined, onChunk: (n: number) => void, sha256?: string): Promise<void> {
+async function putEntry(output: ArchiveOutput, header: tar.Header, body: AsyncIterable<Buffer> | null, first: Buffer | undefined, stop: AbortSignal, observe: EntryObserver | undefined, onChunk: (n: number) => void): Promise<void> {
 	const sink = output.pack.entry(header) as unknown as NodeJS.WritableStream & {once: any};
 	sink.on('error', () => {});
-	const seen = observe?.(header, sha256);
+	const seen = observe?.(header);
 	if (first) {
 		seen?.data(first);
 		await writeChunk(sink, first, stop);
@@ -131,17 +127,6 @@ async function putEntry(output: ArchiveOutput, header: tar.Header, body: AsyncIt
 }
 
 type EngineEntry = {header: tar.Header} & AsyncIterable<Buffer>;
-
-/**
- * Placeholders for the bytes of a run spliced in (gzip.ts passes over them unread, the index takes the run's sha256):
- * one zeroed buffer written again and again, so the tar pack counts and pads the entry without the file being read.
- */
-async function * runPlaceholders(length: number): AsyncGenerator<Buffer> {
-	const block = runChunk(Buffer.alloc(Math.min(length, WRITE_CHUNK)));
-	for (let left = length; left > 0; left -= block.length) {
-		yield left >= block.length ? block : runChunk(block.subarray(0, left));
-	}
-}
 
 export async function packUnit(input: PackInput): Promise<PackResult> {
 	const {container, unit, onProgress} = input;
@@ -169,8 +154,8 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 			onProgress(sourceBytes, files);
 		};
 
-		const put = async (header: tar.Header, body: AsyncIterable<Buffer> | null, first?: Buffer, counted = true, sha256?: string) => {
-			await putEntry(out, header, body, first, stop.signal, input.onEntry, counted ? read : () => {}, sha256);
+		const put = async (header: tar.Header, body: AsyncIterable<Buffer> | null, first?: Buffer, counted = true) => {
+			await putEntry(out, header, body, first, stop.signal, input.onEntry, counted ? read : () => {});
 			entries++;
 		};
 
@@ -196,12 +181,6 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 			};
 
 			const owner = companions.get(path);
-			// Past a captured database's own files (`-shm`, `-wal` …): its main file may be deflated while the rest streams.
-			const last = found.at(-1);
-			if (last?.capture && !path.startsWith(`${last.path}-`)) {
-				startDeflateAhead(last.capture, stop.signal);
-			}
-
 			if (owner && header.type === 'file' && !isExcluded(path, excluded, false)) {
 				await teeFile(owner, path.slice(path.lastIndexOf('-')), header, entry, undefined, stop.signal, read);
 				onProgress(sourceBytes, files);
@@ -237,7 +216,7 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 					// The engine lists `x.db` before `x.db-journal` and `x.db-wal` (names in byte order): tee all three.
 					// A single-file mount has no companions in its stream, so it is always snapshotted.
 					if (input.captureDir && !unit.isFile) {
-						const capture: StreamCapture = {dir: await input.captureDir(found.length), files: [], streamStart, gzipLevel: input.gzipLevel};
+						const capture: StreamCapture = {dir: await input.captureDir(found.length), files: [], streamStart};
 						found.push({path, header: rewritten, capture});
 						companions.set(`${path}-wal`, capture);
 						companions.set(`${path}-journal`, capture);
@@ -270,11 +249,7 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 				}
 
 				bytes += file.size;
-				if (file.run) {
-					out.splice(file.run);
-				}
-
-				await put({...db.header, name: db.path + file.suffix, size: file.size, pax: undefined}, file.run ? runPlaceholders(file.size) : readChunks(file.path), undefined, false, file.run?.sha256);
+				await put({...db.header, name: db.path + file.suffix, size: file.size, pax: undefined}, readChunks(file.path), undefined, false);
 			}
 
 			databases.push(db.path);

@@ -82,8 +82,7 @@ export type BackupEvent =
 	| {type: 'start'; location: string; total: number | null}
 	/** bytes: source bytes read so far for this location; overall: across all locations. */
 	| {type: 'progress'; location: string; bytes: number; total: number | null; files: number; overall: {bytes: number; total: number | null}}
-	/** `deflatedAhead`: the database's bytes were deflated while the engine streamed them and spliced in (gzip.ts). */
-	| {type: 'snapshot'; location: string; database: string; attempts: number; tables: Record<string, number> | null; deflatedAhead?: boolean}
+	| {type: 'snapshot'; location: string; database: string; attempts: number; tables: Record<string, number> | null}
 	| {type: 'written'; location: string; archive: ArchiveRecord}
 	| {type: 'verify'; location: string; ok: boolean; error: string | null}
 	| {type: 'done'; dir: string; manifest: Manifest};

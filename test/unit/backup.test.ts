@@ -9,9 +9,9 @@ import {StreamCheck, verifyArchive, verifyWritten} from '../../source/backup/ver
 import {Readable} from 'node:stream';
 import tar from 'tar-stream';
 import {buffer} from 'node:stream/consumers';
-import {crc32, gunzipSync, gzipSync} from 'node:zlib';
+import {gunzipSync, gzipSync} from 'node:zlib';
 import {captureProblem, mtimeMs, QUIET_MS} from '../../source/backup/database.js';
-import {blockLevel, crc32Combine, type DeflatedRun, ParallelGzip, runChunk} from '../../source/backup/gzip.js';
+import {blockLevel, ParallelGzip} from '../../source/backup/gzip.js';
 import type {StreamCapture} from '../../source/backup/pack.js';
 import type {PathStat} from '../../source/docker/archive.js';
 import {analyze} from '../../source/core/analyze.js';
@@ -202,79 +202,6 @@ describe('parallel gzip', () => {
 		const out = await gzipped([data], 64 * 1024);
 		assert.ok(gunzipSync(out).equals(data));
 		assert.equal(spawnSync('gzip', ['-t'], {input: out}).status, 0);
-	});
-});
-
-describe('a run deflated ahead, spliced into the member', () => {
-	const text = (n: number, salt: string) => Buffer.from(Array.from({length: n}, (_, i) => `${salt} row ${i % 1013}: {"id": ${i}, "text": "some words"}\n`).join(''));
-	const pieces = (data: Buffer, size: number) => Array.from({length: Math.ceil(data.length / size)}, (_, i) => data.subarray(i * size, (i + 1) * size));
-	/** Deflate `run` alone (raw, as capture.ts does beside the stream) into a file, as a run of gzip.ts. */
-	const deflated = async (data: Buffer, path: string): Promise<DeflatedRun> => {
-		writeFileSync(path, await buffer(Readable.from(pieces(data, 50_000)).pipe(new ParallelGzip({level: 6, blockSize: 64 * 1024, raw: true}))));
-		const sha256 = createHash('sha256').update(data).digest('hex');
-		return {path, length: data.length, size: readFileSync(path).length, crc: crc32(data), sha256, tail: Buffer.from(data.subarray(-32 * 1024))};
-	};
-
-	/** The member for `before`, the runs (each written as placeholders of its length, a tar header between), `after`. */
-	const spliced = async (before: Buffer, runs: Buffer[], after: Buffer, placeholders = (data: Buffer) => data.length) => {
-		const dir = mkdtempSync(join(tmpdir(), 'splice-'));
-		try {
-			const armed = await Promise.all(runs.map(async (run, i) => deflated(run, join(dir, `db${i}.deflate`))));
-			const gzip = new ParallelGzip({level: 6, blockSize: 64 * 1024, parallel: 3});
-			// All runs armed before the first one's placeholders: databases appended back to back.
-			const input = Readable.from((function * () {
-				yield * pieces(before, 7000);
-				for (const run of armed) {
-					gzip.splice(run);
-				}
-
-				for (const run of runs) {
-					yield * pieces(Buffer.alloc(placeholders(run)), 30_000).map(chunk => runChunk(Buffer.from(chunk)));
-					yield Buffer.from('a tar header between');
-				}
-
-				yield * pieces(after, 9000);
-			})());
-			return await buffer(input.pipe(gzip));
-		} finally {
-			rmSync(dir, {recursive: true, force: true});
-		}
-	};
-
-	it('gives one member that gunzip and gzip(1) read back byte for byte, the CRC over all of it, as small as gzip\'s', async () => {
-		const before = Buffer.concat([text(3000, 'before'), randomBytes(100_000), Buffer.from('a tar header 512')]);
-		const run = Buffer.concat([text(9000, 'database'), randomBytes(70_000), text(500, 'tail')]);
-		const second = Buffer.concat([text(3000, 'second database'), Buffer.alloc(5000)]);
-		const after = Buffer.concat([Buffer.alloc(300), text(2000, 'tail'), Buffer.alloc(1024)]);
-		const between = Buffer.from('a tar header between');
-		for (const runs of [[run], [run, second]]) {
-			// eslint-disable-next-line no-await-in-loop
-			const out = await spliced(before, runs, after);
-			const data = Buffer.concat([before, ...runs.flatMap(r => [r, between]), after]);
-			assert.ok(gunzipSync(out).equals(data));
-			const system = spawnSync('gzip', ['-t'], {input: out});
-			assert.equal(system.status, 0, String(system.stderr));
-			assert.ok(out.length < gzipSync(data, {level: 6}).length * 1.02, `${out.length}`);
-		}
-	});
-
-	it('fails the gzip when fewer or more placeholder bytes come than the run stands for', async () => {
-		const run = text(4000, 'database');
-		await assert.rejects(spliced(text(10, 'a'), [run], text(10, 'b'), r => r.length - 1000), /spliced run was cut short/);
-		await assert.rejects(spliced(text(10, 'a'), [run], text(10, 'b'), r => r.length + 10), /stands for \d+ bytes/);
-	});
-
-	it('combines CRC-32s as zlib does, for lengths past 4 GiB too', () => {
-		const a = randomBytes(1000);
-		const b = randomBytes(3_000_001);
-		assert.equal(crc32Combine(crc32(a), crc32(b), b.length), crc32(Buffer.concat([a, b])));
-		assert.equal(crc32Combine(crc32(a), crc32(Buffer.alloc(0)), 0), crc32(a));
-		const zeros = (n: number) => crc32(Buffer.alloc(n));
-		assert.equal(crc32Combine(zeros(7), zeros(5), 5), zeros(12));
-		// Runs too long to checksum here: (A B) C and A (B C) agree when B + C passes 2^32 bytes.
-		const [x, y, z] = [0x1234_5678, 0x9ABC_DEF0, 0x0F1E_2D3C];
-		const [lengthB, lengthC] = [2 ** 31 + 2, 2 ** 31 + 3];
-		assert.equal(crc32Combine(crc32Combine(x, y, lengthB), z, lengthC), crc32Combine(x, crc32Combine(y, z, lengthC), lengthB + lengthC));
 	});
 });
 
