@@ -19,7 +19,9 @@ const MB = 1024 * 1024;
 // One backup in a fresh process, so its peak RSS is ours alone. It runs the compiled dist/ that `npm run bench` has
 // just built, as `occ-doctor` runs, when that is newer than every source/backup file; else the sources through tsx.
 const CHILD = `
-const [host, container, out] = process.argv.slice(1);
+const [hostArg, container, out] = process.argv.slice(1);
+// '' when the engine is the default one (no DOCKER_HOST): an argument cannot be undefined.
+const host = hostArg || undefined;
 const {runBackup} = await import(process.env.BENCH_BACKUP_MODULE);
 const started = Date.now();
 let lines = 0;
@@ -187,7 +189,7 @@ try {
 
 			const command = childCommand();
 			const ours = async () => {
-				const r = await timed(process.execPath, [...command.args, host!, container.id, out], {...env, BENCH_BACKUP_MODULE: command.module});
+				const r = await timed(process.execPath, [...command.args, host ?? '', container.id, out], {...env, BENCH_BACKUP_MODULE: command.module});
 				const child = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {ms: number; maxRssKb: number; progressEvents: number; phases: Record<string, number>; databases: string[]};
 				const size = duBytes(out);
 				rmSync(out, {recursive: true, force: true});
