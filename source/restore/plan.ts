@@ -273,7 +273,11 @@ async function refuseBindsAtRiskOf(engine: Engine, info: any, dir: string): Prom
 
 export async function planRestore(options: RestoreOptions, engine: Engine, emit: RestoreEmit): Promise<RestorePlan> {
 	const dir = resolve(options.dir);
-	const manifest = await readManifest(dir);
+	const manifest = await readManifest(dir).catch((error: DoctorError) => {
+		// A damaged manifest is damage to a rehearsal (exit 1), as a damaged archive is; a restore refuses it, exit 2,
+		// as it refuses a damaged archive: nothing was touched.
+		throw options.rehearse || error.kind !== 'failed' ? error : new DoctorError(`${error.message}; nothing was changed`);
+	});
 	const only = (options.only ?? []).filter(Boolean);
 	const chosen = manifest.archives.filter(a => only.length === 0 || only.some(o => matches(a, o)));
 	if (chosen.length === 0) {

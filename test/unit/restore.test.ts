@@ -6,7 +6,8 @@ import {describe, it} from 'node:test';
 import type {IndexEntry} from '../../source/backup/file-index.js';
 import {indexPath} from '../../source/backup/file-index.js';
 import {compareTrees, describeDiff} from '../../source/restore/compare.js';
-import {neededBytes, parseTo} from '../../source/restore/plan.js';
+import {neededBytes, parseTo, planRestore} from '../../source/restore/plan.js';
+import type {Engine} from '../../source/docker/engine.js';
 import {claimSafetyDir} from '../../source/restore/restore.js';
 import {unsafeEntry} from '../../source/restore/scan.js';
 import {findBackups} from '../../source/restore/find.js';
@@ -94,6 +95,20 @@ describe('restore: finding backups', () => {
 			assert.deepEqual(found.map(f => [basename(f.dir), f.archives, f.compressedBytes, f.verified]), [['occ-doctor-pre-restore-box-2', 2, 15, true], ['occ-doctor-backup-box-1', 2, 15, true]]);
 		} finally {
 			rmSync(parent, {recursive: true, force: true});
+		}
+	});
+});
+
+describe('restore: a damaged manifest', () => {
+	it('is refused before the engine is asked (exit 2, nothing changed); a rehearsal reports it as damage (exit 1)', async () => {
+		const dir = mkdtempSync(join(tmpdir(), 'occ-manifest-'));
+		try {
+			writeFileSync(join(dir, 'manifest.json'), 'x');
+			const noEngine = {} as Engine;
+			await assert.rejects(planRestore({dir}, noEngine, () => {}), (error: any) => error.kind === 'cannot-run' && /is damaged .*nothing was changed/.test(error.message));
+			await assert.rejects(planRestore({dir, rehearse: true}, noEngine, () => {}), (error: any) => error.kind === 'failed');
+		} finally {
+			rmSync(dir, {recursive: true, force: true});
 		}
 	});
 });
