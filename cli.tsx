@@ -33,9 +33,25 @@ async function run(parsed: ParsedArgs): Promise<number> {
 	const interactive = stdinIsTty && Boolean(process.stdout.isTTY);
 	const mode = decideMode(flags, stdinIsTty, Boolean(process.stdout.isTTY));
 	const commandName = parsed.command ?? (mode === 'tui' ? 'tui' : 'check');
+	if (commandName === 'backup' && mode !== 'tui') {
+		const {relaunch, wantsRelaunch} = await import('./source/relaunch.js');
+		if (wantsRelaunch(commandName, mode, process.env, process.execArgv)) {
+			return relaunch(argv);
+		}
+	}
+
 	const controller = new AbortController();
 	let interrupted = 0;
+	let lastSignalAt = 0;
 	const onSignal = (signal: NodeJS.Signals) => {
+		// Relaunched, one Ctrl+C comes twice: from the terminal and passed on by the launcher (source/relaunch.ts).
+		const now = Date.now();
+		const duplicate = relaunched && now - lastSignalAt < DUPLICATE_SIGNAL_MS;
+		lastSignalAt = now;
+		if (duplicate) {
+			return;
+		}
+
 		interrupted++;
 		if (interrupted > 1) {
 			// A second Ctrl+C while cleanup runs: leave now.
@@ -65,6 +81,13 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 const argv = process.argv.slice(2);
+/** Started by source/relaunch.ts as a child with a larger heap: a copy of one interrupt is not a second one. */
+const relaunched = process.env.OCC_DOCTOR_RELAUNCHED === '1';
+const DUPLICATE_SIGNAL_MS = 1000;
+if (relaunched) {
+	void import('./source/relaunch.js').then(r => r.followLauncher());
+}
+
 const quick = quickAnswer(argv, Object.keys(COMMANDS));
 let parsed: ParsedArgs | undefined;
 try {

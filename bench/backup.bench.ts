@@ -5,10 +5,9 @@
 // (git packs, images). BENCH_BACKUP_MB (default 300; a comma list for several sizes) sets its size.
 import {spawn, spawnSync} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs';
+import {mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {loadavg, tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
-import {pathToFileURL} from 'node:url';
 import Database from 'better-sqlite3';
 import {connect} from '../source/docker/engine.js';
 import {buildBusyboxImage} from '../source/docker/fixture-image.js';
@@ -16,35 +15,14 @@ import {benchEngine} from './engine.js';
 
 const MB = 1024 * 1024;
 
-// One backup in a fresh process, so its peak RSS is ours alone. It runs the compiled dist/ that `npm run bench` has
-// just built, as `occ-doctor` runs, when that is newer than every source/backup file; else the sources through tsx.
-const CHILD = `
-const [hostArg, container, out] = process.argv.slice(1);
-// '' when the engine is the default one (no DOCKER_HOST): an argument cannot be undefined.
-const host = hostArg || undefined;
-const {runBackup} = await import(process.env.BENCH_BACKUP_MODULE);
-const started = Date.now();
-let lines = 0;
-// Phase times (ms since start): the stream done and its databases copied, the archive written, verified.
-const phases = {begin: 0};
-const {manifest} = await runBackup({host, container, out, gzipLevel: process.env.BENCH_GZIP_LEVEL ? Number(process.env.BENCH_GZIP_LEVEL) : undefined}, e => {
-	if (e.type === 'progress') {
-		lines++;
-	} else if (['start', 'snapshot', 'written', 'verify'].includes(e.type)) {
-		phases[e.type] = Date.now() - started;
-	}
-});
-process.stdout.write(JSON.stringify({ms: Date.now() - started, maxRssKb: process.resourceUsage().maxRSS, progressEvents: lines, phases, databases: manifest.archives.flatMap(a => a.databases.map(d => d.method))}) + '\\n');
-process.exit(0);
-`;
+// Ours is `occ-doctor backup --json` as a user runs it: the dist/ that `npm run bench` has just built, with progress
+// (stderr, piped) and verification on, in a fresh process (peak RSS: the largest process of its tree, which includes
+// the child it relaunches itself in, source/relaunch.ts). The phases come from the JSON's `timings`.
+const CLI = resolve('dist/cli.js');
 
-function childCommand(): {args: string[]; module: string; from: string} {
-	const dist = resolve('dist/source/backup/index.js');
-	const built = (f: string) => join('dist/source/backup', f.replace(/\.ts$/, '.js'));
-	const fresh = readdirSync('source/backup').every(f => existsSync(built(f)) && statSync(built(f)).mtimeMs >= statSync(join('source/backup', f)).mtimeMs);
-	return fresh
-		? {args: ['--input-type=module', '-e', CHILD], module: pathToFileURL(dist).href, from: 'dist/'}
-		: {args: ['--import', 'tsx', '--input-type=module', '-e', CHILD], module: pathToFileURL(resolve('source/backup/index.ts')).href, from: 'tsx'};
+interface BackupJson {
+	timings: {ms: number; phases: {plan: number; archives: Record<string, {stream: number; databases: number}>; verify: number}};
+	archives: Array<{databases: Array<{method: string}>}>;
 }
 
 /** Text-like content (source code and JSON compress about 3-4x), cut from one pool so generation is fast. */
@@ -187,10 +165,9 @@ try {
 				return {...r, size};
 			};
 
-			const command = childCommand();
 			const ours = async () => {
-				const r = await timed(process.execPath, [...command.args, host ?? '', container.id, out], {...env, BENCH_BACKUP_MODULE: command.module});
-				const child = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {ms: number; maxRssKb: number; progressEvents: number; phases: Record<string, number>; databases: string[]};
+				const r = await timed(process.execPath, [CLI, 'backup', '--container', container.id, '--out', out, '--json'], env);
+				const child = JSON.parse(r.stdout) as BackupJson;
 				const size = duBytes(out);
 				rmSync(out, {recursive: true, force: true});
 				return {...r, size, child};
@@ -211,21 +188,22 @@ try {
 
 			const ms = (list: Array<{ms: number}>) => median(list.map(r => r.ms));
 			const oursMs = ms(runs.ours);
-			const phase = (from: string, to: string) => median(runs.ours.map(r => r.child.phases[to]! - r.child.phases[from]!)) / 1000;
+			const phase = (pick: (t: BackupJson['timings']['phases']) => number) => median(runs.ours.map(r => pick(r.child.timings.phases))) / 1000;
+			const archive = (t: BackupJson['timings']['phases']) => Object.values(t.archives)[0]!;
 			const rate = (t: number) => `${(bytes / MB / (t / 1000)).toFixed(1)} MB/s`;
 			const size = (list: Array<{size: number}>) => median(list.map(r => r.size));
 			const line = (name: string, list: Array<{ms: number; size: number}>, target: string) =>
 				`| ${name} | ${(ms(list) / 1000).toFixed(1)} s (${rate(ms(list))}) | ${(size(list) / MB).toFixed(0)} MB | ${(ms(list) / oursMs).toFixed(2)}× | ${(size(runs.ours) / size(list)).toFixed(2)}× | ${target} |`;
 			rows.push(
-				`${(bytes / MB).toFixed(0)} MB mixed volume (50% text, 25% SQLite, 25% compressed), median of ${RUNS}, load ${median(loads).toFixed(2)} (${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}), ours from ${command.from}:`,
+				`${(bytes / MB).toFixed(0)} MB mixed volume (50% text, 25% SQLite, 25% compressed), median of ${RUNS}, load ${median(loads).toFixed(2)} (${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}), ours: occ-doctor backup --json from dist/:`,
 				'| run | time | .tar.gz | speed-up of occ-doctor | our size ÷ theirs | target |',
 				'|---|---|---|---|---|---|',
 				`| occ-doctor backup | ${(oursMs / 1000).toFixed(1)} s (${rate(oursMs)}) | ${(size(runs.ours) / MB).toFixed(0)} MB | — | — | — |`,
 				line('seeds\' recipe (`docker run … tar czf`)', runs.recipe, '≥ 2×, size ≤ 1.1×'),
 				...(hasPigz ? [line('`tar -cf - . \\| pigz -p 2`', runs.pigz, '≥ 0.8×')] : ['| pigz | not installed | | | | |']),
 				`CPU seconds (user + system, medians): ours ${median(runs.ours.map(r => r.cpu ?? 0)).toFixed(1)} s (the engine's own share of streaming not counted)${hasPigz ? `, tar | pigz -p 2 ${median(runs.pigz.map(r => r.cpu ?? 0)).toFixed(1)} s` : ''} · `
-				+ `our peak RSS ${(median(runs.ours.map(r => r.maxRssKb ?? r.child.maxRssKb)) / 1024).toFixed(0)} MB (target ≤ 200 MB) · ${median(runs.ours.map(r => r.child.progressEvents))} progress events · `
-				+ `phases: plan ${phase('begin', 'start').toFixed(1)} s, stream ${phase('start', 'snapshot').toFixed(1)} s, database (${runs.ours[0]!.child.databases.join(', ')}) ${phase('snapshot', 'written').toFixed(1)} s, verify ${phase('written', 'verify').toFixed(1)} s`,
+				+ `our peak RSS ${(median(runs.ours.map(r => r.maxRssKb ?? 0)) / 1024).toFixed(0)} MB (target ≤ 200 MB) · `
+				+ `phases: plan ${phase(t => t.plan).toFixed(1)} s, stream ${phase(t => archive(t).stream).toFixed(1)} s, database (${runs.ours[0]!.child.archives.flatMap(a => a.databases.map(d => d.method)).join(', ')}) ${phase(t => archive(t).databases).toFixed(1)} s, verify ${phase(t => t.verify).toFixed(1)} s`,
 			);
 			process.stdout.write(rows.slice(-7).join('\n') + '\n');
 		} finally {

@@ -128,3 +128,45 @@ export function plainReporter(out: ProgressOutput): (event: BackupEvent) => void
 export function verifyLine(result: VerifyResult): string {
 	return result.ok ? `✓ ${result.file}  sha256 ${result.sha256}  ${result.entries} entries` : `✗ ${result.error}`;
 }
+
+/** Where a backup's time went, in ms, for `backup --json`'s `timings` (docs/json.md) and the bench. */
+export interface BackupTimings {
+	ms: number;
+	phases: {plan: number; archives: Record<string, {stream: number; databases: number}>; verify: number};
+}
+
+/**
+ * Folds the events into phases: plan (until the first archive starts); per archive, the stream (until its first
+ * database is taken, or it is written) and its databases (from there until it is written); verify (from the last
+ * archive written to the end). `now` is injectable for the unit test.
+ */
+export function phaseTimer(now: () => number = Date.now): {see: (event: BackupEvent) => void; result: () => BackupTimings} {
+	const begin = now();
+	let firstStart: number | null = null;
+	let lastWritten: number | null = null;
+	const archives: Record<string, {start: number; snapshot: number | null; written: number | null}> = {};
+	return {
+		see(event) {
+			const at = now();
+			if (event.type === 'start') {
+				firstStart ??= at;
+				archives[event.location] = {start: at, snapshot: null, written: null};
+			} else if (event.type === 'snapshot' && archives[event.location]) {
+				archives[event.location]!.snapshot ??= at;
+			} else if (event.type === 'written' && archives[event.location]) {
+				archives[event.location]!.written = at;
+				lastWritten = at;
+			}
+		},
+		result() {
+			const end = now();
+			const phases: BackupTimings['phases'] = {plan: (firstStart ?? end) - begin, archives: {}, verify: lastWritten === null ? 0 : end - lastWritten};
+			for (const [name, a] of Object.entries(archives)) {
+				const written = a.written ?? end;
+				phases.archives[name] = {stream: (a.snapshot ?? written) - a.start, databases: a.snapshot === null ? 0 : written - a.snapshot};
+			}
+
+			return {ms: end - begin, phases};
+		},
+	};
+}

@@ -1,7 +1,7 @@
 import {createInterface} from 'node:readline/promises';
 import {PRIORITIES, type Priority} from '../core/types.js';
 import {DoctorError, exitCode} from '../errors.js';
-import {plainReporter, runBackup, verifyBackup, verifyLine} from '../backup/index.js';
+import {phaseTimer, plainReporter, runBackup, verifyBackup, verifyLine} from '../backup/index.js';
 import {progressOutput, type StatusStream} from '../report/status.js';
 import {formatBytes} from '../report/text.js';
 import type {Command, CommandContext} from './context.js';
@@ -79,6 +79,8 @@ export const backupCommand: Command = async ctx => {
 	}
 
 	const out = progressOutput(ctx.stderr as StatusStream);
+	const report = plainReporter(out);
+	const timer = phaseTimer();
 	const {dir, manifest} = await runBackup({
 		host: ctx.flags.host,
 		context: ctx.flags.context,
@@ -89,12 +91,16 @@ export const backupCommand: Command = async ctx => {
 		out: typeof ctx.flags.out === 'string' ? ctx.flags.out : undefined,
 		stop,
 		signal: ctx.signal,
-	}, plainReporter(out)).finally(() => out.end());
+	}, event => {
+		timer.see(event);
+		report(event);
+	}).finally(() => out.end());
+	const timings = timer.result();
 
 	// --rehearse: restore what was just written into scratch volumes, verify every file, open every database.
 	const rehearsal = ctx.flags.rehearse ? await (await import('./restore.js')).rehearseBackup(ctx, dir, manifest.container.id) : null;
 	if (ctx.mode === 'json') {
-		ctx.stdout.write(JSON.stringify({dir, ...manifest, ...(rehearsal ? {rehearsal: rehearsal.result} : {})}, null, 2) + '\n');
+		ctx.stdout.write(JSON.stringify({dir, ...manifest, timings, ...(rehearsal ? {rehearsal: rehearsal.result} : {})}, null, 2) + '\n');
 		return rehearsal?.code ?? exitCode('ok');
 	}
 

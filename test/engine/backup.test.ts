@@ -89,8 +89,9 @@ function finalNames(dir: string): string[] {
 	return existsSync(dir) ? readdirSync(dir).filter(f => !f.endsWith('.partial')) : [];
 }
 
-function runCli(args: string[], env: NodeJS.ProcessEnv = {}): {child: ReturnType<typeof spawn>; done: Promise<{code: number | null; stdout: string; stderr: string}>; stderr: () => string} {
-	const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']});
+/** `group`: the CLI leads a process group of its own, so a signal can go to the group, as a terminal's Ctrl+C does. */
+function runCli(args: string[], env: NodeJS.ProcessEnv = {}, group = false): {child: ReturnType<typeof spawn>; done: Promise<{code: number | null; stdout: string; stderr: string}>; stderr: () => string} {
+	const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe'], detached: group});
 	let stdout = '';
 	let stderr = '';
 	child.stdout.on('data', c => (stdout += c));
@@ -357,26 +358,68 @@ describe('backup (real engine)', () => {
 		}
 	});
 
-	it('Ctrl+C (SIGINT) mid-way: exit 130, no final-named file, the directory it made is gone', {timeout: 120_000}, async t => {
+	for (const how of ['to the process', 'to its process group']) {
+		it(`Ctrl+C (SIGINT) mid-way, ${how}: exit 130, no final-named file, the directory it made is gone`, {timeout: 120_000}, async t => {
+			const engine = await engineOrSkip(t);
+			if (!engine) {
+				return;
+			}
+
+			const {docker} = engine;
+			const volume = uniqueName('bk-sigint');
+			try {
+				await bigVolume(docker, volume, 96);
+				const container = await docker.createContainer({name: uniqueName('bk-sigint'), Image: await image(docker), Labels: LABELS, HostConfig: {Binds: [`${volume}:/data`]}});
+				const out = join(scratch, `sigint-${how.length}`);
+				const run = runCli(['backup', '--container', container.id, '--out', out, '--plain'], {}, how === 'to its process group');
+				await until(() => /overall/.test(run.stderr()));
+				if (how === 'to its process group') {
+					// Both the launcher and its child get it, and the launcher passes its copy on: still one interrupt, cleaned up.
+					process.kill(-run.child.pid!, 'SIGINT');
+				} else {
+					run.child.kill('SIGINT');
+				}
+
+				const {code, stderr} = await run.done;
+				assert.equal(code, 130, stderr);
+				assert.match(stderr, /interrupted/);
+				assert.deepEqual(finalNames(out), []);
+				assert.ok(!existsSync(out), 'the directory the backup made is removed');
+			} finally {
+				await cleanup(docker, [volume]);
+			}
+		});
+	}
+
+	it('runs in a child with a larger heap (source/relaunch.ts); killed outright (SIGKILL), that child ends with it: no final-named file', {timeout: 120_000}, async t => {
 		const engine = await engineOrSkip(t);
 		if (!engine) {
 			return;
 		}
 
 		const {docker} = engine;
-		const volume = uniqueName('bk-sigint');
+		const volume = uniqueName('bk-sigkill');
 		try {
 			await bigVolume(docker, volume, 96);
-			const container = await docker.createContainer({name: uniqueName('bk-sigint'), Image: await image(docker), Labels: LABELS, HostConfig: {Binds: [`${volume}:/data`]}});
-			const out = join(scratch, 'sigint');
+			const container = await docker.createContainer({name: uniqueName('bk-sigkill'), Image: await image(docker), Labels: LABELS, HostConfig: {Binds: [`${volume}:/data`]}});
+			const out = join(scratch, 'sigkill');
+			const relaunched = () => readdirSync('/proc').filter(p => /^\d+$/.test(p)).filter(p => {
+				try {
+					const cmdline = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+					return cmdline.includes('--initial-old-space-size=64') && cmdline.includes(out);
+				} catch {
+					return false;
+				}
+			});
 			const run = runCli(['backup', '--container', container.id, '--out', out, '--plain']);
 			await until(() => /overall/.test(run.stderr()));
-			run.child.kill('SIGINT');
-			const {code, stderr} = await run.done;
-			assert.equal(code, 130, stderr);
-			assert.match(stderr, /interrupted/);
+			assert.equal(relaunched().length, 1, 'the backup runs in one child started with the heap flag');
+			run.child.kill('SIGKILL');
+			// 'close' comes once every holder of the output pipes has gone: the child too.
+			const {code} = await run.done;
+			assert.equal(code, null);
+			await until(() => relaunched().length === 0, 5000);
 			assert.deepEqual(finalNames(out), []);
-			assert.ok(!existsSync(out), 'the directory the backup made is removed');
 		} finally {
 			await cleanup(docker, [volume]);
 		}
