@@ -45,8 +45,10 @@ async function wall(command: string, args: string[], env: NodeJS.ProcessEnv): Pr
  */
 function delayingProxy(listenPort: number, targetPort: number, oneWayMs: number): {server: Server; waves: () => number; reset: () => void} {
 	let waves = 0;
-	const server = createServer((client: Socket) => {
-		const upstream = createConnection({host: '127.0.0.1', port: targetPort});
+	// No Nagle on either leg (as ssh itself sets TCP_NODELAY): a proxy that holds small writes back for an ACK adds
+	// delayed-ACK waits (~40 ms) that a real 50 ms link does not have.
+	const server = createServer({noDelay: true}, (client: Socket) => {
+		const upstream = createConnection({host: '127.0.0.1', port: targetPort, noDelay: true});
 		let answered = true;
 		const relay = (from: Socket, to: Socket, upward: boolean) => {
 			from.on('data', chunk => {
