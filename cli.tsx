@@ -35,8 +35,9 @@ async function run(parsed: ParsedArgs): Promise<number> {
 	const commandName = parsed.command ?? (mode === 'tui' ? 'tui' : 'check');
 	if (commandName === 'backup' && mode !== 'tui') {
 		const {relaunch, wantsRelaunch} = await import('./source/relaunch.js');
-		if (wantsRelaunch(commandName, mode, process.env, process.execArgv)) {
-			return relaunch(argv);
+		const code = wantsRelaunch(commandName, mode, process.env, process.execArgv) ? await relaunch(argv) : null;
+		if (code !== null) {
+			return code;
 		}
 	}
 

@@ -17,12 +17,13 @@ export function wantsRelaunch(command: string, mode: string, env: NodeJS.Process
 }
 
 /**
- * Run this same command line in a child Node with HEAP_FLAG; resolve to its exit code. A Ctrl+C at the terminal
+ * Run this same command line in a child Node with HEAP_FLAG; resolve to its exit code, or null when the child could
+ * not be started (the caller then runs the command itself, slower but the same). A Ctrl+C at the terminal
  * reaches both processes (one process group); a signal sent to this one alone (`kill`, a supervisor) is passed on,
  * and the child counts the two copies of one Ctrl+C as one. If this process is killed outright, the child learns it
  * from its IPC channel closing and ends the same way.
  */
-export async function relaunch(argv: string[]): Promise<number> {
+export async function relaunch(argv: string[]): Promise<number | null> {
 	const child = spawn(process.execPath, [...process.execArgv, HEAP_FLAG, process.argv[1]!, ...argv], {
 		stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
 		env: {...process.env, [RELAUNCHED_ENV]: '1'},
@@ -36,10 +37,15 @@ export async function relaunch(argv: string[]): Promise<number> {
 	}
 
 	try {
-		const {code, signal} = await new Promise<{code: number | null; signal: NodeJS.Signals | null}>((resolve, reject) => {
-			child.once('error', reject);
+		const ended = await new Promise<{code: number | null; signal: NodeJS.Signals | null} | null>(resolve => {
+			child.once('error', () => resolve(null));
 			child.once('exit', (code, signal) => resolve({code, signal}));
 		});
+		if (!ended) {
+			return null;
+		}
+
+		const {code, signal} = ended;
 		if (signal) {
 			// Ended by a signal it did not handle: end the same way, so a caller sees what a shell would.
 			for (const s of FORWARDED) {
