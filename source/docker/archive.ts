@@ -2,9 +2,10 @@
 // loads) would cost every check ~1 ms for the copies only a database count makes.
 import {createWriteStream, promises as fsPromises} from 'node:fs';
 import {once} from 'node:events';
-import type {Writable} from 'node:stream';
+import type {Duplex, Writable} from 'node:stream';
 import {finished, pipeline} from 'node:stream/promises';
 import type Docker from 'dockerode';
+import {pipelined, type PipelineResponse, type PipelineStep} from './pipeline.js';
 
 /** The tar parser, loaded by the first call that needs one (check without databases never does). */
 async function loadTar(): Promise<typeof import('tar-stream')> {
@@ -199,6 +200,16 @@ export async function writeFirstFile(stream: AsyncIterable<Buffer>, file: Writab
  */
 export async function copyFileFromContainer(container: Docker.Container, path: string, destination: string, signal?: AbortSignal): Promise<number> {
 	const stream = await getArchiveStream(container, path) as unknown as AsyncIterable<Buffer> & {destroy?: () => void};
+	try {
+		return await writeFileOf(stream, path, destination, signal);
+	} finally {
+		// Done with the file (or failed): the rest of the stream, if any, is not needed.
+		stream.destroy?.();
+	}
+}
+
+/** The first regular file of an archive stream into `destination`, via `destination.partial` and a rename. */
+async function writeFileOf(stream: AsyncIterable<Buffer>, path: string, destination: string, signal?: AbortSignal): Promise<number> {
 	const partial = `${destination}.partial`;
 	const file = createWriteStream(partial, {mode: 0o600, highWaterMark: 1024 * 1024});
 	try {
@@ -216,10 +227,71 @@ export async function copyFileFromContainer(container: Docker.Container, path: s
 		await finished(file).catch(() => {});
 		await fsPromises.rm(partial, {force: true});
 		throw error;
-	} finally {
-		// Done with the file (or failed): the rest of the stream, if any, is not needed.
-		stream.destroy?.();
 	}
+}
+
+/** An answer other than 200/404 as docker-modem shapes it (statusCode, json.message), so callers read it alike. */
+async function engineAnswerError(answer: PipelineResponse): Promise<Error> {
+	let text = '';
+	for await (const chunk of answer.body) {
+		text += chunk.toString('utf8');
+		if (text.length > 64 * 1024) {
+			break;
+		}
+	}
+
+	let message = text.trim();
+	try {
+		message = (JSON.parse(text) as {message?: string}).message ?? message;
+	} catch {
+		// Not JSON: the text as it came.
+	}
+
+	return Object.assign(new Error(`(HTTP code ${answer.statusCode}) ${message}`), {statusCode: answer.statusCode, json: {message}});
+}
+
+/**
+ * Copy files out of the container, in the order given, then stat `stats`, all in one round trip: the requests go
+ * out together on one connection and the engine answers them one after another (pipeline.ts), so every stat is
+ * taken after every copy has been read, as when each request waits for the one before. Returns the stats (null:
+ * absent). A file that vanished before its copy throws as copyFileFromContainer does (statusCode 404), after the
+ * answers are read to the end; its later copies are skipped.
+ */
+export async function copyThenStatInContainer(socket: Duplex, containerId: string, copies: Array<{path: string; destination: string}>, stats: string[], signal?: AbortSignal): Promise<Array<PathStat | null>> {
+	const at = (path: string) => `/containers/${encodeURIComponent(containerId)}/archive?path=${encodeURIComponent(path)}`;
+	const steps: PipelineStep[] = [...copies.map(c => ({method: 'GET' as const, path: at(c.path)})), ...stats.map(path => ({method: 'HEAD' as const, path: at(path)}))];
+	const onAbort = () => socket.destroy(signal!.reason as Error);
+	signal?.addEventListener('abort', onAbort, {once: true});
+	let failure: Error | null = null;
+	const after: Array<PathStat | null> = [];
+	let step = 0;
+	try {
+		for await (const answer of pipelined(socket, steps)) {
+			const copy = copies[step++];
+			if (answer.statusCode === 404 && copy) {
+				failure ??= Object.assign(new Error(`${copy.path} vanished during the copy`), {statusCode: 404});
+			} else if (answer.statusCode === 404) {
+				after.push(null);
+			} else if (answer.statusCode !== 200) {
+				failure ??= await engineAnswerError(answer);
+			} else if (copy && failure === null) {
+				await writeFileOf(answer.body, copy.path, copy.destination, signal);
+			} else if (!copy) {
+				const header = answer.headers['x-docker-container-path-stat'];
+				after.push(header ? decodePathStat(header) : null);
+			}
+		}
+	} finally {
+		signal?.removeEventListener('abort', onAbort);
+		socket.destroy();
+	}
+
+	signal?.throwIfAborted();
+	if (failure) {
+		throw failure;
+	}
+
+	return after;
 }
 
 /** Write small files into a directory of the container (created 0644 unless given). The directory must exist. */

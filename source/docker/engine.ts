@@ -182,7 +182,7 @@ export function engineFor(target: EngineTarget): Engine {
 		api,
 		target,
 		get requests() {
-			return api.requests + (docker ? requestsMade(docker) : 0);
+			return api.requests + (docker ? requestsMade(docker) : 0) + (target.ssh?.pipelinedRequests ?? 0);
 		},
 	};
 }

@@ -327,6 +327,23 @@ export class SshTransport {
 		return true;
 	}
 
+	/**
+	 * A raw connection for `requests` pipelined requests (pipeline.ts), when the engine's socket is forwarded: a
+	 * channel, no session, so sshd's MaxSessions is not touched. null over dial-stdio sessions.
+	 */
+	async channel(requests: number): Promise<Duplex | null> {
+		await this.ready();
+		if (!this.forwardPath) {
+			return null;
+		}
+
+		this.pipelinedRequests += requests;
+		return this.session();
+	}
+
+	/** Requests sent through channel(): the engine's request count includes them. */
+	pipelinedRequests = 0;
+
 	/** A fresh connection to the remote engine: a channel to the forwarded socket, else a dial-stdio session. */
 	private async session(): Promise<Duplex> {
 		await this.ready();

@@ -138,7 +138,9 @@ export function readerFor(engine: Engine, facts: ContainerFacts, path: string): 
 		return {source: null, reason: `not read: ${facts.archiveRisk}`};
 	}
 
-	return {source: archiveSource(engine.docker.getContainer(facts.id)), reason: null};
+	// Over ssh:// through the forwarded socket, a snapshot's copies and re-stat share one round trip.
+	const ssh = engine.target.ssh;
+	return {source: archiveSource(engine.docker.getContainer(facts.id), ssh ? async requests => ssh.channel(requests) : undefined), reason: null};
 }
 
 /**

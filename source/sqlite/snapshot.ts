@@ -1,7 +1,8 @@
 import {chmod, copyFile, link, rename, statfs, rm, stat as statHost} from 'node:fs/promises';
 import {basename, join} from 'node:path';
 import type Docker from 'dockerode';
-import {copyFileFromContainer, statInContainer} from '../docker/archive.js';
+import type {Duplex} from 'node:stream';
+import {copyFileFromContainer, copyThenStatInContainer, statInContainer, type PathStat} from '../docker/archive.js';
 import {formatBytes} from '../report/text.js';
 
 // A consistent copy of a live SQLite database through the archive API, without touching the live files.
@@ -25,12 +26,27 @@ export interface FileSource {
 	copy(path: string, destination: string, signal?: AbortSignal): Promise<number>;
 	/** The "copies" are hard links to the very files: they take no room, and must only be opened read-only. */
 	linked?: boolean;
+	/**
+	 * The copies in order, then the stats, in one round trip; null when this source cannot now (the caller copies
+	 * one by one and stats after). Throws as `copy` does.
+	 */
+	copyThenStat?(copies: Array<{path: string; destination: string}>, stats: string[], signal?: AbortSignal): Promise<Array<PathStat | null> | null>;
 }
 
-export function archiveSource(container: Docker.Container): FileSource {
+/**
+ * The archive API. With `connection` (a raw connection to the engine for that many requests, or null when there is
+ * none: ssh:// through its forwarded socket), a snapshot's copies and its re-stat go out together (copyThenStatInContainer).
+ */
+export function archiveSource(container: Docker.Container, connection?: (requests: number) => Promise<Duplex | null>): FileSource {
 	return {
 		stat: async path => statInContainer(container, path),
 		copy: async (path, destination, signal) => copyFileFromContainer(container, path, destination, signal),
+		...(connection ? {
+			async copyThenStat(copies: Array<{path: string; destination: string}>, stats: string[], signal?: AbortSignal) {
+				const socket = await connection(copies.length + stats.length);
+				return socket ? copyThenStatInContainer(socket, container.id, copies, stats, signal) : null;
+			},
+		} : {}),
 	};
 }
 
@@ -106,6 +122,7 @@ export function withFirstStats(source: FileSource, first: Map<string, Promise<{s
 		},
 		copy: source.copy,
 		linked: source.linked,
+		...(source.copyThenStat ? {copyThenStat: source.copyThenStat} : {}),
 	};
 }
 
@@ -115,7 +132,10 @@ function fingerprint(stat: {size: number; mtime: string} | null): Fingerprint {
 }
 
 async function statFile(source: FileSource, path: string): Promise<{size: number; mtime: string; isFile: boolean} | null> {
-	const stat = await source.stat(path);
+	return regularFile(await source.stat(path), path);
+}
+
+function regularFile<T extends {isFile: boolean}>(stat: T | null, path: string): T | null {
 	if (stat && !stat.isFile) {
 		throw new SnapshotError(`${path} is not a regular file but a directory: the engine makes one when a bind source is missing, and SQLite cannot open the database then`);
 	}
@@ -184,17 +204,22 @@ export async function snapshotDatabase(from: Docker.Container | FileSource, dbPa
 		const promised = source.linked ? 0 : needed;
 		space.promised += promised;
 		await removeCopies();
+		// A hot journal (a rollback-mode writer mid-commit, or one that crashed) is needed to roll the copy back.
+		const copies = [
+			...(journalStat ? [{path: `${dbPath}-journal`, destination: journalLocal}] : []),
+			...(walStat ? [{path: `${dbPath}-wal`, destination: walLocal}] : []),
+			{path: dbPath, destination: main},
+		];
+		const files = [dbPath, `${dbPath}-wal`, `${dbPath}-journal`];
+		let after: Array<{size: number; mtime: string; isFile: boolean} | null> | null = null;
 		try {
-			// A hot journal (a rollback-mode writer mid-commit, or one that crashed) is needed to roll the copy back.
-			if (journalStat) {
-				await source.copy(`${dbPath}-journal`, journalLocal, signal);
+			after = await source.copyThenStat?.(copies, files, signal) ?? null;
+			if (!after) {
+				for (const copy of copies) {
+					// eslint-disable-next-line no-await-in-loop
+					await source.copy(copy.path, copy.destination, signal);
+				}
 			}
-
-			if (walStat) {
-				await source.copy(`${dbPath}-wal`, walLocal, signal);
-			}
-
-			await source.copy(dbPath, main, signal);
 		} catch (error) {
 			await removeCopies();
 			// A -wal or -journal that vanished mid-copy means a checkpoint or commit finished: try again.
@@ -207,8 +232,8 @@ export async function snapshotDatabase(from: Docker.Container | FileSource, dbPa
 			space.promised -= promised;
 		}
 
-		const after = await Promise.all([statFile(source, dbPath), statFile(source, `${dbPath}-wal`), statFile(source, `${dbPath}-journal`)]);
-		if (before.every((s, i) => fingerprint(s) === fingerprint(after[i]!))) {
+		after = after ? after.map((stat, i) => regularFile(stat, files[i]!)) : await Promise.all(files.map(async file => statFile(source, file)));
+		if (before.every((s, i) => fingerprint(s) === fingerprint(after![i]!))) {
 			return {main, wal: walStat ? walLocal : null, attempts: attempt};
 		}
 

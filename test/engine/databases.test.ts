@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import {createHash} from 'node:crypto';
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs';
+import {mkdirSync, mkdtempSync, readFileSync, rmSync} from 'node:fs';
+import {connect as connectSocket} from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, describe, it} from 'node:test';
@@ -10,7 +11,7 @@ import tar from 'tar-stream';
 import {readFileFromContainer} from '../../source/docker/archive.js';
 import {countLocalDatabase} from '../../source/sqlite/count.js';
 import {SQLITE_HEADER} from '../../source/sqlite/discover.js';
-import {snapshotDatabase} from '../../source/sqlite/snapshot.js';
+import {archiveSource, snapshotDatabase} from '../../source/sqlite/snapshot.js';
 import {cleanup, engineOrSkip, image, LABELS, uniqueName} from '../helpers/engine.js';
 import {checkUnchanged} from '../helpers/host-snapshot.js';
 
@@ -207,6 +208,21 @@ describe('databases (real engine)', () => {
 				assert.equal(snap.attempts, 1);
 				assert.ok(snap.wal);
 				assert.equal(countLocalDatabase(snap.main).tables.part, 300);
+				// The same, with the copies and the re-stat pipelined on one connection (as over ssh://'s forwarded socket).
+				const piped = join(dest, 'piped');
+				mkdirSync(piped);
+				let requests = 0;
+				const source = archiveSource(container, async n => {
+					requests += n;
+					return connectSocket(engine.target.options.socketPath as string);
+				});
+				const again = await snapshotDatabase(source, `${DATA}/opencode.db`, piped);
+				assert.equal(again.attempts, 1);
+				assert.equal(requests, 5, 'the -wal and the main file, then three stats, in one go');
+				assert.deepEqual(readFileSync(again.main), readFileSync(snap.main));
+				assert.deepEqual(readFileSync(again.wal!), readFileSync(snap.wal));
+				assert.equal(countLocalDatabase(again.main).tables.part, 300);
+				assert.deepEqual(await hashes(), before, 'live files are byte-identical after the pipelined copy');
 			} finally {
 				rmSync(dest, {recursive: true, force: true});
 			}
