@@ -47,12 +47,12 @@ async function run(parsed: ParsedArgs): Promise<number> {
 	const onSignal = (signal: NodeJS.Signals) => {
 		// Relaunched, one Ctrl+C comes twice: from the terminal and passed on by the launcher (source/relaunch.ts).
 		const now = Date.now();
-		const duplicate = relaunched && now - lastSignalAt < DUPLICATE_SIGNAL_MS;
-		lastSignalAt = now;
-		if (duplicate) {
+		// Measured from the last interrupt counted, so repeated presses still reach "leave now".
+		if (relaunched && now - lastSignalAt < DUPLICATE_SIGNAL_MS) {
 			return;
 		}
 
+		lastSignalAt = now;
 		interrupted++;
 		if (interrupted > 1) {
 			// A second Ctrl+C while cleanup runs: leave now.
@@ -62,16 +62,22 @@ async function run(parsed: ParsedArgs): Promise<number> {
 		controller.abort(new DoctorError(`interrupted by ${signal}`, 'interrupted'));
 	};
 
-	process.on('SIGINT', onSignal);
-	process.on('SIGTERM', onSignal);
+	// A closed terminal or a dropped ssh session (SIGHUP) cleans up as Ctrl+C does: a container stopped for a backup
+	// is started again. Not in the TUI, whose terminal is gone then.
+	const signals: NodeJS.Signals[] = mode === 'tui' ? ['SIGINT', 'SIGTERM'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
+	for (const signal of signals) {
+		process.on(signal, onSignal);
+	}
+
 	try {
 		const command = await COMMANDS[commandName]!();
 		return await command({mode, flags, args: parsed.args, signal: controller.signal, stdout: process.stdout, stderr: process.stderr, interactive});
 	} catch (error) {
 		return fail(error, mode === 'json', controller.signal.aborted);
 	} finally {
-		process.off('SIGINT', onSignal);
-		process.off('SIGTERM', onSignal);
+		for (const signal of signals) {
+			process.off(signal, onSignal);
+		}
 	}
 }
 

@@ -13,7 +13,8 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /** Whether this run of `command` should go to a child with the heap flag (plain and JSON backups, not the TUI). */
 export function wantsRelaunch(command: string, mode: string, env: NodeJS.ProcessEnv, execArgv: string[]): boolean {
-	return command === 'backup' && mode !== 'tui' && env[RELAUNCHED_ENV] !== '1' && !execArgv.some(a => a.startsWith('--initial-old-space-size'));
+	// Under a debugger (--inspect) the process being debugged must be the one that works.
+	return command === 'backup' && mode !== 'tui' && env[RELAUNCHED_ENV] !== '1' && !execArgv.some(a => a.startsWith('--initial-old-space-size') || a.startsWith('--inspect') || a.startsWith('--debug'));
 }
 
 /**
@@ -24,6 +25,10 @@ export function wantsRelaunch(command: string, mode: string, env: NodeJS.Process
  * from its IPC channel closing and ends the same way.
  */
 export async function relaunch(argv: string[]): Promise<number | null> {
+	if (!process.argv[1]) {
+		return null;
+	}
+
 	const child = spawn(process.execPath, [...process.execArgv, HEAP_FLAG, process.argv[1]!, ...argv], {
 		stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
 		env: {...process.env, [RELAUNCHED_ENV]: '1'},
@@ -38,7 +43,13 @@ export async function relaunch(argv: string[]): Promise<number | null> {
 
 	try {
 		const ended = await new Promise<{code: number | null; signal: NodeJS.Signals | null} | null>(resolve => {
-			child.once('error', () => resolve(null));
+			// Only a child that never started (no pid) is run here instead; a later error (a signal that could not be
+			// sent) must not start a second backup beside the running one.
+			child.on('error', () => {
+				if (child.pid === undefined) {
+					resolve(null);
+				}
+			});
 			child.once('exit', (code, signal) => resolve({code, signal}));
 		});
 		if (!ended) {

@@ -425,6 +425,34 @@ describe('backup (real engine)', () => {
 		}
 	});
 
+	it('a hangup (SIGHUP: the terminal or the ssh session gone) mid --stop backup is cleaned up as Ctrl+C is: the container runs again', {timeout: 120_000}, async t => {
+		const engine = await engineOrSkip(t);
+		if (!engine) {
+			return;
+		}
+
+		const {docker} = engine;
+		const volume = uniqueName('bk-sighup');
+		try {
+			await bigVolume(docker, volume, 96);
+			const container = await docker.createContainer({name: uniqueName('bk-sighup'), Image: await image(docker), Labels: LABELS, HostConfig: {Binds: [`${volume}:/data`]}});
+			await container.start();
+			const out = join(scratch, 'sighup');
+			const run = runCli(['backup', '--container', container.id, '--out', out, '--plain', '--stop', '--yes']);
+			await until(() => /overall/.test(run.stderr()));
+			assert.equal((await container.inspect()).State.Running, false, 'stopped for the backup');
+			run.child.kill('SIGHUP');
+			const {code, stderr} = await run.done;
+			assert.equal(code, 130, stderr);
+			assert.match(stderr, /interrupted by SIGHUP/);
+			assert.equal((await container.inspect()).State.Running, true, 'started again after the hangup');
+			assert.deepEqual(finalNames(out), []);
+			assert.ok(!existsSync(out), 'the directory the backup made is removed');
+		} finally {
+			await cleanup(docker, [volume]);
+		}
+	});
+
 	it('--stop, then Ctrl+C while the reader of its output is gone (| tee killed too): the container runs again', {timeout: 120_000}, async t => {
 		const engine = await engineOrSkip(t);
 		if (!engine) {

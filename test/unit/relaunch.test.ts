@@ -12,5 +12,6 @@ describe('relaunch with a larger heap', () => {
 		assert.equal(wantsRelaunch('backup', 'plain', {[RELAUNCHED_ENV]: '1'}, []), false, 'the child never relaunches again');
 		assert.equal(wantsRelaunch('backup', 'plain', {}, [HEAP_FLAG]), false);
 		assert.equal(wantsRelaunch('backup', 'plain', {}, ['--initial-old-space-size=256']), false, 'a size the user chose is kept');
+		assert.equal(wantsRelaunch('backup', 'plain', {}, ['--inspect=127.0.0.1:9229']), false, 'the process under a debugger does the work');
 	});
 });
