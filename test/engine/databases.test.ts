@@ -11,7 +11,7 @@ import tar from 'tar-stream';
 import {readFileFromContainer} from '../../source/docker/archive.js';
 import {countLocalDatabase} from '../../source/sqlite/count.js';
 import {SQLITE_HEADER} from '../../source/sqlite/discover.js';
-import {archiveSource, snapshotDatabase} from '../../source/sqlite/snapshot.js';
+import {archiveSource, snapshotDatabase, type FileSource} from '../../source/sqlite/snapshot.js';
 import {cleanup, engineOrSkip, image, LABELS, uniqueName} from '../helpers/engine.js';
 import {checkUnchanged} from '../helpers/host-snapshot.js';
 
@@ -228,6 +228,90 @@ describe('databases (real engine)', () => {
 			}
 		} finally {
 			await cleanup(docker);
+		}
+	});
+
+	it('copies of a database being written, pipelined on one connection or one by one, are each a committed state, never torn', {timeout: 120_000}, async t => {
+		const engine = await engineOrSkip(t);
+		if (!engine) {
+			return;
+		}
+
+		const {docker} = engine;
+		const volume = uniqueName('db-busy');
+		const dest = mkdtempSync(join(tmpdir(), 'occt-busy-'));
+		try {
+			await docker.createVolume({Name: volume, Labels: LABELS});
+			const mountpoint = ((await docker.getVolume(volume).inspect()) as {Mountpoint: string}).Mountpoint;
+			const container = await docker.createContainer({Image: await image(docker), name: uniqueName('db-busy'), Labels: LABELS, HostConfig: {NetworkMode: 'none', Binds: [`${volume}:/data`]}});
+			// The agent: batches of rows, numbered from 0, each one transaction, written in WAL mode every 300 ms, with a
+			// checkpoint of its own every 50 pages (about every 5 batches), while the copies are taken (an attempt through the
+			// archive API takes ~150 ms here: some overlap a write and are retried).
+			const db = new Database(join(mountpoint, 'busy.db'));
+			db.pragma('journal_mode = WAL');
+			db.pragma('wal_autocheckpoint = 50');
+			db.exec('CREATE TABLE t (batch INTEGER, payload TEXT)');
+			const BATCH = 200;
+			let batches = 0;
+			const insert = db.prepare('INSERT INTO t VALUES (?, ?)');
+			const write = () => {
+				db.transaction(() => {
+					for (let i = 0; i < BATCH; i++) {
+						insert.run(batches, 'x'.repeat(200));
+					}
+				})();
+				batches++;
+			};
+
+			write();
+			const ways = {pipelined: archiveSource(container, async () => connectSocket(engine.target.options.socketPath as string)), oneByOne: archiveSource(container)};
+			/** Copy and open it; its batches, checked to be one committed state: every batch from 0 to the last, each whole. */
+			const copyOf = async (how: string, source: FileSource, name: string): Promise<number> => {
+				const dir = join(dest, name);
+				mkdirSync(dir);
+				const snap = await snapshotDatabase(source, '/data/busy.db', dir);
+				const copy = new Database(snap.main, {readonly: true});
+				try {
+					assert.equal(copy.pragma('quick_check', {simple: true}), 'ok', how);
+					const {rows, kinds, last} = copy.prepare('SELECT count(*) AS rows, count(DISTINCT batch) AS kinds, max(batch) AS last FROM t').get() as {rows: number; kinds: number; last: number};
+					assert.equal(rows, kinds * BATCH, `${how}: whole transactions only`);
+					assert.equal(kinds, last + 1, `${how}: no commit missing before the last one`);
+					return kinds;
+				} finally {
+					copy.close();
+				}
+			};
+
+			const timer = setInterval(write, 300);
+			try {
+				for (let i = 0; i < 8; i++) {
+					for (const [how, source] of Object.entries(ways)) {
+						try {
+							// eslint-disable-next-line no-await-in-loop
+							await copyOf(how, source, `${how}-${i}`);
+						} catch (error) {
+							if (error instanceof assert.AssertionError) {
+								throw error;
+							}
+
+							// A writer that wins every attempt (a slow machine) is refused, never counted wrong.
+							assert.match(String(error), /changed during each of 5 copies/);
+						}
+					}
+				}
+			} finally {
+				clearInterval(timer);
+			}
+
+			// Once the writer is done, both ways copy every batch.
+			for (const [how, source] of Object.entries(ways)) {
+				assert.equal(await copyOf(how, source, `${how}-quiet`), batches, how);
+			}
+
+			db.close();
+		} finally {
+			rmSync(dest, {recursive: true, force: true});
+			await cleanup(docker, [volume]);
 		}
 	});
 
