@@ -6,7 +6,7 @@ import {existsSync, mkdtempSync, rmSync} from 'node:fs';
 import type {Agent} from 'node:http';
 import {createRequire} from 'node:module';
 import {tmpdir} from 'node:os';
-import {join} from 'node:path';
+import {dirname, join} from 'node:path';
 import {connect as connectSocket, type Socket} from 'node:net';
 import {Duplex} from 'node:stream';
 import {DoctorError} from './errors.js';
@@ -178,6 +178,8 @@ process.on('exit', () => {
  * the CLI's config) is asked of `docker context inspect`, as the docker CLI would resolve it. No single quote and no
  * `!` inside: it goes through the user's login shell, whatever that is, as `sh -c '…'`.
  */
+/** Where the docker CLI finds its engine when nothing says otherwise: WHERE_IS_THE_ENGINE's last answer. */
+export const USUAL_ENGINE_SOCKET = '/var/run/docker.sock';
 export const WHERE_IS_THE_ENGINE = 'if [ -n "$DOCKER_HOST" ]; then echo "$DOCKER_HOST"; elif [ -n "$DOCKER_CONTEXT" ] || grep -qs currentContext "${DOCKER_CONFIG:-$HOME/.docker}/config.json"; then exec docker context inspect --format "{{.Endpoints.docker.Host}}"; else echo unix:///var/run/docker.sock; fi';
 
 /** One ControlMaster to the host and an http.Agent whose connections are channels (or sessions) on it. */
@@ -256,8 +258,20 @@ export class SshTransport {
 		this.forwardPath = undefined;
 		this.dropSpare();
 		this.engineEndpoint = undefined;
+		// The usual engine socket is forwarded from the login on, and channels to it are opened as soon as the login
+		// is through, while the question runs: when the answer is that socket, the first request need not wait for a
+		// forward to be set up and a channel to open. Another answer drops them (forward()).
+		const early = this.earlyForwardPath;
+		rmSync(early, {force: true});
 		return new Promise((resolve, reject) => {
-			const child = spawn(this.ssh, ['-o', 'BatchMode=yes', '-o', 'ControlMaster=yes', '-o', `ControlPath=${this.controlPath}`, '-o', `ControlPersist=${IDLE_EXIT}`, ...KEEPALIVE, ...this.args, `sh -c '${WHERE_IS_THE_ENGINE}'`], {stdio: ['ignore', 'pipe', 'pipe']});
+			const child = spawn(this.ssh, ['-o', 'BatchMode=yes', '-o', 'ControlMaster=yes', '-o', `ControlPath=${this.controlPath}`, '-o', `ControlPersist=${IDLE_EXIT}`, ...KEEPALIVE, '-L', `${early}:${USUAL_ENGINE_SOCKET}`, ...this.args, `sh -c '${WHERE_IS_THE_ENGINE}'`], {stdio: ['ignore', 'pipe', 'pipe']});
+			const listening = setInterval(() => {
+				if (existsSync(early)) {
+					clearInterval(listening);
+					this.fillSpare(early);
+				}
+			}, 5);
+			listening.unref();
 			let stdout = '';
 			let stderr = '';
 			child.stdout.on('data', (chunk: Buffer) => {
@@ -267,6 +281,7 @@ export class SshTransport {
 				stderr += chunk.toString('utf8');
 			});
 			child.on('error', error => {
+				clearInterval(listening);
 				reject(new DoctorError(`cannot run ssh (${error.message}): install the OpenSSH client (apt-get install openssh-client)`));
 			});
 			// A remote command that never ends (a forced command waiting for input) must not hold the run: once
@@ -279,6 +294,7 @@ export class SshTransport {
 			timer.unref();
 			child.on('close', code => {
 				clearInterval(timer);
+				clearInterval(listening);
 				// The control socket says the login worked, whatever the question's answer (a forced command, no sh).
 				if (existsSync(this.controlPath)) {
 					this.logins++;
@@ -299,6 +315,14 @@ export class SshTransport {
 	 * shows on the first request (see dropForward).
 	 */
 	private async forward(remote: string | undefined): Promise<void> {
+		if (remote === USUAL_ENGINE_SOCKET && existsSync(this.earlyForwardPath)) {
+			// Forwarded since the login, its channels already open (startMaster).
+			this.forwardPath = this.earlyForwardPath;
+			this.fillSpare(this.forwardPath);
+			return;
+		}
+
+		this.dropSpare();
 		if (!remote) {
 			return;
 		}
@@ -308,8 +332,13 @@ export class SshTransport {
 		const forward = await quietly(this.ssh, ['-o', `ControlPath=${this.controlPath}`, '-O', 'forward', '-L', `${local}:${remote}`, ...this.args]);
 		if (forward.code === 0) {
 			this.forwardPath = local;
-			this.fillSpare();
+			this.fillSpare(local);
 		}
+	}
+
+	/** Where the login forwards the usual engine socket (USUAL_ENGINE_SOCKET) to, on this side. */
+	private get earlyForwardPath(): string {
+		return join(dirname(this.controlPath), 'usual.sock');
 	}
 
 	/**
@@ -390,10 +419,10 @@ export class SshTransport {
 		return quietly(this.ssh, ['-o', 'BatchMode=yes', '-o', 'ControlMaster=no', '-o', `ControlPath=${this.controlPath}`, ...KEEPALIVE, ...this.args, command]);
 	}
 
-	/** Open channels to the forward up to SPARE_CHANNELS; one that closes unused (the link went, the engine hung up) is dropped. */
-	private fillSpare(): void {
-		while (this.forwardPath && this.spare.length < SPARE_CHANNELS && open.has(this)) {
-			const socket = connectSocket(this.forwardPath);
+	/** Open channels to `path` up to SPARE_CHANNELS; one that closes unused (the link went, the engine hung up) is dropped. */
+	private fillSpare(path: string | undefined = this.forwardPath): void {
+		while (path && this.spare.length < SPARE_CHANNELS && open.has(this)) {
+			const socket = connectSocket(path);
 			// Unused, it must not keep the process alive; session() refs it when a request takes it.
 			socket.unref();
 			socket.on('error', () => {});
