@@ -425,62 +425,46 @@ describe('backup (real engine)', () => {
 		}
 	});
 
-	it('a hangup (SIGHUP: the terminal or the ssh session gone) mid --stop backup is cleaned up as Ctrl+C is: the container runs again', {timeout: 120_000}, async t => {
-		const engine = await engineOrSkip(t);
-		if (!engine) {
-			return;
-		}
+	for (const {signal, readerGone, what} of [
+		{signal: 'SIGHUP', readerGone: false, what: 'a hangup (SIGHUP: the terminal or the ssh session gone) is cleaned up as Ctrl+C is'},
+		{signal: 'SIGINT', readerGone: true, what: 'Ctrl+C while the reader of its output is gone (| tee killed too)'},
+	] as const) {
+		it(`--stop, then ${what}: the container runs again`, {timeout: 120_000}, async t => {
+			const engine = await engineOrSkip(t);
+			if (!engine) {
+				return;
+			}
 
-		const {docker} = engine;
-		const volume = uniqueName('bk-sighup');
-		try {
-			await bigVolume(docker, volume, 96);
-			const container = await docker.createContainer({name: uniqueName('bk-sighup'), Image: await image(docker), Labels: LABELS, HostConfig: {Binds: [`${volume}:/data`]}});
-			await container.start();
-			const out = join(scratch, 'sighup');
-			const run = runCli(['backup', '--container', container.id, '--out', out, '--plain', '--stop', '--yes']);
-			await until(() => /overall/.test(run.stderr()));
-			assert.equal((await container.inspect()).State.Running, false, 'stopped for the backup');
-			run.child.kill('SIGHUP');
-			const {code, stderr} = await run.done;
-			assert.equal(code, 130, stderr);
-			assert.match(stderr, /interrupted by SIGHUP/);
-			assert.equal((await container.inspect()).State.Running, true, 'started again after the hangup');
-			assert.deepEqual(finalNames(out), []);
-			assert.ok(!existsSync(out), 'the directory the backup made is removed');
-		} finally {
-			await cleanup(docker, [volume]);
-		}
-	});
+			const {docker} = engine;
+			const volume = uniqueName(`bk-${signal.toLowerCase()}`);
+			try {
+				await bigVolume(docker, volume, 96);
+				const container = await docker.createContainer({name: uniqueName(`bk-${signal.toLowerCase()}`), Image: await image(docker), Labels: LABELS, HostConfig: {Binds: [`${volume}:/data`]}});
+				await container.start();
+				const out = join(scratch, `stop-${signal}`);
+				const run = runCli(['backup', '--container', container.id, '--out', out, '--plain', '--stop', '--yes']);
+				await until(() => /overall/.test(run.stderr()));
+				assert.equal((await container.inspect()).State.Running, false, 'stopped for the backup');
+				if (readerGone) {
+					// The reader goes first, as `| tee` does on Ctrl+C: every later write hits a closed pipe.
+					run.child.stdout!.destroy();
+					run.child.stderr!.destroy();
+				}
 
-	it('--stop, then Ctrl+C while the reader of its output is gone (| tee killed too): the container runs again', {timeout: 120_000}, async t => {
-		const engine = await engineOrSkip(t);
-		if (!engine) {
-			return;
-		}
-
-		const {docker} = engine;
-		const volume = uniqueName('bk-epipe');
-		try {
-			await bigVolume(docker, volume, 96);
-			const container = await docker.createContainer({name: uniqueName('bk-epipe'), Image: await image(docker), Labels: LABELS, HostConfig: {Binds: [`${volume}:/data`]}});
-			await container.start();
-			const out = join(scratch, 'epipe');
-			const run = runCli(['backup', '--container', container.id, '--out', out, '--plain', '--stop', '--yes']);
-			await until(() => /overall/.test(run.stderr()));
-			assert.equal((await container.inspect()).State.Running, false, 'stopped for the backup');
-			// The reader goes first, as `| tee` does on Ctrl+C: every later write hits a closed pipe.
-			run.child.stdout!.destroy();
-			run.child.stderr!.destroy();
-			run.child.kill('SIGINT');
-			const {code} = await run.done;
-			assert.equal(code, 130);
-			assert.equal((await container.inspect()).State.Running, true, 'started again after the interrupted backup');
-			assert.deepEqual(finalNames(out), []);
-		} finally {
-			await cleanup(docker, [volume]);
-		}
-	});
+				run.child.kill(signal);
+				const {code, stderr} = await run.done;
+				assert.equal(code, 130, stderr);
+				assert.equal((await container.inspect()).State.Running, true, 'started again after the interrupted backup');
+				assert.deepEqual(finalNames(out), []);
+				if (!readerGone) {
+					assert.match(stderr, new RegExp(`interrupted by ${signal}`));
+					assert.ok(!existsSync(out), 'the directory the backup made is removed');
+				}
+			} finally {
+				await cleanup(docker, [volume]);
+			}
+		});
+	}
 
 	it('the container removed mid-backup: a clear error, no final-named file', {timeout: 120_000}, async t => {
 		const engine = await engineOrSkip(t);
