@@ -1,10 +1,10 @@
-import {createInterface} from 'node:readline/promises';
 import {PRIORITIES, type Priority} from '../core/types.js';
 import {DoctorError, exitCode} from '../errors.js';
 import {phaseTimer, plainReporter, runBackup, verifyBackup, verifyLine} from '../backup/index.js';
 import {progressOutput, type StatusStream} from '../report/status.js';
 import {formatBytes} from '../report/text.js';
 import type {Command, CommandContext} from './context.js';
+import {askAtTerminal} from './prompt.js';
 
 
 /** --only a,b --only c → [a, b, c]. */
@@ -33,14 +33,9 @@ async function confirmStop(ctx: CommandContext, container: string): Promise<void
 		throw new DoctorError(`--stop stops ${container} during the backup: pass --yes to confirm`);
 	}
 
-	const rl = createInterface({input: process.stdin, output: ctx.stderr});
-	try {
-		const answer = await rl.question(`Stop ${container} during the backup and start it again afterwards? [y/N] `, {signal: ctx.signal});
-		if (!/^y(es)?$/i.test(answer.trim())) {
-			throw new DoctorError('backup cancelled: the container was not stopped', 'declined');
-		}
-	} finally {
-		rl.close();
+	const answer = await askAtTerminal(`Stop ${container} during the backup and start it again afterwards? [y/N] `, {input: process.stdin, output: ctx.stderr}, ctx.signal, 'the container was not stopped');
+	if (!/^y(es)?$/i.test(answer.trim())) {
+		throw new DoctorError('backup cancelled: the container was not stopped', 'declined');
 	}
 }
 

@@ -1,20 +1,22 @@
-import {createInterface} from 'node:readline/promises';
 import {exitCodeFor} from '../core/analyze.js';
 import {DoctorError, exitCode} from '../errors.js';
 import {progressLine, renderProbePlain, runProbe, runProbeCleanup, type ProbeEvent, type ProbePlan} from '../probe/index.js';
 import type {CommandContext, Command} from './context.js';
+import {askAtTerminal} from './prompt.js';
 
 /** Ask y/N on the terminal, showing what will happen. Only called with a terminal on both ends. */
 async function ask(ctx: CommandContext, plan: ProbePlan): Promise<boolean> {
 	ctx.stderr.write(`occ-doctor probe will, on ${plan.container.name}:\n${plan.summary.map(s => `  - ${s}\n`).join('')}`);
-	const rl = createInterface({input: process.stdin, output: ctx.stderr as NodeJS.WritableStream});
 	try {
-		const answer = await rl.question('Continue? [y/N] ', {signal: ctx.signal});
+		const answer = await askAtTerminal('Continue? [y/N] ', {input: process.stdin, output: ctx.stderr}, ctx.signal, 'nothing was changed');
 		return /^y(es)?$/i.test(answer.trim());
-	} catch {
+	} catch (error) {
+		// Ctrl+C at the prompt is an interrupt (exit 130); a prompt that cannot be answered (stdin closed) is a no.
+		if (error instanceof DoctorError) {
+			throw error;
+		}
+
 		return false;
-	} finally {
-		rl.close();
 	}
 }
 

@@ -1,4 +1,3 @@
-import {createInterface} from 'node:readline/promises';
 import {connect} from '../docker/engine.js';
 import {DoctorError, errorJson, errorLine} from '../errors.js';
 import {cleanupRestores, planRestore, restoreReporter, restoreSummary, runRestore, type RestoreOptions, type RestorePlan, type RestoreResult} from '../restore/index.js';
@@ -6,6 +5,7 @@ import {formatBytes} from '../report/text.js';
 import {findBackups} from '../restore/find.js';
 import {listFlag} from './backup.js';
 import type {Command, CommandContext} from './context.js';
+import {askAtTerminal} from './prompt.js';
 import {progressOutput, type StatusStream} from '../report/status.js';
 
 /** Confirm a restore in place: --yes, or the container's name typed at the prompt. */
@@ -18,14 +18,9 @@ async function confirm(ctx: CommandContext, plan: RestorePlan): Promise<void> {
 		throw new DoctorError(`restore replaces the data of ${plan.container.name}: pass --yes to confirm, or --dry-run to preview`);
 	}
 
-	const rl = createInterface({input: process.stdin, output: ctx.stderr});
-	try {
-		const answer = await rl.question(`This stops ${plan.container.name} and replaces ${plan.items.length} target(s) (a safety copy is made first). Type the container's name to go on: `, {signal: ctx.signal});
-		if (answer.trim() !== plan.container.name) {
-			throw new DoctorError('restore cancelled: nothing was changed', 'declined');
-		}
-	} finally {
-		rl.close();
+	const answer = await askAtTerminal(`This stops ${plan.container.name} and replaces ${plan.items.length} target(s) (a safety copy is made first). Type the container's name to go on: `, {input: process.stdin, output: ctx.stderr}, ctx.signal, 'nothing was changed');
+	if (answer.trim() !== plan.container.name) {
+		throw new DoctorError('restore cancelled: nothing was changed', 'declined');
 	}
 }
 

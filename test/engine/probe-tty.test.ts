@@ -6,7 +6,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, describe, it} from 'node:test';
 import {LABELS, cleanup, engineOrSkip, image, uniqueName} from '../helpers/engine.js';
-import {closeTerminals, envPrefix, openTerminal, type, waitForScreen} from '../e2e/tmux.js';
+import {closeTerminals, envPrefix, key, openTerminal, type, waitForScreen} from '../e2e/tmux.js';
 
 const stateHome = mkdtempSync(join(tmpdir(), 'occt-state-'));
 
@@ -16,7 +16,7 @@ after(() => {
 });
 
 describe('probe --plain in a terminal', {timeout: 180_000}, () => {
-	it('shows the plan and asks [y/N]: n restarts nothing and exits 2, y runs the probe', async t => {
+	it('shows the plan and asks [y/N]: n restarts nothing and exits 2, Ctrl+C exits 130, y runs the probe', async t => {
 		const engine = await engineOrSkip(t);
 		if (!engine) {
 			return;
@@ -47,8 +47,17 @@ describe('probe --plain in a terminal', {timeout: 180_000}, () => {
 			assert.equal(afterNo.State.StartedAt, before.State.StartedAt, 'n: not restarted');
 			assert.equal(afterNo.RestartCount, before.RestartCount);
 
-			type(session, command('SECOND'), true);
+			// Ctrl+C at the prompt (a key there: the terminal is raw) is an interrupt, as anywhere else: exit 130.
+			type(session, command('CTRLC'), true);
 			await waitForScreen(session, s => (s.match(/Continue\? \[y\/N\]/g) ?? []).length === 2, 60_000);
+			key(session, 'C-c');
+			text = await waitForScreen(session, s => /CTRLC=\d+/.test(s), 30_000);
+			assert.match(text, /CTRLC=130/);
+			assert.match(text, /occ-doctor: interrupted by Ctrl\+C at the prompt: nothing was changed/);
+			assert.equal((await container.inspect()).State.StartedAt, before.State.StartedAt, 'Ctrl+C: not restarted');
+
+			type(session, command('SECOND'), true);
+			await waitForScreen(session, s => (s.match(/Continue\? \[y\/N\]/g) ?? []).length === 3, 60_000);
 			type(session, 'y', true);
 			text = await waitForScreen(session, s => /SECOND=\d+/.test(s), 90_000);
 			assert.match(text, /SECOND=[01]\b/);
