@@ -4,6 +4,7 @@ import {parseCommandLine, type ParsedArgs} from './source/commands/args.js';
 import {decideMode, type Command} from './source/commands/context.js';
 import {helpScreen, packageJson, quickAnswer} from './source/commands/help.js';
 import {asDoctorError, DoctorError, errorJson, errorLine} from './source/errors.js';
+import {leftUndone} from './source/left-undone.js';
 
 // Each command is imported only when it runs: start-up is what people wait for most (docs/startup.md).
 const COMMANDS: Record<string, () => Promise<Command>> = {
@@ -55,7 +56,9 @@ async function run(parsed: ParsedArgs): Promise<number> {
 		lastSignalAt = now;
 		interrupted++;
 		if (interrupted > 1) {
-			// A second Ctrl+C while cleanup runs: leave now.
+			// A second Ctrl+C while cleanup runs: leave now, saying what is not put back and how to.
+			const undone = leftUndone();
+			process.stderr.write(`occ-doctor: interrupted again: left before the cleanup finished${undone.length > 0 ? '' : ' (nothing was left to put back)'}\n${undone.map(note => `occ-doctor: ${note}\n`).join('')}`);
 			process.exit(130);
 		}
 

@@ -4,6 +4,7 @@
 import {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs';
 import {homedir} from 'node:os';
 import {join} from 'node:path';
+import {clearUndone, noteUndone} from '../left-undone.js';
 
 /** What every journal holds, whatever the task. */
 export interface JournalBase {
@@ -41,11 +42,13 @@ export function writeJournalOf(stateDir: string, kind: JournalKind, journal: Jou
 	const temp = `${path}.${process.pid}.tmp`;
 	writeFileSync(temp, JSON.stringify({...journal, updatedAt: new Date().toISOString()}, null, 2) + '\n', {mode: 0o600});
 	renameSync(temp, path);
+	noteUndone(path, `${kind} ${journal.runId} is not cleaned up (its journal: ${path}): run \`occ-doctor ${kind} --cleanup\``);
 	return path;
 }
 
 export function removeJournalOf(stateDir: string, kind: JournalKind, runId: string): void {
 	rmSync(journalPathOf(stateDir, kind, runId), {force: true});
+	clearUndone(journalPathOf(stateDir, kind, runId));
 }
 
 /** Every journal of a kind; unreadable, foreign or invalid files are skipped (never removed). */

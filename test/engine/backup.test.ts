@@ -466,6 +466,37 @@ describe('backup (real engine)', () => {
 		});
 	}
 
+	it('--stop, then Ctrl+C twice while the container stops: it leaves at once and says how to start the container again', {timeout: 120_000}, async t => {
+		const engine = await engineOrSkip(t);
+		if (!engine) {
+			return;
+		}
+
+		const {docker} = engine;
+		const volume = uniqueName('bk-twice');
+		try {
+			await docker.createVolume({Name: volume, Labels: LABELS});
+			const name = uniqueName('bk-twice');
+			// PID 1 ignores SIGTERM: the engine's stop waits its 6 s timeout, and the second Ctrl+C comes meanwhile.
+			const container = await docker.createContainer({name, Image: await image(docker), Labels: LABELS, Cmd: ['sleep', '3600'], StopTimeout: 6, HostConfig: {NetworkMode: 'none', Binds: [`${volume}:/data`]}});
+			await container.start();
+			const out = join(scratch, 'twice');
+			const run = runCli(['backup', '--container', container.id, '--out', out, '--plain', '--stop', '--yes']);
+			await until(() => /^stopping /m.test(run.stderr()));
+			run.child.kill('SIGINT');
+			// Past the window in which a copy of the same interrupt is ignored (source/relaunch.ts).
+			await new Promise(resolve => setTimeout(resolve, 1500));
+			run.child.kill('SIGINT');
+			const {code, stderr} = await run.done;
+			assert.equal(code, 130, stderr);
+			assert.match(stderr, /^occ-doctor: interrupted again: left before the cleanup finished$/m);
+			assert.match(stderr, new RegExp(`^occ-doctor: ${name} was stopped for the backup: start it again with \`docker start ${name}\`$`, 'm'));
+			assert.deepEqual(finalNames(out), []);
+		} finally {
+			await cleanup(docker, [volume]);
+		}
+	});
+
 	it('the container removed mid-backup: a clear error, no final-named file', {timeout: 120_000}, async t => {
 		const engine = await engineOrSkip(t);
 		if (!engine) {
