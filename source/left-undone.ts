@@ -17,3 +17,17 @@ export function clearUndone(key: string): void {
 export function leftUndone(): string[] {
 	return [...registry.values()];
 }
+
+/** The docker CLI aimed at `target` as this run was: `docker`, `docker --context NAME` or `docker -H URL`. */
+export function dockerOn(target: {label: string; context?: string | null}): string {
+	if (target.context && target.context !== 'default') {
+		return `docker --context ${target.context}`;
+	}
+
+	return target.label === 'unix:///var/run/docker.sock' ? 'docker' : `docker -H ${target.label}`;
+}
+
+/** `occ-doctor KIND --cleanup`, aimed at the engine the journal was written against (its label). */
+export function cleanupOn(kind: string, engine: string): string {
+	return `occ-doctor ${kind} --cleanup${engine === 'unix:///var/run/docker.sock' ? '' : ` --host ${engine}`}`;
+}

@@ -22,7 +22,7 @@ export function wantsRelaunch(command: string, mode: string, env: NodeJS.Process
  * not be started (the caller then runs the command itself, slower but the same). A Ctrl+C at the terminal
  * reaches both processes (one process group); a signal sent to this one alone (`kill`, a supervisor) is passed on,
  * and the child counts the two copies of one Ctrl+C as one. If this process is killed outright, the child learns it
- * from its IPC channel closing and ends the same way.
+ * from its IPC channel closing and stops, cleaning up as on SIGTERM.
  */
 export async function relaunch(argv: string[]): Promise<number | null> {
 	if (!process.argv[1]) {
@@ -75,8 +75,9 @@ export async function relaunch(argv: string[]): Promise<number | null> {
 }
 
 /**
- * In the child: when the launcher is gone (killed with SIGKILL), its IPC channel closes; end at once, as the
- * launcher did, instead of running on unseen. The channel must not keep the child alive.
+ * In the child: when the launcher is gone (killed with SIGKILL), its IPC channel closes. Stop as on SIGTERM, with
+ * the cleanup (a container stopped for the backup started again, the partial files removed), instead of running on
+ * unseen. The channel must not keep the child alive.
  */
 export function followLauncher(): void {
 	if (process.env[RELAUNCHED_ENV] !== '1' || !process.channel) {
@@ -85,7 +86,7 @@ export function followLauncher(): void {
 
 	process.channel.unref();
 	process.once('disconnect', () => {
-		process.kill(process.pid, 'SIGKILL');
+		process.kill(process.pid, 'SIGTERM');
 	});
 }
 

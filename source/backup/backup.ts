@@ -9,7 +9,7 @@ import {connect, DoctorError, explainEngineError, type Engine} from '../docker/e
 import {interrupted} from '../docker/abort.js';
 import {refuseBindsAtRisk} from '../docker/bind-guard.js';
 import {startContainer, stopContainer, stopTimeoutOf} from '../docker/lifecycle.js';
-import {clearUndone, noteUndone} from '../left-undone.js';
+import {clearUndone, dockerOn, noteUndone} from '../left-undone.js';
 import {SnapshotError} from '../sqlite/snapshot.js';
 import {databaseWorkDir, snapshotForArchive} from './database.js';
 import {IndexBuilder} from './file-index.js';
@@ -203,7 +203,7 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 		if (options.stop && facts.state.running) {
 			emit({type: 'container', action: 'stopping', name: facts.name});
 			// The container's own stop timeout: an agent that flushes on SIGTERM gets the time it asked for.
-			noteUndone(`backup-stop-${facts.id}`, `${facts.name} was stopped for the backup: start it again with \`docker start ${facts.name}\``);
+			noteUndone(`backup-stop-${facts.id}`, `${facts.name} was stopped for the backup: start it again with \`${dockerOn(engine.target)} start ${facts.name}\``);
 			await stopContainer(engine, facts.id, facts.name, stopTimeoutOf(await container.inspect()));
 			stopped = true;
 			emit({type: 'container', action: 'stopped', name: facts.name});

@@ -18,6 +18,11 @@ export async function askAtTerminal(question: string, streams: PromptStreams, si
 	rl.once('SIGINT', () => {
 		interrupted.abort();
 	});
+	if (process.env.OCC_DOCTOR_RELAUNCHED === '1') {
+		// Relaunched (source/relaunch.ts), readline's Ctrl+Z would stop this child alone, and the shell, waiting on
+		// the launcher, would never get the terminal back: Ctrl+Z is ignored at the prompt (answer, or Ctrl+C).
+		rl.on('SIGTSTP', () => {});
+	}
 	try {
 		return await rl.question(question, {signal: AbortSignal.any([signal, interrupted.signal])});
 	} catch (error) {

@@ -254,8 +254,8 @@ async function engineAnswerError(answer: PipelineResponse): Promise<Error> {
  * Copy files out of the container, in the order given, then stat `stats`, all in one round trip: the requests go
  * out together on one connection and the engine answers them one after another (pipeline.ts), so every stat is
  * taken after every copy has been read, as when each request waits for the one before. Returns the stats (null:
- * absent). A file that vanished before its copy throws as copyFileFromContainer does (statusCode 404), after the
- * answers are read to the end; its later copies are skipped.
+ * absent). A file that vanished before its copy throws as copyFileFromContainer does (statusCode 404), and the
+ * connection is closed at once: the later copies are not read.
  */
 export async function copyThenStatInContainer(socket: Duplex, containerId: string, copies: Array<{path: string; destination: string}>, stats: string[], signal?: AbortSignal): Promise<Array<PathStat | null>> {
 	const at = (path: string) => `/containers/${encodeURIComponent(containerId)}/archive?path=${encodeURIComponent(path)}`;
@@ -269,16 +269,21 @@ export async function copyThenStatInContainer(socket: Duplex, containerId: strin
 		for await (const answer of pipelined(socket, steps)) {
 			const copy = copies[step++];
 			if (answer.statusCode === 404 && copy) {
-				failure ??= Object.assign(new Error(`${copy.path} vanished during the copy`), {statusCode: 404});
+				failure = Object.assign(new Error(`${copy.path} vanished during the copy`), {statusCode: 404});
 			} else if (answer.statusCode === 404) {
 				after.push(null);
 			} else if (answer.statusCode !== 200) {
-				failure ??= await engineAnswerError(answer);
-			} else if (copy && failure === null) {
+				failure = await engineAnswerError(answer);
+			} else if (copy) {
 				await writeFileOf(answer.body, copy.path, copy.destination, signal);
-			} else if (!copy) {
+			} else {
 				const header = answer.headers['x-docker-container-path-stat'];
 				after.push(header ? decodePathStat(header) : null);
+			}
+
+			if (failure) {
+				// The attempt is lost: close the connection rather than read the copies still coming.
+				break;
 			}
 		}
 	} finally {

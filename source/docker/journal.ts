@@ -4,7 +4,7 @@
 import {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs';
 import {homedir} from 'node:os';
 import {join} from 'node:path';
-import {clearUndone, noteUndone} from '../left-undone.js';
+import {cleanupOn, clearUndone, noteUndone} from '../left-undone.js';
 
 /** What every journal holds, whatever the task. */
 export interface JournalBase {
@@ -42,7 +42,7 @@ export function writeJournalOf(stateDir: string, kind: JournalKind, journal: Jou
 	const temp = `${path}.${process.pid}.tmp`;
 	writeFileSync(temp, JSON.stringify({...journal, updatedAt: new Date().toISOString()}, null, 2) + '\n', {mode: 0o600});
 	renameSync(temp, path);
-	noteUndone(path, `${kind} ${journal.runId} is not cleaned up (its journal: ${path}): run \`occ-doctor ${kind} --cleanup\``);
+	noteUndone(path, `${kind} ${journal.runId} is not cleaned up (its journal: ${path}): run \`${cleanupOn(kind, journal.engine)}\``);
 	return path;
 }
 

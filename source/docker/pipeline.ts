@@ -6,6 +6,14 @@
 // wait for each answer (docs/remote.md).
 import type {Duplex} from 'node:stream';
 
+/** The engine's answers could not be read as HTTP/1.1 here: the caller may ask again one request at a time. */
+export class PipelineError extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = 'PipelineError';
+	}
+}
+
 export interface PipelineStep {
 	method: 'GET' | 'HEAD';
 	/** Path and query, e.g. `/containers/ID/archive?path=%2Fdata%2Fx.db`. */
@@ -51,11 +59,11 @@ class ByteReader {
 			}
 
 			if (this.pending.length > limit) {
-				throw new Error('the engine sent a malformed HTTP response (a header line too long)');
+				throw new PipelineError('an answer of the engine could not be read (a header line too long)');
 			}
 
 			if (!await this.more()) {
-				throw new Error('the engine closed the connection before its answer was complete');
+				throw new PipelineError('the engine closed the connection before its answer was complete');
 			}
 		}
 	}
@@ -65,7 +73,7 @@ class ByteReader {
 		let left = n;
 		while (left > 0) {
 			if (this.pending.length === 0 && !await this.more()) {
-				throw new Error(`the engine closed the connection ${left} bytes before the end of its answer`);
+				throw new PipelineError(`the engine closed the connection ${left} bytes before the end of its answer`);
 			}
 
 			const part = this.pending.subarray(0, left);
@@ -82,7 +90,7 @@ async function * chunked(reader: ByteReader): AsyncGenerator<Buffer> {
 	for (;;) {
 		const size = Number.parseInt((await reader.line('\r\n', HEAD_LIMIT)).split(';')[0]!.trim(), 16);
 		if (!Number.isFinite(size) || size < 0) {
-			throw new Error('the engine sent a malformed chunked answer');
+			throw new PipelineError('a chunked answer of the engine could not be read');
 		}
 
 		if (size === 0) {
@@ -126,7 +134,7 @@ export async function * pipelined(socket: Duplex, steps: PipelineStep[]): AsyncG
 			const status = await reader.line('\r\n', HEAD_LIMIT);
 			const match = /^HTTP\/1\.[01] (\d{3})/.exec(status);
 			if (!match) {
-				throw new Error(`the engine sent a malformed HTTP status line: ${status.slice(0, 80)}`);
+				throw new PipelineError(`an answer of the engine could not be read (status line: ${status.slice(0, 80)})`);
 			}
 
 			const headers: Record<string, string> = {};
@@ -141,7 +149,7 @@ export async function * pipelined(socket: Duplex, steps: PipelineStep[]): AsyncG
 			const noBody = step.method === 'HEAD' || statusCode === 204 || statusCode === 304;
 			const length = Number(headers['content-length'] ?? Number.NaN);
 			if (!noBody && !/chunked/i.test(headers['transfer-encoding'] ?? '') && !Number.isFinite(length)) {
-				throw new Error('the engine sent an answer of unknown length on a kept-alive connection');
+				throw new PipelineError('the engine sent an answer of unknown length on a kept-alive connection');
 			}
 
 			const body = noBody ? reader.take(0) : /chunked/i.test(headers['transfer-encoding'] ?? '') ? chunked(reader) : reader.take(length);

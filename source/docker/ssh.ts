@@ -199,6 +199,8 @@ export class SshTransport {
 	/** Connections to the forward opened ahead (their channel opens while nothing waits on it). */
 	private spare: Socket[] = [];
 	private logins = 0;
+	/** Forward USUAL_ENGINE_SOCKET on the login's own command line (off for an ssh that cannot). */
+	private earlyForward = true;
 
 	constructor(address: string, private readonly ssh = 'ssh') {
 		const {args, host} = sshDestination(address);
@@ -264,7 +266,8 @@ export class SshTransport {
 		const early = this.earlyForwardPath;
 		rmSync(early, {force: true});
 		return new Promise((resolve, reject) => {
-			const child = spawn(this.ssh, ['-o', 'BatchMode=yes', '-o', 'ControlMaster=yes', '-o', `ControlPath=${this.controlPath}`, '-o', `ControlPersist=${IDLE_EXIT}`, ...KEEPALIVE, '-L', `${early}:${USUAL_ENGINE_SOCKET}`, ...this.args, `sh -c '${WHERE_IS_THE_ENGINE}'`], {stdio: ['ignore', 'pipe', 'pipe']});
+			const forwardEarly = this.earlyForward ? ['-L', `${early}:${USUAL_ENGINE_SOCKET}`] : [];
+			const child = spawn(this.ssh, ['-o', 'BatchMode=yes', '-o', 'ControlMaster=yes', '-o', `ControlPath=${this.controlPath}`, '-o', `ControlPersist=${IDLE_EXIT}`, ...KEEPALIVE, ...forwardEarly, ...this.args, `sh -c '${WHERE_IS_THE_ENGINE}'`], {stdio: ['ignore', 'pipe', 'pipe']});
 			const listening = setInterval(() => {
 				if (existsSync(early)) {
 					clearInterval(listening);
@@ -302,6 +305,10 @@ export class SshTransport {
 					// The last line: a login script may print before it.
 					this.engineEndpoint = code === 0 ? stdout.trim().split('\n').pop()?.trim() || undefined : undefined;
 					resolve(/^unix:\/\/(\/\S+)$/.exec(this.engineEndpoint ?? '')?.[1]);
+				} else if (this.earlyForward && /bad (local )?forwarding specification/i.test(stderr)) {
+					// An ssh that cannot forward a unix socket (OpenSSH before 6.7): log in without the early forward.
+					this.earlyForward = false;
+					this.startMaster().then(resolve, reject);
 				} else {
 					reject(explainSshFailure(stderr, code, this.host));
 				}

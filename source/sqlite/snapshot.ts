@@ -3,6 +3,7 @@ import {basename, join} from 'node:path';
 import type Docker from 'dockerode';
 import type {Duplex} from 'node:stream';
 import {copyFileFromContainer, copyThenStatInContainer, statInContainer, type PathStat} from '../docker/archive.js';
+import {PipelineError} from '../docker/pipeline.js';
 import {formatBytes} from '../report/text.js';
 
 // A consistent copy of a live SQLite database through the archive API, without touching the live files.
@@ -38,13 +39,28 @@ export interface FileSource {
  * none: ssh:// through its forwarded socket), a snapshot's copies and its re-stat go out together (copyThenStatInContainer).
  */
 export function archiveSource(container: Docker.Container, connection?: (requests: number) => Promise<Duplex | null>): FileSource {
+	// Answers the pipeline cannot read (an old engine, a proxy between) end it for this source: one request at a time.
+	let pipelining = connection !== undefined;
 	return {
 		stat: async path => statInContainer(container, path),
 		copy: async (path, destination, signal) => copyFileFromContainer(container, path, destination, signal),
 		...(connection ? {
 			async copyThenStat(copies: Array<{path: string; destination: string}>, stats: string[], signal?: AbortSignal) {
-				const socket = await connection(copies.length + stats.length);
-				return socket ? copyThenStatInContainer(socket, container.id, copies, stats, signal) : null;
+				const socket = pipelining ? await connection(copies.length + stats.length) : null;
+				if (!socket) {
+					return null;
+				}
+
+				try {
+					return await copyThenStatInContainer(socket, container.id, copies, stats, signal);
+				} catch (error) {
+					if (!(error instanceof PipelineError) || signal?.aborted) {
+						throw error;
+					}
+
+					pipelining = false;
+					return null;
+				}
 			},
 		} : {}),
 	};

@@ -391,7 +391,7 @@ describe('backup (real engine)', () => {
 		});
 	}
 
-	it('runs in a child with a larger heap (source/relaunch.ts); killed outright (SIGKILL), that child ends with it: no final-named file', {timeout: 120_000}, async t => {
+	it('runs in a child with a larger heap (source/relaunch.ts); the launcher killed outright (SIGKILL), the child cleans up and ends: nothing left', {timeout: 120_000}, async t => {
 		const engine = await engineOrSkip(t);
 		if (!engine) {
 			return;
@@ -420,6 +420,7 @@ describe('backup (real engine)', () => {
 			assert.equal(code, null);
 			await until(() => relaunched().length === 0, 5000);
 			assert.deepEqual(finalNames(out), []);
+			assert.ok(!existsSync(out), 'the child cleaned up as on SIGTERM: the directory it made is removed');
 		} finally {
 			await cleanup(docker, [volume]);
 		}

@@ -2,7 +2,7 @@
 // per run counted in sshd's own log, docker contexts, and one line per failure stage.
 import assert from 'node:assert/strict';
 import {spawn} from 'node:child_process';
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync} from 'node:fs';
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
 import {connect, createServer, type Server} from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -96,6 +96,19 @@ describe('the engine over SSH (real sshd on loopback)', () => {
 		assert.match(result.stdout, /^engine: ssh:\/\/box · ssh$/m);
 		assert.match(result.stdout, /notes|opencode/);
 		assert.equal(result.logins, 1, box!.log().split('\n').slice(-30).join('\n'));
+	});
+
+	it('logs in with an ssh that cannot forward a unix socket (before OpenSSH 6.7): without the early forward, one login', async () => {
+		const old = join(dir, 'old-ssh');
+		mkdirSync(old, {recursive: true});
+		const real = (clientEnv().PATH ?? '').split(':').map(d => join(d, 'ssh')).find(p => existsSync(p))!;
+		// As such an ssh answers the forward of the usual engine socket the login asks for (ssh.ts, startMaster).
+		writeFileSync(join(old, 'ssh'), `#!/bin/sh\nfor a in "$@"; do case "$a" in *usual.sock:*) echo "Bad local forwarding specification '$a'" >&2; exit 255;; esac; done\nexec '${real}' "$@"\n`, {mode: 0o755});
+		const result = await overSsh(['check', '--host', 'ssh://box', '--container', name], {PATH: `${old}:${clientEnv().PATH}`});
+		assert.ok(result.code === 0 || result.code === 1, result.stderr);
+		assert.equal(result.stderr, '');
+		assert.match(result.stdout, /^engine: ssh:\/\/box · ssh$/m);
+		assert.equal(result.logins, 1);
 	});
 
 	it('forwards the engine socket over that connection (one remote command per check: where the engine listens), or stays on dial-stdio where sshd refuses', async () => {

@@ -7,6 +7,8 @@ import {after, describe, it} from 'node:test';
 import tar from 'tar-stream';
 import {copyThenStatInContainer} from '../../source/docker/archive.js';
 import {pipelined} from '../../source/docker/pipeline.js';
+import {archiveSource} from '../../source/sqlite/snapshot.js';
+import type Docker from 'dockerode';
 
 const dir = mkdtempSync(join(tmpdir(), 'occt-pipe-'));
 after(() => rmSync(dir, {recursive: true, force: true}));
@@ -88,9 +90,20 @@ describe('pipelined requests to the engine (HTTP/1.1 on one connection)', () => 
 		assert.equal(sent().split('HEAD ').length, 4);
 	});
 
-	it('a file gone before its copy (404) fails the attempt as a vanished file, after every answer is read', async () => {
+	it('a file gone before its copy (404) fails the attempt as a vanished file at once, the later copies not read', async () => {
 		const {socket} = connection(Buffer.concat([lengthAnswer('404 Not Found', '{"message":"Could not find the file"}'), lengthAnswer('200 OK', await tarOf('db', Buffer.alloc(512, 1))), headAnswer(512)]));
 		await assert.rejects(copyThenStatInContainer(socket, 'abc', [{path: '/d/db-wal', destination: join(dir, 'gone-wal')}, {path: '/d/db', destination: join(dir, 'gone')}], ['/d/db']), (error: {statusCode?: number; message: string}) => error.statusCode === 404 && /db-wal vanished/.test(error.message));
+	});
+
+	it('answers that cannot be read as HTTP/1.1 end pipelining for that source: one request at a time from then on', async () => {
+		let asked = 0;
+		const source = archiveSource({id: 'abc'} as unknown as Docker.Container, async () => {
+			asked++;
+			return connection(Buffer.from('SSH-2.0-not-an-engine\r\n\r\n')).socket;
+		});
+		assert.equal(await source.copyThenStat!([{path: '/d/db', destination: join(dir, 'x')}], ['/d/db']), null);
+		assert.equal(await source.copyThenStat!([{path: '/d/db', destination: join(dir, 'x')}], ['/d/db']), null);
+		assert.equal(asked, 1, 'not asked again');
 	});
 
 	it('another engine error is thrown with its message', async () => {
