@@ -5,6 +5,7 @@ import {decideMode, type Command} from './source/commands/context.js';
 import {helpScreen, packageJson, quickAnswer} from './source/commands/help.js';
 import {asDoctorError, DoctorError, errorJson, errorLine} from './source/errors.js';
 import {leftUndone} from './source/left-undone.js';
+import {isRelaunched} from './source/relaunched.js';
 
 // Each command is imported only when it runs: start-up is what people wait for most (docs/startup.md).
 const COMMANDS: Record<string, () => Promise<Command>> = {
@@ -34,7 +35,8 @@ async function run(parsed: ParsedArgs): Promise<number> {
 	const interactive = stdinIsTty && Boolean(process.stdout.isTTY);
 	const mode = decideMode(flags, stdinIsTty, Boolean(process.stdout.isTTY));
 	const commandName = parsed.command ?? (mode === 'tui' ? 'tui' : 'check');
-	if (commandName === 'backup' && mode !== 'tui') {
+	// Only backup may relaunch (wantsRelaunch decides the rest): no other command loads relaunch.ts.
+	if (commandName === 'backup') {
 		const {relaunch, wantsRelaunch} = await import('./source/relaunch.js');
 		const code = wantsRelaunch(commandName, mode, process.env, process.execArgv) ? await relaunch(argv) : null;
 		if (code !== null) {
@@ -92,7 +94,7 @@ for (const stream of [process.stdout, process.stderr]) {
 
 const argv = process.argv.slice(2);
 /** Started by source/relaunch.ts as a child with a larger heap: a copy of one interrupt is not a second one. */
-const relaunched = process.env.OCC_DOCTOR_RELAUNCHED === '1';
+const relaunched = isRelaunched();
 const DUPLICATE_SIGNAL_MS = 1000;
 if (relaunched) {
 	void import('./source/relaunch.js').then(r => r.followLauncher());

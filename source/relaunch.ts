@@ -5,16 +5,15 @@
 // runs in a child Node started with it. The child owns the terminal, the output and the exit code; this process only
 // passes signals on and mirrors how the child ended (docs/backup.md, Performance).
 import {spawn} from 'node:child_process';
+import {isRelaunched, RELAUNCHED_ENV} from './relaunched.js';
 
 export const HEAP_FLAG = '--initial-old-space-size=64';
-/** Set in the child: it is the relaunched one (never relaunch again), and it dedupes an interrupt sent twice. */
-export const RELAUNCHED_ENV = 'OCC_DOCTOR_RELAUNCHED';
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /** Whether this run of `command` should go to a child with the heap flag (plain and JSON backups, not the TUI). */
 export function wantsRelaunch(command: string, mode: string, env: NodeJS.ProcessEnv, execArgv: string[]): boolean {
 	// Under a debugger (--inspect) the process being debugged must be the one that works.
-	return command === 'backup' && mode !== 'tui' && env[RELAUNCHED_ENV] !== '1' && !execArgv.some(a => a.startsWith('--initial-old-space-size') || a.startsWith('--inspect') || a.startsWith('--debug'));
+	return command === 'backup' && mode !== 'tui' && !isRelaunched(env) && !execArgv.some(a => a.startsWith('--initial-old-space-size') || a.startsWith('--inspect') || a.startsWith('--debug'));
 }
 
 /**
@@ -80,7 +79,7 @@ export async function relaunch(argv: string[]): Promise<number | null> {
  * unseen. The channel must not keep the child alive.
  */
 export function followLauncher(): void {
-	if (process.env[RELAUNCHED_ENV] !== '1' || !process.channel) {
+	if (!isRelaunched() || !process.channel) {
 		return;
 	}
 

@@ -3,6 +3,7 @@
 // interrupt (exit 130) a Ctrl+C anywhere else gives, not readline's "Aborted with Ctrl+C" (exit 2).
 import {createInterface} from 'node:readline/promises';
 import {DoctorError} from '../errors.js';
+import {isRelaunched} from '../relaunched.js';
 
 export interface PromptStreams {
 	input: NodeJS.ReadableStream;
@@ -18,7 +19,7 @@ export async function askAtTerminal(question: string, streams: PromptStreams, si
 	rl.once('SIGINT', () => {
 		interrupted.abort();
 	});
-	if (process.env.OCC_DOCTOR_RELAUNCHED === '1') {
+	if (isRelaunched()) {
 		// Relaunched (source/relaunch.ts), readline's Ctrl+Z would stop this child alone, and the shell, waiting on
 		// the launcher, would never get the terminal back: Ctrl+Z is ignored at the prompt (answer, or Ctrl+C).
 		rl.on('SIGTSTP', () => {});

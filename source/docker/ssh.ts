@@ -172,15 +172,16 @@ process.on('exit', () => {
 	}
 });
 
+/** Where the docker CLI finds its engine when nothing says otherwise: WHERE_IS_THE_ENGINE's last answer. */
+export const USUAL_ENGINE_SOCKET = '/var/run/docker.sock';
+
 /**
  * Where the remote docker CLI would connect, asked of `sh` rather than of a docker CLI (whose start costs more than
  * the login on a busy host): DOCKER_HOST, else the default socket; a context (DOCKER_CONTEXT or a currentContext in
  * the CLI's config) is asked of `docker context inspect`, as the docker CLI would resolve it. No single quote and no
  * `!` inside: it goes through the user's login shell, whatever that is, as `sh -c '…'`.
  */
-/** Where the docker CLI finds its engine when nothing says otherwise: WHERE_IS_THE_ENGINE's last answer. */
-export const USUAL_ENGINE_SOCKET = '/var/run/docker.sock';
-export const WHERE_IS_THE_ENGINE = 'if [ -n "$DOCKER_HOST" ]; then echo "$DOCKER_HOST"; elif [ -n "$DOCKER_CONTEXT" ] || grep -qs currentContext "${DOCKER_CONFIG:-$HOME/.docker}/config.json"; then exec docker context inspect --format "{{.Endpoints.docker.Host}}"; else echo unix:///var/run/docker.sock; fi';
+export const WHERE_IS_THE_ENGINE = 'if [ -n "$DOCKER_HOST" ]; then echo "$DOCKER_HOST"; elif [ -n "$DOCKER_CONTEXT" ] || grep -qs currentContext "${DOCKER_CONFIG:-$HOME/.docker}/config.json"; then exec docker context inspect --format "{{.Endpoints.docker.Host}}"; else echo unix://' + USUAL_ENGINE_SOCKET + '; fi';
 
 /** One ControlMaster to the host and an http.Agent whose connections are channels (or sessions) on it. */
 export class SshTransport {
@@ -201,6 +202,8 @@ export class SshTransport {
 	private logins = 0;
 	/** Forward USUAL_ENGINE_SOCKET on the login's own command line (off for an ssh that cannot). */
 	private earlyForward = true;
+	/** Requests sent through channel(): the engine's request count includes them. */
+	pipelinedRequests = 0;
 
 	constructor(address: string, private readonly ssh = 'ssh') {
 		const {args, host} = sshDestination(address);
@@ -376,9 +379,6 @@ export class SshTransport {
 		this.pipelinedRequests += requests;
 		return this.session();
 	}
-
-	/** Requests sent through channel(): the engine's request count includes them. */
-	pipelinedRequests = 0;
 
 	/** A fresh connection to the remote engine: a channel to the forwarded socket, else a dial-stdio session. */
 	private async session(): Promise<Duplex> {

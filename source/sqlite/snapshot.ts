@@ -197,9 +197,11 @@ export async function snapshotDatabase(from: Docker.Container | FileSource, dbPa
 		await Promise.all([main, walLocal, journalLocal, `${main}-shm`].map(async f => rm(f, {force: true})));
 	};
 
+	// Stat before and after in this order: main, -wal, -journal.
+	const files = [dbPath, `${dbPath}-wal`, `${dbPath}-journal`];
 	for (let attempt = 1; attempt <= SNAPSHOT_ATTEMPTS; attempt++) {
 		signal?.throwIfAborted();
-		const before = await Promise.all([statFile(source, dbPath), statFile(source, `${dbPath}-wal`), statFile(source, `${dbPath}-journal`)]);
+		const before = await Promise.all(files.map(async file => statFile(source, file)));
 		const [mainStat, walStat, journalStat] = before;
 		if (!mainStat) {
 			throw new SnapshotError(`${dbPath} does not exist in the container`);
@@ -226,7 +228,6 @@ export async function snapshotDatabase(from: Docker.Container | FileSource, dbPa
 			...(walStat ? [{path: `${dbPath}-wal`, destination: walLocal}] : []),
 			{path: dbPath, destination: main},
 		];
-		const files = [dbPath, `${dbPath}-wal`, `${dbPath}-journal`];
 		let after: Array<{size: number; mtime: string; isFile: boolean} | null> | null = null;
 		try {
 			after = await source.copyThenStat?.(copies, files, signal) ?? null;

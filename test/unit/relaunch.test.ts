@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {HEAP_FLAG, RELAUNCHED_ENV, wantsRelaunch} from '../../source/relaunch.js';
+import {HEAP_FLAG, wantsRelaunch} from '../../source/relaunch.js';
+import {RELAUNCHED_ENV} from '../../source/relaunched.js';
 
 describe('relaunch with a larger heap', () => {
 	it('is for plain and JSON backups only, once, and not when the flag is already there', () => {
