@@ -11,6 +11,7 @@ import {statInContainer, type PathStat} from '../docker/archive.js';
 import {sortFindings} from '../core/findings.js';
 import {isRedis, redisProfile, withRedis} from '../core/redis.js';
 import {gatherRedis} from './redis.js';
+import {decideDatabase, mountedHostFiles} from '../sqlite/shell-source.js';
 import {examineStack, pickFromStack} from './stack.js';
 
 export interface CheckOptions {
@@ -130,10 +131,23 @@ function askEarly(engine: Engine, facts: ContainerFacts, profile: Profile, extra
 	const candidates = collectCandidates(facts, profile, extra);
 	const container = () => engine.docker.getContainer(facts.id);
 	const stats = new Map<string, Promise<PathStat | null>>();
+	/** Existence known from the host shell's answers (not a snapshot's first stat: its fingerprint is of another kind). */
+	const existence = new Map<string, Promise<PathStat | null>>();
 	// Not over dial-stdio sessions (sshd refused the forward): each request is a session there, and a burst past
 	// sshd's MaxSessions while earlier ones close is refused, which reads as a dropped link (a second login).
 	const prefetch = !facts.archiveRisk && engine.target.ssh?.forwarding !== false;
+	// Over ssh://, whether the engine's host lets us read each database is asked of its shell now, with its first stats.
+	const shell = facts.archiveRisk ? undefined : engine.target.ssh?.hostShellNow;
 	for (const {path} of prefetch ? candidates.filter(c => c.kind === 'sqlite' && coveringMount(c.path, facts)?.type !== 'tmpfs') : []) {
+		if (shell && mountedHostFiles(facts, path)) {
+			const decided = decideDatabase(shell, facts, path);
+			// Its existence, for pathsExist: from the host when it can read it, else as before.
+			const exists = decided.then(async ({onHost, first}) => (onHost ? (first.get(path) ? {isFile: true} as PathStat : null) : statInContainer(container(), path)));
+			exists.catch(() => {});
+			existence.set(path, exists);
+			continue;
+		}
+
 		for (const file of [path, `${path}-wal`, `${path}-journal`]) {
 			const stat = statInContainer(container(), file);
 			stat.catch(() => {}); // Whoever takes it gets the failure.
@@ -142,7 +156,7 @@ function askEarly(engine: Engine, facts: ContainerFacts, profile: Profile, extra
 	}
 
 	const paths = candidates.map(c => c.path);
-	const answers = Promise.all([pathsExist(engine, facts, paths, stats), configuredUser(engine, facts)]);
+	const answers = Promise.all([pathsExist(engine, facts, paths, new Map([...stats, ...existence])), configuredUser(engine, facts)]);
 	answers.catch(() => {}); // Awaited by pathsAndUser; a check that failed before then has its own error.
 	return {paths, answers, stats};
 }

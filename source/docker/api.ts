@@ -148,23 +148,33 @@ export function unixApi(socketPath: string): EngineApi {
  * GET /_ping through an http.Agent (the ssh transport's, whose connections are channels on its one SSH connection):
  * the head of the answer, for versionFromPing. node:http is loaded by that transport already.
  */
-export function pingThrough(agent: Agent): () => Promise<string> {
+export function pingThrough(agent: Agent, prefetched?: () => Promise<{statusCode: number; headers: Record<string, string>} | undefined>): () => Promise<{head: string; asked: boolean}> {
 	const http = () => createRequire(import.meta.url)('node:http') as typeof import('node:http');
-	return async () => new Promise((resolve, reject) => {
+	const head = (headers: Record<string, unknown>) => Object.entries(headers).map(([name, value]) => `\r\n${name}: ${String(value)}`).join('');
+	return async () => {
+		// Sent before the login had said where the engine listens (SshTransport.prefetch), and now known to be its.
+		// The transport counted it when it was sent.
+		const early = await prefetched?.();
+		return early?.statusCode === 200 ? {head: head(early.headers), asked: false} : {head: await ask(), asked: true};
+	};
+
+	async function ask(): Promise<string> {
+		return new Promise((resolve, reject) => {
 		const request = http().get({agent, host: 'docker', path: '/_ping'}, response => {
 			const chunks: Buffer[] = [];
 			response.on('data', (chunk: Buffer) => chunks.push(chunk));
 			response.on('error', reject);
 			response.on('end', () => {
 				if (response.statusCode === 200) {
-					resolve(Object.entries(response.headers).map(([name, value]) => `\r\n${name}: ${String(value)}`).join(''));
+					resolve(head(response.headers));
 				} else {
 					reject(statusError(response.statusCode ?? 0, Buffer.concat(chunks)));
 				}
 			});
 		});
 		request.on('error', reject);
-	});
+		});
+	}
 }
 
 /**
@@ -172,7 +182,7 @@ export function pingThrough(agent: Agent): () => Promise<string> {
  * given (ssh), reads the versions from /_ping's head, as unixApi does: the version is on the critical path of every
  * check, and /version costs the engine more than the ping (see unixApi).
  */
-export function modemApi(docker: () => Docker, ping?: () => Promise<string>): EngineApi {
+export function modemApi(docker: () => Docker, ping?: () => Promise<{head: string; asked: boolean}>): EngineApi {
 	let pings = 0;
 	const dial = async (path: string, query?: Query) => new Promise<any>((resolve, reject) => {
 		const modem = (docker() as unknown as {modem: {dial: (options: object, callback: (error: unknown, data: unknown) => void) => void}}).modem;
@@ -194,8 +204,9 @@ export function modemApi(docker: () => Docker, ping?: () => Promise<string>): En
 				return dial('/version');
 			}
 
-			pings++;
-			return versionFromPing(await ping()) ?? dial('/version');
+			const {head, asked} = await ping();
+			pings += asked ? 1 : 0;
+			return versionFromPing(head) ?? dial('/version');
 		},
 		async buffer(path, query) {
 			const data = await dial(path, query);

@@ -174,7 +174,8 @@ export function engineFor(target: EngineTarget): Engine {
 		return docker;
 	};
 
-	const api = target.transport === 'unix' ? unixApi(target.options.socketPath as string) : modemApi(load, target.ssh ? pingThrough(target.ssh.agent) : undefined);
+	const ssh = target.ssh;
+	const api = target.transport === 'unix' ? unixApi(target.options.socketPath as string) : modemApi(load, ssh ? pingThrough(ssh.agent, async () => ssh.prefetched('/_ping')) : undefined);
 	return {
 		get docker() {
 			return load();
@@ -211,6 +212,10 @@ async function askVersion(api: EngineApi, target: EngineTarget): Promise<{versio
 	}
 }
 
+function prefetchPath(ref: string): string {
+	return `/containers/${encodeURIComponent(ref)}/json`;
+}
+
 /**
  * Send the inspect of a container named up front (`check --container`) with the version, not one wave after it: the
  * first `api.json` of that path takes the answer already on its way. Over a link that is a round trip; on the local
@@ -218,7 +223,9 @@ async function askVersion(api: EngineApi, target: EngineTarget): Promise<{versio
  */
 function inspectEarly(engine: Engine, ref: string): {discard: () => void} {
 	const path = `/containers/${ref}/json`;
-	const early = engine.api.json(path);
+	// Over ssh:// it went out with the login itself (SshTransport.prefetch), when it could.
+	const ssh = engine.target.ssh;
+	const early = ssh ? ssh.prefetched(prefetchPath(ref)).then(async answer => (answer?.statusCode === 200 ? JSON.parse(answer.body.toString('utf8')) : engine.api.json(path))) : engine.api.json(path);
 	early.catch(() => {}); // Whoever asks gets the failure; unasked, it is nobody's.
 	const json = engine.api.json.bind(engine.api);
 	let taken = false;
@@ -241,6 +248,8 @@ export async function connect(choice?: string | (EngineChoice & {container?: str
 	const target = engineTarget(choice);
 	const engine = engineFor(target);
 	const container = typeof choice === 'object' ? choice.container : undefined;
+	// Over ssh:// the version and the inspect leave with the login's last round trip, not one after it.
+	target.ssh?.prefetch(['/_ping', ...(container ? [prefetchPath(container)] : [])]);
 	const early = container ? inspectEarly(engine, container) : undefined;
 	let version: EngineVersion;
 	try {

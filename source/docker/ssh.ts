@@ -10,6 +10,16 @@ import {dirname, join} from 'node:path';
 import {connect as connectSocket, type Socket} from 'node:net';
 import {Duplex} from 'node:stream';
 import {DoctorError} from './errors.js';
+import {HostShell, type ShellCommand, type ShellReply} from './host-shell.js';
+import {pipelined} from './pipeline.js';
+
+/** A prefetched answer (SshTransport.prefetch). */
+export interface EarlyAnswer {
+	statusCode: number;
+	/** Lower-cased names. */
+	headers: Record<string, string>;
+	body: Buffer;
+}
 
 // node:child_process and node:http load on the first ssh:// use: engine.ts imports this module for every run, and a
 // check of a local engine has no use for them (docs/startup.md).
@@ -18,8 +28,11 @@ const childProcess = () => lazy('node:child_process') as typeof import('node:chi
 const spawn = ((...args: unknown[]) => (childProcess().spawn as (...a: unknown[]) => ChildProcess)(...args)) as typeof import('node:child_process').spawn;
 const spawnSync = ((...args: unknown[]) => (childProcess().spawnSync as (...a: unknown[]) => unknown)(...args)) as typeof import('node:child_process').spawnSync;
 
-/** sshd allows 10 sessions per connection by default; stay under it with room for a hijacked exec. */
-export const MAX_SESSIONS = 8;
+/**
+ * sshd allows 10 sessions per connection by default, and counts a session until its close is through: stay under
+ * it with room for the host shell (the login's own session, kept), a hijacked exec and sessions still closing.
+ */
+export const MAX_SESSIONS = 7;
 /** Channels to the forwarded socket opened ahead of need, so a burst of requests does not wait a round trip each to open one. */
 export const SPARE_CHANNELS = 4;
 /** A master nobody uses any more (occ-doctor killed outright) goes away by itself after this. */
@@ -181,7 +194,17 @@ export const USUAL_ENGINE_SOCKET = '/var/run/docker.sock';
  * the CLI's config) is asked of `docker context inspect`, as the docker CLI would resolve it. No single quote and no
  * `!` inside: it goes through the user's login shell, whatever that is, as `sh -c '…'`.
  */
-export const WHERE_IS_THE_ENGINE = 'if [ -n "$DOCKER_HOST" ]; then echo "$DOCKER_HOST"; elif [ -n "$DOCKER_CONTEXT" ] || grep -qs currentContext "${DOCKER_CONFIG:-$HOME/.docker}/config.json"; then exec docker context inspect --format "{{.Endpoints.docker.Host}}"; else echo unix://' + USUAL_ENGINE_SOCKET + '; fi';
+export const WHERE_IS_THE_ENGINE = 'if [ -n "$DOCKER_HOST" ]; then echo "$DOCKER_HOST"; elif [ -n "$DOCKER_CONTEXT" ] || grep -qs currentContext "${DOCKER_CONFIG:-$HOME/.docker}/config.json"; then docker context inspect --format "{{.Endpoints.docker.Host}}"; else echo unix://' + USUAL_ENGINE_SOCKET + '; fi';
+
+/** The login's answer line: a login script may print before it. */
+const ANSWER = 'occ-doctor-engine=';
+/** Printed once the login's session has become the host shell (host-shell.ts). */
+const READY = 'occ-doctor-shell-ready';
+/**
+ * The login's own command: where the engine listens, then `sh` reading commands from the session's stdin, kept for
+ * the run (HostShell): later looks at the engine's host cost no new session.
+ */
+export const LOGIN_COMMAND = `sh -c 'a=$(${WHERE_IS_THE_ENGINE}) && echo "${ANSWER}$a"; echo ${READY}; exec sh'`;
 
 /** One ControlMaster to the host and an http.Agent whose connections are channels (or sessions) on it. */
 export class SshTransport {
@@ -204,6 +227,11 @@ export class SshTransport {
 	private earlyForward = true;
 	/** Requests sent through channel(): the engine's request count includes them. */
 	pipelinedRequests = 0;
+	/** GETs sent through the early forward before the question answered (prefetch), and their answers. */
+	private early: {paths: string[]; taken: Set<string>; answers?: Promise<Array<EarlyAnswer | null> | null>} | undefined;
+	/** The login's session, kept as a shell on the remote host (host-shell.ts); undefined before the login or without sh. */
+	private shell: HostShell | undefined;
+	private shellProcess: ChildProcess | undefined;
 
 	constructor(address: string, private readonly ssh = 'ssh') {
 		const {args, host} = sshDestination(address);
@@ -263,6 +291,8 @@ export class SshTransport {
 		this.forwardPath = undefined;
 		this.dropSpare();
 		this.engineEndpoint = undefined;
+		this.shell?.end(new Error('logged in again'));
+		this.shell = undefined;
 		// The usual engine socket is forwarded from the login on, and channels to it are opened as soon as the login
 		// is through, while the question runs: when the answer is that socket, the first request need not wait for a
 		// forward to be set up and a channel to open. Another answer drops them (forward()).
@@ -270,19 +300,47 @@ export class SshTransport {
 		rmSync(early, {force: true});
 		return new Promise((resolve, reject) => {
 			const forwardEarly = this.earlyForward ? ['-L', `${early}:${USUAL_ENGINE_SOCKET}`] : [];
-			const child = spawn(this.ssh, ['-o', 'BatchMode=yes', '-o', 'ControlMaster=yes', '-o', `ControlPath=${this.controlPath}`, '-o', `ControlPersist=${IDLE_EXIT}`, ...KEEPALIVE, ...forwardEarly, ...this.args, `sh -c '${WHERE_IS_THE_ENGINE}'`], {stdio: ['ignore', 'pipe', 'pipe']});
+			const child = spawn(this.ssh, ['-o', 'BatchMode=yes', '-o', 'ControlMaster=yes', '-o', `ControlPath=${this.controlPath}`, '-o', `ControlPersist=${IDLE_EXIT}`, ...KEEPALIVE, ...forwardEarly, ...this.args, LOGIN_COMMAND], {stdio: ['pipe', 'pipe', 'pipe']});
 			const listening = setInterval(() => {
 				if (existsSync(early)) {
 					clearInterval(listening);
+					this.sendEarly(early);
 					this.fillSpare(early);
 				}
 			}, 5);
 			listening.unref();
-			let stdout = '';
+			let said = Buffer.alloc(0);
 			let stderr = '';
-			child.stdout.on('data', (chunk: Buffer) => {
-				stdout += chunk.toString('utf8');
-			});
+			let answered = false;
+			const loggedIn = (text: string) => {
+				this.logins++;
+				this.lost = undefined;
+				const answer = text.split('\n').filter(l => l.startsWith(ANSWER)).pop()?.slice(ANSWER.length).trim();
+				this.engineEndpoint = answer || undefined;
+				resolve(/^unix:\/\/(\/\S+)$/.exec(this.engineEndpoint ?? '')?.[1]);
+			};
+
+			const onData = (chunk: Buffer) => {
+				said = Buffer.concat([said, chunk]);
+				// latin1: one character per byte, so `at` is also the offset in `said`.
+				const text = said.toString('latin1');
+				const at = `\n${text}`.indexOf(`\n${READY}\n`);
+				if (at < 0) {
+					return;
+				}
+
+				// The login is through and its session is now a shell on the engine's host, kept for the run.
+				answered = true;
+				clearInterval(timer);
+				child.stdout.off('data', onData);
+				this.shell = new HostShell(child.stdin, child.stdout, busy => hold(child, busy));
+				this.shellProcess = child;
+				this.shell.takeLeftover(said.subarray(at + READY.length + 1));
+				hold(child, false);
+				loggedIn(text.slice(0, at));
+			};
+
+			child.stdout.on('data', onData);
 			child.stderr.on('data', (chunk: Buffer) => {
 				stderr += chunk.toString('utf8');
 			});
@@ -301,13 +359,15 @@ export class SshTransport {
 			child.on('close', code => {
 				clearInterval(timer);
 				clearInterval(listening);
+				if (answered) {
+					// The host shell's session ended: the link went, or the run is over.
+					this.shell?.end(new DoctorError(`the shell on ${this.host} ended`));
+					return;
+				}
+
 				// The control socket says the login worked, whatever the question's answer (a forced command, no sh).
 				if (existsSync(this.controlPath)) {
-					this.logins++;
-					this.lost = undefined;
-					// The last line: a login script may print before it.
-					this.engineEndpoint = code === 0 ? stdout.trim().split('\n').pop()?.trim() || undefined : undefined;
-					resolve(/^unix:\/\/(\/\S+)$/.exec(this.engineEndpoint ?? '')?.[1]);
+					loggedIn(code === 0 ? said.toString('utf8') : '');
 				} else if (this.earlyForward && /bad (local )?forwarding specification/i.test(stderr)) {
 					// An ssh that cannot forward a unix socket (OpenSSH before 6.7): log in without the early forward.
 					this.earlyForward = false;
@@ -344,6 +404,60 @@ export class SshTransport {
 			this.forwardPath = local;
 			this.fillSpare(local);
 		}
+	}
+
+	/**
+	 * GETs to send as soon as the login is through, before the question where the engine listens has answered: to
+	 * the usual socket, pipelined on one channel. They are read-only (the version, an inspect); their answers are
+	 * used only if the question then names that socket (prefetched), else dropped unread by anyone.
+	 */
+	prefetch(paths: string[]): void {
+		if (this.earlyForward && !this.master) {
+			this.early = {paths, taken: new Set()};
+		}
+	}
+
+	/** The answer to a prefetched GET, once the login has said it came from the engine the docker CLI there uses. */
+	async prefetched(path: string): Promise<EarlyAnswer | undefined> {
+		const early = this.early;
+		const index = early?.paths.indexOf(path) ?? -1;
+		// Taken once: a later request (the TUI's refresh) asks the engine again.
+		if (!early || index < 0 || early.taken.has(path)) {
+			return undefined;
+		}
+
+		early.taken.add(path);
+		await this.ready().catch(() => {});
+		const answers = await early.answers;
+		return this.forwardPath === this.earlyForwardPath ? answers?.[index] ?? undefined : undefined;
+	}
+
+	private sendEarly(socketPath: string): void {
+		const early = this.early;
+		if (!early || early.answers) {
+			return;
+		}
+
+		this.pipelinedRequests += early.paths.length;
+		early.answers = (async () => {
+			const socket = connectSocket(socketPath);
+			socket.on('error', () => {});
+			const answers: Array<EarlyAnswer | null> = [];
+			try {
+				for await (const answer of pipelined(socket, early.paths.map(path => ({method: 'GET' as const, path})))) {
+					const chunks: Buffer[] = [];
+					for await (const chunk of answer.body) {
+						chunks.push(chunk);
+					}
+
+					answers.push({statusCode: answer.statusCode, headers: answer.headers, body: Buffer.concat(chunks)});
+				}
+
+				return answers;
+			} catch {
+				return null; // No engine there, or not one we can read: the usual requests say why.
+			}
+		})();
 	}
 
 	/** Where the login forwards the usual engine socket (USUAL_ENGINE_SOCKET) to, on this side. */
@@ -415,15 +529,32 @@ export class SshTransport {
 	/**
 	 * Run a read-only shell command on the remote host over the master (no new login), or null when that is not the
 	 * engine's host: only when the remote docker CLI reaches its engine through a unix socket do paths there mean
-	 * what they mean to the engine (bind sources). `command` is one string for the remote login shell.
+	 * what they mean to the engine (bind sources). `command` is one string for the remote login shell. It goes to the
+	 * host shell when there is one (no new session), else it is a session of its own.
 	 */
 	async runOnEngineHost(command: string): Promise<{code: number | null; stdout: string} | null> {
-		await this.ready();
+		const shell = await this.engineHostShell();
+		if (shell) {
+			const reply = await shell.run({line: command});
+			return {code: reply.code, stdout: reply.lines.join('\n')};
+		}
+
 		if (!this.engineEndpoint?.startsWith('unix://')) {
 			return null;
 		}
 
 		return quietly(this.ssh, ['-o', 'BatchMode=yes', '-o', 'ControlMaster=no', '-o', `ControlPath=${this.controlPath}`, ...KEEPALIVE, ...this.args, command]);
+	}
+
+	/** The shell on the engine's own host, when the login's session became one and the engine is a unix socket there. */
+	async engineHostShell(): Promise<{run(command: ShellCommand): Promise<ShellReply>} | undefined> {
+		await this.ready();
+		return this.engineEndpoint?.startsWith('unix://') && this.shell?.usable ? this.shell : undefined;
+	}
+
+	/** As engineHostShell, without waiting: for code that runs after the login (a check's readers). */
+	get hostShellNow(): {run(command: ShellCommand): Promise<ShellReply>} | undefined {
+		return this.masterUp && this.engineEndpoint?.startsWith('unix://') && this.shell?.usable ? this.shell : undefined;
 	}
 
 	/** Open channels to `path` up to SPARE_CHANNELS; one that closes unused (the link went, the engine hung up) is dropped. */
@@ -458,6 +589,7 @@ export class SshTransport {
 
 		this.agent.destroy();
 		this.dropSpare();
+		this.shell?.end(new DoctorError(`the SSH link to ${this.host} was closed`));
 		if (!this.dir) {
 			return;
 		}
@@ -466,7 +598,15 @@ export class SshTransport {
 			spawnSync(this.ssh, ['-o', `ControlPath=${this.controlPath}`, '-O', 'exit', ...this.args], {stdio: 'ignore', timeout: 5000});
 		}
 
+		this.shellProcess?.kill();
 		rmSync(this.dir, {recursive: true, force: true});
+	}
+}
+
+/** A busy host shell keeps the process alive; an idle one must not (like an idle kept-alive connection). */
+function hold(child: ChildProcess, busy: boolean): void {
+	for (const handle of [child, child.stdin, child.stdout, child.stderr] as Array<{ref?: () => void; unref?: () => void} | null>) {
+		(busy ? handle?.ref : handle?.unref)?.call(handle);
 	}
 }
 

@@ -5,6 +5,7 @@ import tar from 'tar-stream';
 import type {Location} from '../core/types.js';
 import {getArchiveStream} from '../docker/archive.js';
 import {formatBytes} from '../report/text.js';
+import {shellLine, type ShellCommand, type ShellReply} from '../docker/host-shell.js';
 
 // Finds SQLite files and opencode's legacy JSON storage in a container's data locations, within bounds.
 // Local engine and a host path we can read: readdir on the host (no file body moves). Otherwise the archive API,
@@ -254,6 +255,79 @@ async function walkHost(root: WalkRoot, limits: DiscoveryLimits, out: Collector,
 
 class StopWalk extends Error {}
 
+type Shell = {run(command: ShellCommand): Promise<ShellReply>};
+
+/**
+ * The walk on the engine's host through the SSH login's shell: `find` as walkHost reads (same skipped names, depth
+ * and candidates; mounts are not crossed, as readdir does not cross them), the header compared with `cmp`; GNU
+ * find's -printf. Every root in one command. One line per entry: its kind (p
+ * skipped dir, d dir, s SQLite file, f file, o anything else) and its full path, NUL where the name had a newline;
+ * at most `most` lines. Exit 3: a root is not a directory we may read; 4: a tool is missing; 5: not GNU find.
+ */
+const REMOTE_WALK = [
+	String.raw`for c in find cmp tr head; do command -v "$c" >/dev/null 2>&1 || exit 4; done`,
+	// $prune and $candidate are split into words on purpose (plain words and patterns), never globbed.
+	String.raw`set -f; depth=$1; most=$2; k=$3; shift 3; prune=""; while [ "$k" -gt 0 ]; do prune="$prune -o -name $1"; shift; k=$((k-1)); done`,
+	String.raw`for r; do [ -d "$r" ] && [ ! -L "$r" ] && [ -r "$r" ] && [ -x "$r" ] || exit 3; done`,
+	String.raw`candidate='-type f -size +511c ! -name *.json ! -name *-wal ! -name *-shm ! -name *-journal ! -name *.partial'`,
+	String.raw`sqlite='for f; do if printf "SQLite format 3\000" | cmp -s -n 16 - "$f"; then printf "s%s\000" "$f"; else printf "f%s\000" "$f"; fi; done'`,
+	// GNU find only: BusyBox's find drops the batched -exec … + of an or-branch, and an -exec per entry would be a
+	// process per file. Without it (exit 5) the archive API walks, as before.
+	String.raw`find / -maxdepth 0 -printf "" >/dev/null 2>&1 || exit 5`,
+	String.raw`find "$@" -mindepth 1 -maxdepth "$depth" \( -type d \( -name . $prune \) -prune -printf "p%p\000" \) -o \( -type d -printf "d%p\000" \) -o \( $candidate -exec sh -c "$sqlite" sh {} + \) -o \( -type f -printf "f%p\000" \) -o -printf "o%p\000" 2>&1 | tr "\000\n" "\n\000" | head -n "$most"`,
+].join('\n');
+
+type RemoteWalk = {own: Collector; ownSkipped: string[]};
+
+/**
+ * Walk `roots` (all with a host path) on the engine's host in one command; null when the host could not (a root it
+ * may not read, a missing tool, anything find complained about, more lines than it may send): the caller asks
+ * again root by root, and the archive API walks what the host cannot.
+ */
+export async function walkRemote(shell: Shell, roots: WalkRoot[], limits: DiscoveryLimits): Promise<RemoteWalk[] | null> {
+	const hosts = roots.map(root => (root.hostPath === '/' ? '/' : root.hostPath!.replace(/\/+$/, '')));
+	const most = roots.length * (limits.maxEntries + 1);
+	const args = [String(limits.maxDepth + 1), String(most), String(SKIP_DIRS.size), ...SKIP_DIRS, ...hosts];
+	const reply = await shell.run({line: shellLine(REMOTE_WALK, args)}).catch(() => null);
+	const entries = reply?.code === 0 ? reply.lines.map(line => line.replaceAll('\0', '\n')) : null;
+	// Cut short with several roots: which one lost entries is unknown (one root alone says "beyond" itself).
+	if (!entries || (roots.length > 1 && entries.length >= most) || entries.some(line => !/^[pdsfo]\//.test(line))) {
+		return null;
+	}
+
+	const walks = roots.map(() => ({own: new Collector(), ownSkipped: [] as string[], entries: 0}));
+	// The longest root first: a root inside another is walked by both, and its own entries are its.
+	const order = hosts.map((host, i) => ({prefix: host === '/' ? '/' : `${host}/`, i})).sort((a, b) => b.prefix.length - a.prefix.length);
+	for (const entry of entries) {
+		const at = order.find(o => entry.startsWith(o.prefix, 1));
+		if (at) {
+			remoteEntry(entry[0]!, entry.slice(1 + at.prefix.length), roots[at.i]!, walks[at.i]!, limits);
+		}
+	}
+
+	return walks;
+}
+
+/** One entry of a remote walk, as walkHost takes a directory entry. */
+function remoteEntry(kind: string, relative: string, root: WalkRoot, walk: RemoteWalk & {entries: number}, limits: DiscoveryLimits): void {
+	if (++walk.entries > limits.maxEntries) {
+		if (walk.entries === limits.maxEntries + 1) {
+			walk.ownSkipped.push(`${root.path} beyond ${limits.maxEntries} entries`);
+		}
+
+		return;
+	}
+
+	const path = `${root.path}/${relative}`;
+	if (kind === 'd' && relative.split('/').length > limits.maxDepth) {
+		walk.ownSkipped.push(`${path} (deeper than ${limits.maxDepth} levels)`);
+	} else if (kind === 'f') {
+		walk.own.file(path);
+	} else if (kind === 's') {
+		walk.own.sqlite.push(path);
+	}
+}
+
 async function walkArchive(container: Docker.Container, root: WalkRoot, limits: DiscoveryLimits, out: Collector, skipped: string[], signal?: AbortSignal): Promise<void> {
 	let stream: NodeJS.ReadableStream;
 	try {
@@ -331,10 +405,17 @@ async function walkArchive(container: Docker.Container, root: WalkRoot, limits: 
 }
 
 /** Walk each root (host readdir when possible, else the archive API unless it is unsafe) for SQLite headers and legacy storage. */
-export async function walk(container: Docker.Container, roots: WalkRoot[], limits: DiscoveryLimits = DEFAULT_LIMITS, signal?: AbortSignal, archiveRisk: string | null = null): Promise<WalkResult> {
+export async function walk(container: Docker.Container, roots: WalkRoot[], limits: DiscoveryLimits = DEFAULT_LIMITS, signal?: AbortSignal, archiveRisk: string | null = null, shell?: Shell): Promise<WalkResult> {
 	const skipped: string[] = [];
 	const out = new Collector();
-	const onHost = await Promise.all(roots.map(async root => {
+	// Over ssh://, the roots with a host path are walked on the host, all in one command; if it cannot, root by root.
+	const onShell = shell ? roots.filter(root => root.hostPath !== null) : [];
+	const batch = shell && onShell.length > 0 ? walkRemote(shell, onShell, limits) : undefined;
+	const remote = roots.map(root => (shell && batch && root.hostPath !== null ? (async () => {
+		const all = await batch;
+		return all ? all[onShell.indexOf(root)]! : (await walkRemote(shell, [root], limits))?.[0] ?? null;
+	})() : undefined));
+	const onHost = shell ? roots.map(() => false) : await Promise.all(roots.map(async root => {
 		try {
 			return root.hostPath !== null && (await stat(root.hostPath)).isDirectory();
 		} catch {
@@ -342,8 +423,14 @@ export async function walk(container: Docker.Container, roots: WalkRoot[], limit
 		}
 	}));
 	// The archive walks start at once (over a slow link each is a round trip or more), each into its own collector,
-	// and are taken in root order, so the result is the one a walk of one root after the other gives.
+	// and are taken in root order, so the result is the one a walk of one root after the other gives. A root the
+	// host shell could not walk starts its archive walk once that is known.
 	const archived = roots.map((root, i) => (onHost[i] || archiveRisk ? undefined : (async () => {
+		const onRemote = await remote[i];
+		if (onRemote) {
+			return onRemote;
+		}
+
 		const own = new Collector();
 		const ownSkipped: string[] = [];
 		await walkArchive(container, root, limits, own, ownSkipped, signal);

@@ -11,6 +11,7 @@ import {countLocalDatabase, explainSqliteError, oneLine, sessionIdsOf} from './c
 import {DEFAULT_LIMITS, walk, walkRoots, type DiscoveryLimits, type LegacySessions} from './discover.js';
 import {archiveSource, hostSource, snapshotDatabase, SnapshotError, withFirstStats, type FileSource, type TempSpace} from './snapshot.js';
 import {formatBytes} from '../report/text.js';
+import {mountedHostFiles, shellSource} from './shell-source.js';
 import {channelDatabaseName, selectedChannel} from './findings.js';
 
 export {snapshotDatabase} from './snapshot.js';
@@ -140,7 +141,10 @@ export function readerFor(engine: Engine, facts: ContainerFacts, path: string): 
 
 	// Over ssh:// through the forwarded socket, a snapshot's copies and re-stat share one round trip.
 	const ssh = engine.target.ssh;
-	return {source: archiveSource(engine.docker.getContainer(facts.id), ssh ? async requests => ssh.channel(requests) : undefined), reason: null};
+	const archive = archiveSource(engine.docker.getContainer(facts.id), ssh ? async requests => ssh.channel(requests) : undefined);
+	// Over ssh://, the engine's host itself where it lets the SSH user read the files (shell-source.ts).
+	const shell = ssh?.hostShellNow;
+	return {source: shell && mountedHostFiles(facts, path) ? shellSource(shell, facts, path, archive) : archive, reason: null};
 }
 
 /**
@@ -269,12 +273,14 @@ function knownDatabases(engine: Engine, facts: ContainerFacts, locations: Locati
 export async function countDatabases(engine: Engine, facts: ContainerFacts, locations: Location[], options: CountOptions = {}): Promise<{databases: DatabaseReport[]; legacyStorage: LegacyStorageReport[]; skipped: string[]}> {
 	const started = performance.now();
 	const container = engine.docker.getContainer(facts.id);
-	const {roots, skipped} = walkRoots(locations, engine.target.local);
+	// Over ssh:// the engine's host is walked through the login's shell, as a local engine's is with readdir.
+	const shell = facts.archiveRisk ? undefined : engine.target.ssh?.hostShellNow;
+	const {roots, skipped} = walkRoots(locations, engine.target.local || shell !== undefined);
 	// 0700: the copies hold the user's sessions and credentials.
 	const tempRoot = await mkdtemp(join(tmpdir(), 'occ-doctor-db-'));
 	const counting = new Map<string, Promise<DatabaseReport>>();
 	try {
-		const walked = walk(container, roots, options.limits ?? DEFAULT_LIMITS, options.signal, facts.archiveRisk).then(found => ({
+		const walked = walk(container, roots, options.limits ?? DEFAULT_LIMITS, options.signal, facts.archiveRisk, engine.target.local ? undefined : shell).then(found => ({
 			found,
 			legacyStorage: [...found.storage].map(([path, counts]): LegacyStorageReport => ({path, counts, ...migrationOrphans(found.sessions.get(path))})),
 		}));

@@ -31,7 +31,7 @@ export interface FileSource {
 	 * The copies in order, then the stats, in one round trip; null when this source cannot now (the caller copies
 	 * one by one and stats after). Throws as `copy` does.
 	 */
-	copyThenStat?(copies: Array<{path: string; destination: string}>, stats: string[], signal?: AbortSignal): Promise<Array<PathStat | null> | null>;
+	copyThenStat?(copies: Array<{path: string; destination: string}>, stats: string[], signal?: AbortSignal): Promise<Array<{size: number; mtime: string; isFile: boolean} | null> | null>;
 }
 
 /**

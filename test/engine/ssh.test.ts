@@ -20,6 +20,7 @@ let engine: Engine | undefined;
 let box: SshBox | undefined;
 let name = '';
 let volume = '';
+const extraVolumes: string[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'occt-ssh-'));
 
 /** The client's environment: our ssh first on PATH, no agent, no DOCKER_HOST (the address comes from flags or a context). */
@@ -82,7 +83,7 @@ describe('the engine over SSH (real sshd on loopback)', () => {
 	after(async () => {
 		await box?.stop();
 		if (engine) {
-			await cleanup(engine.docker, [volume]);
+			await cleanup(engine.docker, [volume, ...extraVolumes]);
 		}
 
 		rmSync(dir, {recursive: true, force: true});
@@ -116,7 +117,7 @@ describe('the engine over SSH (real sshd on loopback)', () => {
 		const forwarded = await assertUnchanged(engine!.docker, name, async () => overSsh(['check', '--json', '--host', 'ssh://box', '--container', name]));
 		assert.ok(forwarded.code === 0 || forwarded.code === 1, forwarded.stderr);
 		assert.equal(forwarded.logins, 1);
-		assert.equal(box!.sessions() - sessions, 1, 'the login asks where the engine listens; every request goes through the forward');
+		assert.equal(box!.sessions() - sessions, 1, `the login asks where the engine listens; every request goes through the forward:\n${box!.log().split('\n').slice(-25).join('\n')}`);
 		const refused = await overSsh(['check', '--json', '--host', 'ssh://box-nofwd', '--container', name]);
 		assert.equal(refused.stderr, '');
 		assert.equal(refused.code, forwarded.code);
@@ -300,6 +301,47 @@ describe('the engine over SSH (real sshd on loopback)', () => {
 		assert.equal(db.error, null);
 		assert.equal(db.tables.session, 2);
 		assert.deepEqual(report.findings.filter(f => f.code === 'databases-not-counted' || f.code === 'missing-host-path'), []);
+	});
+
+	it('over ssh:// reads databases and data dirs on the engine\'s host through the login\'s shell, as a local check reads them, and through the archive API where that user may not', async () => {
+		// A named volume: its mountpoint, under the engine's data root, is root's alone (no bind source to look at).
+		const name = uniqueName('sshhost');
+		const data = uniqueName('sshhostvol');
+		extraVolumes.push(data);
+		await docker('volume', 'create', ...LABEL_FLAGS, data);
+		await docker('run', '-d', '--name', name, '--network', 'none', ...LABEL_FLAGS, '--label', 'managed-by=opencode-cloud', '-v', `${data}:${DATA}`, await image(engine!.docker), 'sleep', '3600');
+		const made = join(dir, 'sshhost.db');
+		const db = new Database(made);
+		db.exec('CREATE TABLE session (id TEXT PRIMARY KEY); INSERT INTO session VALUES (\'ses_a\'), (\'ses_b\');');
+		db.close();
+		await docker('cp', made, `${name}:${DATA}/opencode.db`);
+		// storage/ beside the database, in the layout opencode's legacy storage uses, and a nested dir to walk.
+		await docker('exec', name, 'sh', '-c', `mkdir -p ${DATA}/storage/session/p1 ${DATA}/storage/project && echo '{}' > ${DATA}/storage/session/p1/ses_a.json && echo '{}' > ${DATA}/storage/project/p1.json`);
+		const local = await cli(['check', '--json', '--container', name], {env: {...clientEnv(), DOCKER_HOST: process.env.DOCKER_HOST}});
+		const sessions = box!.sessions();
+		const onHost = await assertUnchanged(engine!.docker, name, async () => overSsh(['check', '--json', '--host', 'ssh://box', '--container', name]));
+		assert.equal(box!.sessions() - sessions, 1, 'the login\'s own session is the shell: no other session');
+		// nobody's shell cannot read the engine's data root: the same answers, through the engine's archive API.
+		const archived = await assertUnchanged(engine!.docker, name, async () => overSsh(['check', '--json', '--host', 'ssh://box-nobody', '--container', name]));
+		type Counted = JsonReport & {legacyStorage?: unknown; timings: {requests: number}};
+		const [ours, viaShell, viaArchive] = [local, onHost, archived].map(r => JSON.parse(r.stdout) as Counted);
+		assert.equal(onHost.stderr, '');
+		assert.equal(archived.stderr, '');
+		assert.equal(ours!.databases?.[0]?.tables.session, 2, JSON.stringify(ours!.databases));
+		for (const [how, remote] of [['shell', viaShell!], ['archive', viaArchive!]] as const) {
+			assert.deepEqual(remote.databases, ours!.databases, `${how}: ${JSON.stringify(remote)}`);
+			assert.deepEqual(remote.legacyStorage, ours!.legacyStorage, how);
+			assert.deepEqual(remote.databasesSkipped, ours!.databasesSkipped, how);
+		}
+
+		// What counting adds to a check's engine requests: a local check's (the layer's dirs go through the archive API
+		// there too), and more where the archive API reads the data dir and the database.
+		const withoutDatabases = async (args: string[], env: NodeJS.ProcessEnv) => (JSON.parse((await cli([...args, '--no-databases'], {env})).stdout) as Counted).timings.requests;
+		const localCost = ours!.timings.requests - await withoutDatabases(['check', '--json', '--container', name], {...clientEnv(), DOCKER_HOST: process.env.DOCKER_HOST});
+		const shellCost = viaShell!.timings.requests - await withoutDatabases(['check', '--json', '--host', 'ssh://box', '--container', name], clientEnv());
+		const archiveCost = viaArchive!.timings.requests - await withoutDatabases(['check', '--json', '--host', 'ssh://box-nobody', '--container', name], clientEnv());
+		assert.equal(shellCost, localCost, 'the data dir and its database were read on the host, as a local check reads them');
+		assert.ok(archiveCost > localCost, `the archive API read them: ${archiveCost} requests against ${localCost}`);
 	});
 
 	it('over ssh:// a missing bind source is reported missing-host-path and not created', async () => {

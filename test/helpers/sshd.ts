@@ -30,7 +30,7 @@ export interface SshBox {
 }
 
 /** The aliases in the ssh config, each reaching one behaviour of the remote end (authorized_keys options). */
-export const ALIASES = ['box', 'box-nofwd', 'box-nodocker', 'box-noperm', 'box-down', 'box-nodial', 'box-denied', 'box-unknown', 'box-changed', 'box-refused', 'box-nxdomain'] as const;
+export const ALIASES = ['box', 'box-nobody', 'box-nofwd', 'box-nodocker', 'box-noperm', 'box-down', 'box-nodial', 'box-denied', 'box-unknown', 'box-changed', 'box-refused', 'box-nxdomain'] as const;
 
 export async function freePort(): Promise<number> {
 	return new Promise((resolve, reject) => {
@@ -85,12 +85,15 @@ export async function startSshd(dockerHost: string, options: {slowPort?: number}
 	const hostPub = keygen(hostKey, 'occ-doctor test host');
 	const otherPub = keygen(join(dir, 'other_host_key'), 'another host');
 	const keys: Record<string, string> = {};
-	for (const alias of ['box', 'box-nofwd', 'box-nodocker', 'box-noperm', 'box-down', 'box-nodial', 'box-denied']) {
+	for (const alias of ['box', 'box-nobody', 'box-nofwd', 'box-nodocker', 'box-noperm', 'box-down', 'box-nodial', 'box-denied']) {
 		keys[alias] = keygen(join(dir, `id_${alias}`), alias);
 	}
 
 	const docker = REMOTE_DOCKER;
 	const forced: Record<string, string> = {
+		// The session (the login's shell on the host) as nobody, who may not read the engine's data root; the forward
+		// to the engine's socket is sshd's, as root: databases and walks go through the archive API instead.
+		'box-nobody': String.raw`command="exec /usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp /bin/sh -c \"$SSH_ORIGINAL_COMMAND\""`,
 		// sshd refuses to forward the engine's socket for this key: every connection stays a dial-stdio session.
 		'box-nofwd': 'no-port-forwarding',
 		'box-nodocker': String.raw`command="PATH=/var/empty; eval \"$SSH_ORIGINAL_COMMAND\""`,
@@ -100,7 +103,7 @@ export async function startSshd(dockerHost: string, options: {slowPort?: number}
 		// No docker CLI without dial-stdio (before 18.09) is installable here: the real CLI asked for a subcommand it lacks.
 		'box-nodial': `command="exec ${docker} system dial-stdio-unsupported"`,
 	};
-	writeFileSync(join(dir, 'authorized_keys'), ['box', 'box-nofwd', 'box-nodocker', 'box-noperm', 'box-down', 'box-nodial'].map(alias => `${forced[alias] ? `${forced[alias]} ` : ''}${keys[alias]}\n`).join(''));
+	writeFileSync(join(dir, 'authorized_keys'), ['box', 'box-nobody', 'box-nofwd', 'box-nodocker', 'box-noperm', 'box-down', 'box-nodial'].map(alias => `${forced[alias] ? `${forced[alias]} ` : ''}${keys[alias]}\n`).join(''));
 
 	const port = await freePort();
 	const logFile = join(dir, 'sshd.log');
@@ -137,7 +140,7 @@ export async function startSshd(dockerHost: string, options: {slowPort?: number}
 	];
 	const config = join(dir, 'ssh_config');
 	writeFileSync(config, [
-		...['box', 'box-nofwd', 'box-nodocker', 'box-noperm', 'box-down', 'box-nodial', 'box-denied'].map(alias => host(alias, common(alias))),
+		...['box', 'box-nobody', 'box-nofwd', 'box-nodocker', 'box-noperm', 'box-down', 'box-nodial', 'box-denied'].map(alias => host(alias, common(alias))),
 		host('box-unknown', common('box', 'known_hosts_empty')),
 		host('box-changed', common('box', 'known_hosts_changed')),
 		host('box-refused', [...common('box').map(l => (l.startsWith('Port') ? `Port ${port === 1 ? 2 : 1}` : l))]),
