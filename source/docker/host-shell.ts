@@ -17,6 +17,11 @@ export interface FileSink {
 export interface ShellCommand {
 	/** The command line for the remote `sh`, built with quote(): one line. */
 	line: string;
+	/**
+	 * An abort rejects the caller at once; the reply still runs to its end in the background (its bytes go where
+	 * they were going), so the replies behind it stay in step.
+	 */
+	signal?: AbortSignal;
 	/** Called for each `F <n>` record, in order; without it such a record is a protocol error. */
 	file?: (index: number, bytes: number) => FileSink;
 }
@@ -169,11 +174,12 @@ export class HostShell {
 			return Promise.reject(this.gone);
 		}
 
-		return new Promise((resolve, reject) => {
+		const reply = new Promise<ShellReply>((resolve, reject) => {
 			this.reader.queue.push({...command, resolve, reject, lines: [], files: 0});
 			this.hold(true);
 			this.stdin.write(`${command.line} </dev/null 2>/dev/null; printf '\\n%s %s\\n' ${this.token} "$?"\n`);
 		});
+		return command.signal ? untilAborted(reply, command.signal) : reply;
 	}
 
 	private idleCheck(): void {
@@ -181,4 +187,15 @@ export class HostShell {
 			this.hold(false);
 		}
 	}
+}
+
+/** `promise`, or the signal's reason as soon as it aborts (the promise goes on, unheard). */
+export async function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+	signal.throwIfAborted();
+	promise.catch(() => {});
+	return new Promise<T>((resolve, reject) => {
+		const onAbort = () => reject(signal.reason);
+		signal.addEventListener('abort', onAbort, {once: true});
+		promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+	});
 }

@@ -284,11 +284,17 @@ type RemoteWalk = {own: Collector; ownSkipped: string[]};
  * may not read, a missing tool, anything find complained about, more lines than it may send): the caller asks
  * again root by root, and the archive API walks what the host cannot.
  */
-export async function walkRemote(shell: Shell, roots: WalkRoot[], limits: DiscoveryLimits): Promise<RemoteWalk[] | null> {
+export async function walkRemote(shell: Shell, roots: WalkRoot[], limits: DiscoveryLimits, signal?: AbortSignal): Promise<RemoteWalk[] | null> {
 	const hosts = roots.map(root => (root.hostPath === '/' ? '/' : root.hostPath!.replace(/\/+$/, '')));
 	const most = roots.length * (limits.maxEntries + 1);
 	const args = [String(limits.maxDepth + 1), String(most), String(SKIP_DIRS.size), ...SKIP_DIRS, ...hosts];
-	const reply = await shell.run({line: shellLine(REMOTE_WALK, args)}).catch(() => null);
+	const reply = await shell.run({line: shellLine(REMOTE_WALK, args), signal}).catch(error => {
+		if (signal?.aborted) {
+			throw error;
+		}
+
+		return null;
+	});
 	const entries = reply?.code === 0 ? reply.lines.map(line => line.replaceAll('\0', '\n')) : null;
 	// Cut short with several roots: which one lost entries is unknown (one root alone says "beyond" itself).
 	if (!entries || (roots.length > 1 && entries.length >= most) || entries.some(line => !/^[pdsfo]\//.test(line))) {
@@ -410,10 +416,11 @@ export async function walk(container: Docker.Container, roots: WalkRoot[], limit
 	const out = new Collector();
 	// Over ssh://, the roots with a host path are walked on the host, all in one command; if it cannot, root by root.
 	const onShell = shell ? roots.filter(root => root.hostPath !== null) : [];
-	const batch = shell && onShell.length > 0 ? walkRemote(shell, onShell, limits) : undefined;
+	const batch = shell && onShell.length > 0 ? walkRemote(shell, onShell, limits, signal) : undefined;
+	batch?.catch(() => {}); // Awaited below, through each root's own walk.
 	const remote = roots.map(root => (shell && batch && root.hostPath !== null ? (async () => {
 		const all = await batch;
-		return all ? all[onShell.indexOf(root)]! : (await walkRemote(shell, [root], limits))?.[0] ?? null;
+		return all ? all[onShell.indexOf(root)]! : (await walkRemote(shell, [root], limits, signal))?.[0] ?? null;
 	})() : undefined));
 	const onHost = shell ? roots.map(() => false) : await Promise.all(roots.map(async root => {
 		try {

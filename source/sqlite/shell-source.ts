@@ -147,6 +147,7 @@ async function copyThenStat(shell: Shell, facts: ContainerFacts, copies: Array<{
 		signal?.throwIfAborted();
 		reply = await shell.run({
 			line: shellLine(COPY, [String(copies.length), ...copies.map(c => host(c.path)), ...stats.map(s => host(s))]),
+			signal,
 			file: () => {
 				const copy = pending.shift()!;
 				const file = partialFile(copy.destination);

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import {spawnSync} from 'node:child_process';
 import {describe, it} from 'node:test';
-import {ReplyReader, quote, shellLine, type FileSink, type ShellReply} from '../../source/docker/host-shell.js';
+import {PassThrough} from 'node:stream';
+import {HostShell, ReplyReader, quote, shellLine, type FileSink, type ShellReply} from '../../source/docker/host-shell.js';
 import {parseProbe} from '../../source/sqlite/shell-source.js';
 
 const TOKEN = 'tok-123';
@@ -93,5 +94,23 @@ describe('the host shell reply reader', () => {
 		assert.equal(parseProbe('u'), 'unknown');
 		assert.equal(parseProbe(undefined), 'unknown');
 		assert.equal(parseProbe('y x'), 'unknown');
+	});
+
+	it('an abort rejects the caller at once; the reply still drains, and the next command gets its own', async () => {
+		const stdin = new PassThrough();
+		const stdout = new PassThrough();
+		const written: string[] = [];
+		stdin.on('data', (chunk: Buffer) => written.push(chunk.toString()));
+		const shell = new HostShell(stdin, stdout);
+		const controller = new AbortController();
+		const first = shell.run({line: 'first', signal: controller.signal});
+		const second = shell.run({line: 'second'});
+		await new Promise(resolve => setImmediate(resolve));
+		const token = /printf '\\n%s %s\\n' (\S+) "\$\?"/.exec(written[0]!)?.[1];
+		assert.ok(token, written[0]);
+		controller.abort(new Error('interrupted'));
+		await assert.rejects(first, /interrupted/);
+		stdout.write(`late words of the first\n${token} 0\nthe second's\n${token} 1\n`);
+		assert.deepEqual(await second, {code: 1, lines: ['the second\'s']});
 	});
 });
