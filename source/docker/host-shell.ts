@@ -17,10 +17,7 @@ export interface FileSink {
 export interface ShellCommand {
 	/** The command line for the remote `sh`, built with quote(): one line. */
 	line: string;
-	/**
-	 * An abort rejects the caller at once; the reply still runs to its end in the background (its bytes go where
-	 * they were going), so the replies behind it stay in step.
-	 */
+	/** An abort rejects the caller at once and gives the shell up (HostShell.run). */
 	signal?: AbortSignal;
 	/** Called for each `F <n>` record, in order; without it such a record is a protocol error. */
 	file?: (index: number, bytes: number) => FileSink;
@@ -57,11 +54,16 @@ export class ReplyReader {
 	/** Bytes still owed to the current file record. */
 	private owed = 0;
 	private sink: FileSink | undefined;
+	private failed = false;
 	readonly queue: Pending[] = [];
 
 	constructor(private readonly token: string, private readonly pause: (resume: (done: () => void) => void) => void = () => {}) {}
 
 	push(chunk: Buffer): void {
+		if (this.failed) {
+			return; // Nobody waits for what a shell that went away still sends.
+		}
+
 		this.buffer = this.buffer.length > 0 ? Buffer.concat([this.buffer, chunk]) : chunk;
 		while (this.buffer.length > 0) {
 			if (this.owed > 0) {
@@ -129,6 +131,8 @@ export class ReplyReader {
 	fail(error: Error): void {
 		this.sink?.end();
 		this.sink = undefined;
+		this.owed = 0;
+		this.failed = true;
 		for (const pending of this.queue.splice(0)) {
 			pending.reject(error);
 		}
@@ -141,7 +145,8 @@ export class HostShell {
 	private readonly reader: ReplyReader;
 	private gone: Error | undefined;
 
-	constructor(private readonly stdin: Writable, private readonly stdout: Readable, private readonly hold: (busy: boolean) => void = () => {}) {
+	/** `abandon` ends the session (the ssh process): an abort cannot stop a remote command any other way. */
+	constructor(private readonly stdin: Writable, private readonly stdout: Readable, private readonly hold: (busy: boolean) => void = () => {}, private readonly abandon: () => void = () => {}) {
 		this.reader = new ReplyReader(this.token, wait => {
 			stdout.pause();
 			wait(() => stdout.resume());
@@ -179,7 +184,20 @@ export class HostShell {
 			this.hold(true);
 			this.stdin.write(`${command.line} </dev/null 2>/dev/null; printf '\\n%s %s\\n' ${this.token} "$?"\n`);
 		});
-		return command.signal ? untilAborted(reply, command.signal) : reply;
+		if (!command.signal) {
+			return reply;
+		}
+
+		// Aborted mid-command (Ctrl+C during a big copy): the shell is given up, so the remote command stops and
+		// nothing more lands in our files; later reads go through the archive API.
+		const onAbort = () => {
+			this.end(new Error('abandoned after an interrupt'));
+			this.abandon();
+		};
+
+		command.signal.addEventListener('abort', onAbort, {once: true});
+		reply.then(() => command.signal!.removeEventListener('abort', onAbort), () => command.signal!.removeEventListener('abort', onAbort));
+		return untilAborted(reply, command.signal);
 	}
 
 	private idleCheck(): void {

@@ -35,6 +35,8 @@ const spawnSync = ((...args: unknown[]) => (childProcess().spawnSync as (...a: u
 export const MAX_SESSIONS = 7;
 /** Channels to the forwarded socket opened ahead of need, so a burst of requests does not wait a round trip each to open one. */
 export const SPARE_CHANNELS = 4;
+/** How long the early GETs (prefetch) may take before they are dropped and asked again through the forward. */
+const EARLY_ANSWER_MS = 5000;
 /** A master nobody uses any more (occ-doctor killed outright) goes away by itself after this. */
 const IDLE_EXIT = '60s';
 /** A link that stops answering is noticed within 3 × 5 s, so no request hangs forever. */
@@ -312,6 +314,8 @@ export class SshTransport {
 			let said = Buffer.alloc(0);
 			let stderr = '';
 			let answered = false;
+			/** This login's shell: after a later login, this.shell is another one. */
+			let shell: HostShell | undefined;
 			const loggedIn = (text: string) => {
 				this.logins++;
 				this.lost = undefined;
@@ -333,11 +337,12 @@ export class SshTransport {
 				answered = true;
 				clearInterval(timer);
 				child.stdout.off('data', onData);
-				this.shell = new HostShell(child.stdin, child.stdout, busy => hold(child, busy));
+				shell = new HostShell(child.stdin, child.stdout, busy => hold(child, busy), () => child.kill());
+				this.shell = shell;
 				this.shellProcess = child;
-				this.shell.takeLeftover(said.subarray(at + READY.length + 1));
+				shell.takeLeftover(said.subarray(at + READY.length + 1));
 				hold(child, false);
-				loggedIn(text.slice(0, at));
+				loggedIn(said.subarray(0, at).toString('utf8'));
 			};
 
 			child.stdout.on('data', onData);
@@ -361,7 +366,7 @@ export class SshTransport {
 				clearInterval(listening);
 				if (answered) {
 					// The host shell's session ended: the link went, or the run is over.
-					this.shell?.end(new DoctorError(`the shell on ${this.host} ended`));
+					shell?.end(new DoctorError(`the shell on ${this.host} ended`));
 					return;
 				}
 
@@ -428,8 +433,13 @@ export class SshTransport {
 
 		early.taken.add(path);
 		await this.ready().catch(() => {});
+		// Not the engine the login named: never wait on what another socket (perhaps one that never answers) says.
+		if (this.forwardPath !== this.earlyForwardPath || !early.answers) {
+			return undefined;
+		}
+
 		const answers = await early.answers;
-		return this.forwardPath === this.earlyForwardPath ? answers?.[index] ?? undefined : undefined;
+		return answers?.[index] ?? undefined;
 	}
 
 	private sendEarly(socketPath: string): void {
@@ -442,6 +452,8 @@ export class SshTransport {
 		early.answers = (async () => {
 			const socket = connectSocket(socketPath);
 			socket.on('error', () => {});
+			// An engine that takes the connection and never answers must not hold the run: ask again the usual way.
+			socket.setTimeout(EARLY_ANSWER_MS, () => socket.destroy());
 			const answers: Array<EarlyAnswer | null> = [];
 			try {
 				for await (const answer of pipelined(socket, early.paths.map(path => ({method: 'GET' as const, path})))) {

@@ -416,7 +416,10 @@ export async function walk(container: Docker.Container, roots: WalkRoot[], limit
 	const out = new Collector();
 	// Over ssh://, the roots with a host path are walked on the host, all in one command; if it cannot, root by root.
 	const onShell = shell ? roots.filter(root => root.hostPath !== null) : [];
-	const batch = shell && onShell.length > 0 ? walkRemote(shell, onShell, limits, signal) : undefined;
+	// Host paths inside one another (a bind within a bind, a volume mounted twice) are walked one command each: in one
+	// command's output, whose entry is whose would be a guess.
+	const nested = onShell.some((a, i) => onShell.some((b, j) => i !== j && (a.hostPath === b.hostPath || a.hostPath!.startsWith(`${b.hostPath!.replace(/\/+$/, '')}/`))));
+	const batch = shell && onShell.length > 0 ? (nested ? Promise.resolve(null) : walkRemote(shell, onShell, limits, signal)) : undefined;
 	batch?.catch(() => {}); // Awaited below, through each root's own walk.
 	const remote = roots.map(root => (shell && batch && root.hostPath !== null ? (async () => {
 		const all = await batch;

@@ -4,7 +4,7 @@
 // all of a database's files (main, -wal, -journal, none a symlink); anywhere else the archive API, as before.
 // node:fs alone: check.ts loads this module, and node:fs/promises would cost every check (docs/startup.md).
 import {chmodSync, createWriteStream, renameSync, rmSync, statSync} from 'node:fs';
-import {hostPathOf} from '../core/model.js';
+import {coveringMount, hostPathOf} from '../core/model.js';
 import type {ContainerFacts} from '../core/types.js';
 import {shellLine, type FileSink, type ShellCommand, type ShellReply} from '../docker/host-shell.js';
 import type {FileSource} from './snapshot.js';
@@ -14,14 +14,20 @@ type Stat = {size: number; mtime: string; isFile: boolean};
 /** One file as the host sees it: a stat, absent (its directory searchable), or unknown to us (unreadable, a symlink). */
 export type HostAnswer = Stat | 'absent' | 'unknown';
 
-// One line per path, only tests and stat: y SIZE FINGERPRINT (a readable regular file), n (not a regular file),
-// a (absent, its directory searchable), u (cannot tell, or a symlink: it would resolve on the host, not in the container).
-const PROBE = 'for p; do if [ -L "$p" ]; then echo u; elif [ -f "$p" ]; then if [ -r "$p" ] && s=$(stat -c "%s %y|%z|%i" -- "$p"); then echo "y $s"; else echo u; fi; elif [ -e "$p" ]; then echo n; else d=${p%/*}; [ -n "$d" ] || d=/; if [ -d "$d" ] && [ -x "$d" ]; then echo a; else echo u; fi; fi; done';
+// Each file comes as a pair: the mount's source on the host, then the file's host path. `inside` holds when the
+// file's directory, symlinks resolved, is still under that source: a symlink the container planted anywhere on the
+// way (it would resolve on the host, not in the container) makes the file unknown, and the archive API reads it.
+const PRELUDE = String.raw`inside() { d=$(readlink -f -- "${'$'}{2%/*}" 2>/dev/null) && r=$(readlink -f -- "$1" 2>/dev/null) && case "$d/" in "$r"/*) return 0;; esac; return 1; }; command -v head >/dev/null 2>&1 || exit 4`;
 
-// The first $1 paths are copied, in order: `F SIZE` and exactly SIZE bytes (padded with zeros if the file shrank:
+// One line per file, only tests and stat: y SIZE FINGERPRINT (a readable regular file), n (not a regular file),
+// a (absent, its directory searchable), u (cannot tell, a symlink, or outside its mount's source).
+const PROBE_LOOP = String.raw`while [ $# -gt 1 ]; do r=$1; p=$2; shift 2; if [ -L "$p" ] || ! inside "$r" "$p"; then echo u; elif [ -f "$p" ]; then if [ -r "$p" ] && s=$(stat -c "%s %y|%z|%i" -- "$p"); then echo "y $s"; else echo u; fi; elif [ -e "$p" ]; then echo n; else d=${'$'}{p%/*}; [ -n "$d" ] || d=/; if [ -d "$d" ] && [ -x "$d" ]; then echo a; else echo u; fi; fi; done`;
+const PROBE = `${PRELUDE}; ${PROBE_LOOP}`;
+
+// The first $1 files are copied, in order: `F SIZE` and exactly SIZE bytes (padded with zeros if the file shrank:
 // the re-stat after them then differs, and the snapshot tries again), or `M INDEX` when it is not there to copy.
 // The rest are probed as above, after the copies.
-const COPY = `k=$1; shift; i=0; while [ "$i" -lt "$k" ]; do p=$1; shift; if [ ! -L "$p" ] && [ -f "$p" ] && [ -r "$p" ] && n=$(stat -c %s -- "$p"); then echo "F $n"; { head -c "$n" < "$p"; cat /dev/zero; } 2>/dev/null | head -c "$n"; else echo "M $i"; fi; i=$((i+1)); done; ${PROBE}`;
+const COPY = `${PRELUDE}; ` + String.raw`k=$1; shift; i=0; while [ "$i" -lt "$k" ]; do r=$1; p=$2; shift 2; if [ ! -L "$p" ] && inside "$r" "$p" && [ -f "$p" ] && [ -r "$p" ] && n=$(stat -c %s -- "$p"); then echo "F $n"; { head -c "$n" < "$p"; cat /dev/zero; } 2>/dev/null | head -c "$n"; else echo "M $i"; fi; i=$((i+1)); done; ` + PROBE_LOOP;
 
 export function parseProbe(line: string | undefined): HostAnswer {
 	const stat = /^y (\d+) (.+)$/.exec(line ?? '');
@@ -33,10 +39,11 @@ export function parseProbe(line: string | undefined): HostAnswer {
 }
 
 /** What each host path is, in one command; 'unknown' for all when the shell could not say. */
-export async function probeHostFiles(shell: Shell, paths: string[]): Promise<HostAnswer[]> {
+export async function probeHostFiles(shell: Shell, files: Array<[source: string, path: string]>): Promise<HostAnswer[]> {
+	const paths = files.flat();
 	const reply = await shell.run({line: shellLine(PROBE, paths)}).catch(() => null);
-	if (reply?.code !== 0 || reply.lines.length !== paths.length) {
-		return paths.map(() => 'unknown');
+	if (reply?.code !== 0 || reply.lines.length !== files.length) {
+		return files.map(() => 'unknown');
 	}
 
 	return reply.lines.map(parseProbe);
@@ -47,10 +54,17 @@ function filesOf(path: string): string[] {
 	return [path, `${path}-wal`, `${path}-journal`];
 }
 
+/** A file's mount source on the host and its host path, when a bind or volume holds it. */
+function hostFile(facts: ContainerFacts, path: string): [source: string, path: string] | null {
+	const host = hostPathOf(path, facts);
+	const source = coveringMount(path, facts)?.source;
+	return host && source ? [source, host] : null;
+}
+
 /** The host paths of a database's three files, when mounts (not the container's layer, not a tmpfs) hold them all. */
-export function mountedHostFiles(facts: ContainerFacts, path: string): string[] | null {
-	const hosts = filesOf(path).map(file => hostPathOf(file, facts));
-	return hosts.every(Boolean) ? hosts as string[] : null;
+export function mountedHostFiles(facts: ContainerFacts, path: string): Array<[string, string]> | null {
+	const hosts = filesOf(path).map(file => hostFile(facts, file));
+	return hosts.every(Boolean) ? hosts as Array<[string, string]> : null;
 }
 
 /** Per container and database: read through the host shell or not, and the first stats that told. */
@@ -115,17 +129,39 @@ function takeFirst(shell: Shell, facts: ContainerFacts, database: string, first:
 function partialFile(destination: string): {sink: FileSink; done: Promise<void>} {
 	const file = createWriteStream(`${destination}.partial`, {mode: 0o600});
 	let failed = false;
+	/** Who waits for 'drain': a failed file never says it, so they are let go on the error. */
+	const waiting: Array<() => void> = [];
 	const done = new Promise<void>((resolve, reject) => {
 		file.on('close', () => (failed ? undefined : resolve()));
 		file.on('error', error => {
 			failed = true;
 			reject(error);
+			for (const resume of waiting.splice(0)) {
+				resume();
+			}
 		});
 	});
 	done.catch(() => {}); // Awaited by the copy.
 	const sink: FileSink = {
 		write: chunk => failed || file.write(chunk),
-		once: (event, listener) => (failed ? listener() : file.once(event, listener)),
+		once(event, listener) {
+			if (failed) {
+				listener();
+				return;
+			}
+
+			const once = () => {
+				const at = waiting.indexOf(once);
+				if (at >= 0) {
+					waiting.splice(at, 1);
+				}
+
+				listener();
+			};
+
+			waiting.push(once);
+			file.once(event, once);
+		},
 		end: () => (failed ? undefined : file.end()),
 	};
 	return {sink, done};
@@ -139,14 +175,14 @@ function removePartials(written: Array<{destination: string}>): void {
 
 /** Copy in order, then stat, in one command (one round trip); a file not there to copy is a 404, as the archive API says. */
 async function copyThenStat(shell: Shell, facts: ContainerFacts, copies: Array<{path: string; destination: string}>, stats: string[], signal?: AbortSignal): Promise<Array<Stat | null>> {
-	const host = (path: string) => hostPathOf(path, facts)!;
+	const host = (path: string) => hostFile(facts, path)!;
 	const written: Array<{done: Promise<void>; destination: string}> = [];
 	const pending = copies.map(c => c);
 	let reply: ShellReply;
 	try {
 		signal?.throwIfAborted();
 		reply = await shell.run({
-			line: shellLine(COPY, [String(copies.length), ...copies.map(c => host(c.path)), ...stats.map(s => host(s))]),
+			line: shellLine(COPY, [String(copies.length), ...copies.flatMap(c => host(c.path)), ...stats.flatMap(s => host(s))]),
 			signal,
 			file: () => {
 				const copy = pending.shift()!;
@@ -202,7 +238,7 @@ export function shellSource(shell: Shell, facts: ContainerFacts, database: strin
 				return taken;
 			}
 
-			const [answer] = await probeHostFiles(shell, [hostPathOf(path, facts)!]);
+			const [answer] = await probeHostFiles(shell, [hostFile(facts, path)!]);
 			if (answer === 'unknown') {
 				throw new Error(`${path} could not be read on the engine's host`);
 			}

@@ -10,6 +10,7 @@ import {join} from 'node:path';
 import {after, describe, it} from 'node:test';
 import {ReplyReader, type ShellCommand, type ShellReply} from '../../source/docker/host-shell.js';
 import {SQLITE_HEADER, walk, walkRemote, type WalkRoot} from '../../source/sqlite/discover.js';
+import {probeHostFiles} from '../../source/sqlite/shell-source.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'occt-rwalk-'));
 const BUSYBOX = '/bin/busybox';
@@ -116,5 +117,23 @@ describe('the remote walk (real sh and find) against the walk with readdir', () 
 		assert.equal(commands, 1);
 		assert.deepEqual(two.sqlite, ['/c/one/deeper/other.sqlite']);
 		assert.deepEqual(two.storage.get('/c/storage')?.session, 2);
+	});
+
+	it('walks roots inside one another one command each, as readdir does', async () => {
+		const nested = [{path: '/a', hostPath: root}, {path: '/b', hostPath: join(root, 'nested')}];
+		const expected = await walk(noEngine, nested, limits);
+		const remote = await walk(noEngine, nested, limits, undefined, null, localShell('/usr/bin:/bin'));
+		assert.ok(expected.sqlite.includes('/a/nested/deeper/other.sqlite') && expected.sqlite.includes('/b/deeper/other.sqlite'), JSON.stringify(expected.sqlite));
+		assert.deepEqual(remote.sqlite, expected.sqlite);
+	});
+
+	it('takes a database file as unknown (the archive API reads it) when a symlink on its way leaves the mount', async () => {
+		const secret = join(dir, 'secret');
+		mkdirSync(secret);
+		writeFileSync(join(secret, 'host.db'), 'not the container\'s');
+		symlinkSync(secret, join(root, 'escape'));
+		const answers = await probeHostFiles(localShell('/usr/bin:/bin'), [[root, join(root, 'opencode.db')], [root, join(root, 'escape', 'host.db')], [root, join(root, 'link.db')], [root, join(root, 'gone.db')]]);
+		assert.equal(typeof answers[0], 'object');
+		assert.deepEqual(answers.slice(1), ['unknown', 'unknown', 'absent']);
 	});
 });
