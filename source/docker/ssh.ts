@@ -489,6 +489,10 @@ export class SshTransport {
 
 		this.forwardPath = undefined;
 		this.dropSpare();
+		// Every connection is a session from now on, and a burst of them must stay under sshd's MaxSessions: the host
+		// shell's session is given up (its reads go through the archive API, as they did before it existed).
+		this.shell?.end(new DoctorError(`the shell on ${this.host} was given up for dial-stdio sessions`));
+		this.shellProcess?.kill();
 		return true;
 	}
 

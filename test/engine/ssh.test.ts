@@ -116,12 +116,12 @@ describe('the engine over SSH (real sshd on loopback)', () => {
 		const sessions = box!.sessions();
 		const forwarded = await assertUnchanged(engine!.docker, name, async () => overSsh(['check', '--json', '--host', 'ssh://box', '--container', name]));
 		assert.ok(forwarded.code === 0 || forwarded.code === 1, forwarded.stderr);
-		assert.equal(forwarded.logins, 1);
+		assert.equal(forwarded.logins, 1, `forwarded: ${forwarded.stderr}\n${box!.log().split('\n').slice(-30).join('\n')}`);
 		assert.equal(box!.sessions() - sessions, 1, `the login asks where the engine listens; every request goes through the forward:\n${box!.log().split('\n').slice(-25).join('\n')}`);
 		const refused = await overSsh(['check', '--json', '--host', 'ssh://box-nofwd', '--container', name]);
 		assert.equal(refused.stderr, '');
-		assert.equal(refused.code, forwarded.code);
-		assert.equal(refused.logins, 1);
+		assert.equal(refused.code, forwarded.code, `${refused.stdout}\n---\n${forwarded.stdout}`);
+		assert.equal(refused.logins, 1, `refused: ${refused.stderr}\n${box!.log().split('\n').slice(-40).join('\n')}`);
 		assert.deepEqual(JSON.parse(refused.stdout).locations, JSON.parse(forwarded.stdout).locations);
 	});
 
