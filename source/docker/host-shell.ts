@@ -4,7 +4,7 @@
 // /dev/null (it must not eat the commands behind it), stderr dropped; it ends with a line holding this run's
 // random token and the command's exit code. Output is lines, and `F <n>` lines followed by exactly n raw bytes
 // (a file copied): the reader never looks for the token inside those bytes.
-import {randomBytes} from 'node:crypto';
+import {createRequire} from 'node:module';
 import type {Readable, Writable} from 'node:stream';
 
 /** Where the bytes of one `F <n>` record go; write() returning false pauses the shell's output until 'drain'. */
@@ -27,6 +27,9 @@ export interface ShellReply {
 	code: number;
 	lines: string[];
 }
+
+/** What readers need of a host shell (HostShell, or this machine's sh in tests). */
+export type Shell = {run(command: ShellCommand): Promise<ShellReply>};
 
 /** A string as one word for sh. */
 export function quote(s: string): string {
@@ -141,7 +144,8 @@ export class ReplyReader {
 
 /** The shell over a child's stdin and stdout (the login's ssh process). */
 export class HostShell {
-	private readonly token = `occ-doctor-done-${randomBytes(12).toString('hex')}`;
+	// node:crypto loads only when a shell is made: check.ts loads this module on every run (docs/startup.md).
+	private readonly token = `occ-doctor-done-${(createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')).randomBytes(12).toString('hex')}`;
 	private readonly reader: ReplyReader;
 	private gone: Error | undefined;
 

@@ -1,16 +1,13 @@
 // Bind sources on a remote engine's host, seen without the engine: the engine's archive API would create a missing
 // `-v` source as a directory, so over ssh:// occ-doctor asks the host itself, with `test` on the SSH connection it
 // already has. tcp:// has no such side channel.
+import {shellLine} from './host-shell.js';
 import type {SshTransport} from './ssh.js';
 
 export interface HostPathFacts {
 	/** null: the host could not say (no ssh://, the engine is not on that host, or no permission on a parent). */
 	exists: boolean | null;
 	isFile: boolean | null;
-}
-
-function quote(s: string): string {
-	return `'${s.replaceAll('\'', '\'"\'"\'')}'`;
 }
 
 // One line per path. Only `test`: nothing is opened, made or followed further than stat follows it (as the engine does).
@@ -25,7 +22,7 @@ export async function hostPathsOverSsh(ssh: SshTransport, paths: string[]): Prom
 	}
 
 	// sh -c, whatever the login shell is; the paths are its arguments, never part of the script.
-	const result = await ssh.runOnEngineHost(['sh', '-c', quote(SCRIPT), 'sh', ...paths.map(p => quote(p))].join(' ')).catch(() => null);
+	const result = await ssh.runOnEngineHost(shellLine(SCRIPT, paths)).catch(() => null);
 	const answers = result?.code === 0 ? result.stdout.split('\n').filter(Boolean) : [];
 	if (answers.length !== paths.length) {
 		return out;

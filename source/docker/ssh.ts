@@ -10,7 +10,7 @@ import {dirname, join} from 'node:path';
 import {connect as connectSocket, type Socket} from 'node:net';
 import {Duplex} from 'node:stream';
 import {DoctorError} from './errors.js';
-import {HostShell, type ShellCommand, type ShellReply} from './host-shell.js';
+import {HostShell, type Shell} from './host-shell.js';
 import {pipelined} from './pipeline.js';
 
 /** A prefetched answer (SshTransport.prefetch). */
@@ -563,13 +563,13 @@ export class SshTransport {
 	}
 
 	/** The shell on the engine's own host, when the login's session became one and the engine is a unix socket there. */
-	async engineHostShell(): Promise<{run(command: ShellCommand): Promise<ShellReply>} | undefined> {
+	async engineHostShell(): Promise<Shell | undefined> {
 		await this.ready();
 		return this.engineEndpoint?.startsWith('unix://') && this.shell?.usable ? this.shell : undefined;
 	}
 
 	/** As engineHostShell, without waiting: for code that runs after the login (a check's readers). */
-	get hostShellNow(): {run(command: ShellCommand): Promise<ShellReply>} | undefined {
+	get hostShellNow(): Shell | undefined {
 		return this.masterUp && this.engineEndpoint?.startsWith('unix://') && this.shell?.usable ? this.shell : undefined;
 	}
 

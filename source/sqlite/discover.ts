@@ -5,7 +5,7 @@ import tar from 'tar-stream';
 import type {Location} from '../core/types.js';
 import {getArchiveStream} from '../docker/archive.js';
 import {formatBytes} from '../report/text.js';
-import {shellLine, type ShellCommand, type ShellReply} from '../docker/host-shell.js';
+import {shellLine, type Shell} from '../docker/host-shell.js';
 
 // Finds SQLite files and opencode's legacy JSON storage in a container's data locations, within bounds.
 // Local engine and a host path we can read: readdir on the host (no file body moves). Otherwise the archive API,
@@ -254,8 +254,6 @@ async function walkHost(root: WalkRoot, limits: DiscoveryLimits, out: Collector,
 }
 
 class StopWalk extends Error {}
-
-type Shell = {run(command: ShellCommand): Promise<ShellReply>};
 
 /**
  * The walk on the engine's host through the SSH login's shell: `find` as walkHost reads (same skipped names, depth

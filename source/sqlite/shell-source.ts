@@ -6,10 +6,9 @@
 import {chmodSync, createWriteStream, renameSync, rmSync, statSync} from 'node:fs';
 import {coveringMount, hostPathOf} from '../core/model.js';
 import type {ContainerFacts} from '../core/types.js';
-import {shellLine, type FileSink, type ShellCommand, type ShellReply} from '../docker/host-shell.js';
+import {shellLine, type FileSink, type Shell, type ShellReply} from '../docker/host-shell.js';
 import type {FileSource} from './snapshot.js';
 
-type Shell = {run(command: ShellCommand): Promise<ShellReply>};
 type Stat = {size: number; mtime: string; isFile: boolean};
 /** One file as the host sees it: a stat, absent (its directory searchable), or unknown to us (unreadable, a symlink). */
 export type HostAnswer = Stat | 'absent' | 'unknown';
