@@ -13,6 +13,7 @@ import {clearUndone, dockerOn, noteUndone} from '../left-undone.js';
 import {SnapshotError} from '../sqlite/snapshot.js';
 import {databaseWorkDir, snapshotForArchive} from './database.js';
 import {IndexBuilder} from './file-index.js';
+import {HostReadFailed, hostDirOf, remapsOwners} from './host-read.js';
 import {packUnit} from './pack.js';
 import {defaultBackupDir, planUnits, selectUnits} from './plan.js';
 import {estimateSizes} from './sizes.js';
@@ -168,6 +169,23 @@ function chooseUnits(all: BackupUnit[], name: string, options: Pick<BackupOption
 	return units;
 }
 
+/** Pack from `hostDir` with tar when given; where tar fails there (an unreadable file), through the engine instead. */
+async function packOnHostOrEngine<T>(pack: (hostDir: string | null) => Promise<T>, hostDir: string | null, onFallback: (reason: string) => Promise<void>, signal?: AbortSignal): Promise<T> {
+	if (hostDir) {
+		try {
+			return await pack(hostDir);
+		} catch (error) {
+			if (!(error instanceof HostReadFailed) || signal?.aborted) {
+				throw error;
+			}
+
+			await onFallback(error.message);
+		}
+	}
+
+	return pack(null);
+}
+
 export interface BackupResult {
 	dir: string;
 	manifest: Manifest;
@@ -209,6 +227,10 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 			emit({type: 'container', action: 'stopped', name: facts.name});
 		}
 
+		// Asked only where tar on this host could read a mount: owners remapped on disk would be archived as the host sees them.
+		const remapped = engine.target.local && options.reader !== 'archive-api' && units.some(u => !u.isFile && u.source.path)
+			? await engine.docker.info().then((info: {SecurityOptions?: unknown}) => remapsOwners(info.SecurityOptions), () => true)
+			: true;
 		const records: ArchiveRecord[] = [];
 		const overallTotal = sumOrNull(units.map(u => u.estimate.bytes));
 		let doneBytes = 0;
@@ -229,11 +251,13 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 				}
 			};
 
-			const databases: DatabaseRecord[] = [];
-			const index = new IndexBuilder();
-			let result;
-			try {
-				result = await packUnit({
+			let databases: DatabaseRecord[] = [];
+			let index = new IndexBuilder();
+			const pack = async (hostDir: string | null) => {
+				databases = [];
+				index = new IndexBuilder();
+				return packUnit({
+					hostDir,
 					container,
 					unit,
 					partial,
@@ -255,6 +279,14 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 						return db;
 					},
 				});
+			};
+
+			let result;
+			try {
+				result = await packOnHostOrEngine(pack, hostDirOf(unit, facts, engine.target.local, remapped), async reason => {
+					emit({type: 'notice', message: `${unit.name}: ${reason}; reading it through the engine instead`});
+					await rm(workRoot, {recursive: true, force: true});
+				}, signal);
 			} catch (error) {
 				throw signal?.aborted ? interrupted(signal) : await explainFailure(error, engine, container, dir, file);
 			} finally {
@@ -288,6 +320,7 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 				databases,
 				excluded: unit.excluded,
 				index: indexFile,
+				reader: result.reader,
 				volume: volume ? {driver: volume.driver, labels: volume.labels} : null,
 			};
 			records.push(record);

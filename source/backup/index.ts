@@ -3,5 +3,6 @@ export {runBackup, planBackup, type BackupPlan, CREDENTIALS_NOTICE, DEFAULT_GZIP
 export {planUnits, selectUnits, defaultBackupDir, sanitise} from './plan.js';
 export {volumeSizesFromDf, estimateSizes} from './sizes.js';
 export {verifyArchive, verifyBackup, readManifest, MANIFEST} from './verify.js';
+export {readerFromEnv} from './host-read.js';
 export {RateMeter, formatDuration, progressText, plainReporter, verifyLine, phaseTimer, type BackupTimings} from './progress.js';
 export type * from './types.js';

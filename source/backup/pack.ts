@@ -7,6 +7,7 @@ import {pipeline} from 'node:stream/promises';
 import type Docker from 'dockerode';
 import tar from 'tar-stream';
 import {getArchiveStream} from '../docker/archive.js';
+import {readOnHost, type HostStream} from './host-read.js';
 import {peekHeader, SQLITE_MIN_BYTES, teeFile, type StreamCapture} from './capture.js';
 import {endSink, openArchive, readChunks, writeChunk, type ArchiveOutput} from './output.js';
 import type {BackupUnit} from './types.js';
@@ -41,6 +42,8 @@ export interface PackInput {
 	snapshot: (containerPath: string, archivePath: string, capture: StreamCapture | null) => Promise<SnapshotFile>;
 	/** Sees every entry as it is written (its header, then its content's chunks): how backup builds the file index. */
 	onEntry?: EntryObserver;
+	/** The mount's directory on this host, to read with tar instead of the engine's archive API (host-read.ts). */
+	hostDir?: string | null;
 }
 
 export interface PackResult {
@@ -53,11 +56,14 @@ export interface PackResult {
 	databases: string[];
 	/** The read-back check of the bytes written: the entries it walked, or why they do not gunzip and walk. */
 	checked: {entries: number; error: string | null};
+	/** Who read the mount: tar on this host, or the engine's archive API. */
+	reader: 'host-tar' | 'archive-api';
 }
 
 /** The archive path of an engine entry: `base/x/y` → `./x/y`; a single-file mount keeps its base name. */
 export function rewriteName(name: string, base: string, isFile: boolean): string {
-	const clean = name.replace(/\/+$/, '').replace(/^\.\//, '');
+	// `./x` and tar's root `./` (the host's tar, host-read.ts) lose their `./`.
+	const clean = name.replace(/\/+$/, '').replace(/^\.(?:\/|$)/, '');
 	if (isFile) {
 		return `./${posix.basename(clean)}`;
 	}
@@ -136,10 +142,12 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 	input.signal?.addEventListener('abort', onUserAbort, {once: true});
 	input.signal?.throwIfAborted();
 	let output: ArchiveOutput | undefined;
+	let onHost: HostStream | null = null;
 	try {
 		output = await openArchive(input.partial, input.gzipLevel, stop);
 		const out = output;
-		const base = posix.basename(unit.containerPath);
+		// The engine names entries after the mount's base name (`data/x`); tar on the host, `./x`.
+		const base = input.hostDir ? '' : posix.basename(unit.containerPath);
 		const excluded = unit.excluded.map(e => `./${posix.relative(unit.containerPath, e)}`);
 		const skip = new Set<string>();
 		const found: Array<{path: string; header: tar.Header; capture: StreamCapture | null}> = [];
@@ -159,9 +167,10 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 			entries++;
 		};
 
-		const source = await getArchiveStream(container, unit.containerPath);
+		onHost = input.hostDir ? readOnHost(input.hostDir, stop.signal) : null;
+		const source = onHost?.stream ?? await getArchiveStream(container, unit.containerPath);
 		const date = (source as unknown as {headers?: Record<string, string | undefined>}).headers?.date;
-		const streamStart = date && Number.isFinite(Date.parse(date)) ? new Date(Date.parse(date)) : null;
+		const streamStart = onHost?.started ?? (date && Number.isFinite(Date.parse(date)) ? new Date(Date.parse(date)) : null);
 		const extract = tar.extract();
 		source.on('error', () => {});
 		extract.on('error', () => {});
@@ -236,6 +245,7 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 		}
 
 		await reading;
+		await onHost?.finished;
 		onProgress(sourceBytes, files);
 
 		// The engine's stream is closed now, so the snapshot's own archive requests can take the container's lock.
@@ -258,10 +268,12 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 		out.pack.finalize();
 		// The stream fsyncs (flush) before it closes, so a verified archive is on the disk.
 		await out.writing;
-		return {bytes, fileCount: files, entries, compressedBytes: out.compressedBytes(), sha256: out.sha256(), databases, checked: await out.checked()};
+		return {bytes, fileCount: files, entries, compressedBytes: out.compressedBytes(), sha256: out.sha256(), databases, checked: await out.checked(), reader: input.hostDir ? 'host-tar' : 'archive-api'};
 	} catch (error) {
 		stop.abort(error);
-		throw stop.signal.reason ?? error;
+		// A tar that failed on its own (an unreadable file) explains a stream cut short: the caller asks the engine instead.
+		const tarFailed = onHost ? await onHost.finished.then(() => null, (failure: unknown) => failure) : null;
+		throw tarFailed ?? stop.signal.reason ?? error;
 	} finally {
 		input.signal?.removeEventListener('abort', onUserAbort);
 		output?.close();

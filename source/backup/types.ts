@@ -55,6 +55,8 @@ export interface ArchiveRecord {
 	excluded: string[];
 	/** v2: the per-file index sidecar, `<name>.index.json.gz` (file-index.ts). */
 	index?: string;
+	/** Who read the mount: `tar` on the engine's own host (host-read.ts), or the engine's archive API. */
+	reader?: 'host-tar' | 'archive-api';
 	/** v2: the volume's driver and labels (compose's among them), to recreate it as it was; null for binds. */
 	volume?: {driver: string; labels: Record<string, string>} | null;
 }
@@ -103,6 +105,8 @@ export interface BackupOptions {
 	/** Stop the container during the backup and start it again afterwards (the caller has confirmed). */
 	stop?: boolean;
 	gzipLevel?: number;
+	/** `archive-api`: read every mount through the engine, never with tar on this host (host-read.ts). */
+	reader?: 'auto' | 'archive-api';
 	signal?: AbortSignal;
 }
 

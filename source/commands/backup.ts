@@ -1,6 +1,6 @@
 import {PRIORITIES, type Priority} from '../core/types.js';
 import {DoctorError, exitCode} from '../errors.js';
-import {phaseTimer, plainReporter, runBackup, verifyBackup, verifyLine} from '../backup/index.js';
+import {phaseTimer, plainReporter, readerFromEnv, runBackup, verifyBackup, verifyLine} from '../backup/index.js';
 import {progressOutput, type StatusStream} from '../report/status.js';
 import {formatBytes} from '../report/text.js';
 import type {Command, CommandContext} from './context.js';
@@ -85,6 +85,7 @@ export const backupCommand: Command = async ctx => {
 		priority: parsePriorities(ctx.flags.priority),
 		out: typeof ctx.flags.out === 'string' ? ctx.flags.out : undefined,
 		stop,
+		reader: readerFromEnv(process.env),
 		signal: ctx.signal,
 	}, event => {
 		timer.see(event);

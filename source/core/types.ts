@@ -51,6 +51,11 @@ export interface VolumeFacts {
 	driver: string;
 	labels: Record<string, string>;
 	mountpoint: string | null;
+	/**
+	 * The names of the driver's options (`type`, `o`, `device` for an NFS or tmpfs local volume; their values can hold
+	 * passwords and are not kept); absent when the engine did not say.
+	 */
+	options?: string[];
 }
 
 /** Everything the model needs about one container, gathered by source/docker. No I/O happens after this. */

@@ -146,7 +146,7 @@ async function volumeFacts(engine: Engine, mounts: any[]): Promise<Record<string
 		const {Volumes: list} = await engine.api.json<{Volumes?: any[]}>('/volumes', {filters: {name: named.map(m => m.Name)}});
 		for (const v of list ?? []) {
 			if (v.Name in volumes) {
-				volumes[v.Name] = {name: v.Name, driver: v.Driver, labels: v.Labels ?? {}, mountpoint: v.Mountpoint ?? null};
+				volumes[v.Name] = {name: v.Name, driver: v.Driver, labels: v.Labels ?? {}, mountpoint: v.Mountpoint ?? null, options: Object.keys(v.Options ?? {})};
 			}
 		}
 	} catch {

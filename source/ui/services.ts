@@ -1,6 +1,6 @@
 import {resolve} from 'node:path';
 import type {BackupEmit, BackupResult, BackupUnit} from '../backup/index.js';
-import {defaultBackupDir, planBackup, runBackup, type BackupPlan} from '../backup/index.js';
+import {defaultBackupDir, planBackup, readerFromEnv, runBackup, type BackupPlan} from '../backup/index.js';
 import {runCheck, type CheckOptions} from '../check/check.js';
 import type {ContainerFacts, Report} from '../core/types.js';
 import {describeEngine, type Engine} from '../docker/engine.js';
@@ -109,7 +109,7 @@ export function engineServices(engine: Engine, options: Omit<CheckOptions, 'cont
 			return {units: plan.all, dir: resolve(defaultBackupDir(plan.facts.name))};
 		},
 		async backup(containerRef, {only, out, stop, signal}, emit) {
-			return runBackup({container: containerRef, profile: options.profile, only, out, stop, signal}, emit, engine, backupPlans.get(containerRef));
+			return runBackup({container: containerRef, profile: options.profile, only, out, stop, reader: readerFromEnv(process.env), signal}, emit, engine, backupPlans.get(containerRef));
 		},
 		restoreBackups: async () => findBackups(['.', ...(lookup.backupDirs ?? [])]),
 		async restoreArchives(dir) {

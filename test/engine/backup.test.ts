@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import {spawn, spawnSync} from 'node:child_process';
 import {createHash, randomBytes} from 'node:crypto';
-import {chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs';
+import {chmodSync, chownSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join, relative} from 'node:path';
 import {after, describe, it} from 'node:test';
@@ -257,6 +257,97 @@ describe('backup (real engine)', () => {
 		assert.match(missing.stdout, /missing/);
 	});
 
+	it('tar on this host and the engine\'s archive API write the same archive: entries, owners, modes, times, links, contents, database', {timeout: 120_000}, async t => {
+		const engine = await engineOrSkip(t);
+		if (!engine) {
+			return;
+		}
+
+		const {docker} = engine;
+		const volume = uniqueName('bk-same');
+		const bind = mkdtempSync(join(scratch, 'same-bind-'));
+		try {
+			await docker.createVolume({Name: volume, Labels: LABELS});
+			const volumeDir = await volumePath(docker, volume);
+			for (const root of [volumeDir, bind]) {
+				fill(root, 'same');
+				// What fill lacks: a hard link, a FIFO, setuid and sticky modes, a symlink out, a closed WAL database.
+				linkSync(join(root, 'a/b/c/deep.txt'), join(root, 'hard-link'));
+				assert.equal(spawnSync('mkfifo', [join(root, 'fifo')]).status, 0);
+				writeFileSync(join(root, 'tool'), '#!/bin/sh\n');
+				chmodSync(join(root, 'tool'), 0o4755);
+				mkdirSync(join(root, 'shared'));
+				chmodSync(join(root, 'shared'), 0o1777);
+				symlinkSync('/etc/passwd', join(root, 'out-link'));
+				const db = new Database(join(root, 'app.db'));
+				db.pragma('journal_mode = WAL');
+				db.exec('CREATE TABLE t (x TEXT); INSERT INTO t VALUES (\'one\'), (\'two\');');
+				db.close();
+				// Idle for a minute: both readers may take it from their own stream (database.ts, QUIET_MS).
+				const idle = new Date(Date.now() - 60_000);
+				utimesSync(join(root, 'app.db'), idle, idle);
+			}
+
+			const container = await docker.createContainer({name: uniqueName('bk-same'), Image: await image(docker), Labels: LABELS, HostConfig: {Binds: [`${volume}:/data`, `${bind}:/work`]}});
+			const backups: Record<string, Awaited<ReturnType<typeof runBackup>>> = {};
+			for (const reader of ['auto', 'archive-api'] as const) {
+				backups[reader] = await runBackup({container: container.id, out: join(scratch, `same-${reader}`), reader}, () => {}, engine);
+			}
+
+			const host = backups.auto!;
+			const api = backups['archive-api']!;
+			assert.deepEqual(host.manifest.archives.map(a => a.reader), ['host-tar', 'host-tar']);
+			assert.deepEqual(api.manifest.archives.map(a => a.reader), ['archive-api', 'archive-api']);
+			for (const [i, archive] of host.manifest.archives.entries()) {
+				const other = api.manifest.archives[i]!;
+				assert.equal(archive.file, other.file);
+				// Owners by id: the engine names them from the container's /etc/passwd, tar on the host leaves the names out.
+				const listing = (dir: string) => spawnSync('tar', ['tvzf', join(dir, archive.file), '--full-time', '--numeric-owner'], {encoding: 'utf8'}).stdout;
+				assert.equal(listing(host.dir), listing(api.dir), `${archive.file}: the same entries, in the same order, with the same owners, modes and times`);
+				assert.ok(listing(host.dir).includes('./hard-link link to ./a/b/c/deep.txt'), listing(host.dir));
+				assert.deepEqual((await readIndex(join(host.dir, archive.index!))).entries, (await readIndex(join(api.dir, other.index!))).entries, `${archive.file}: the same contents`);
+				assert.deepEqual(archive.databases.map(d => [d.path, d.tables, d.method]), [['./app.db', {t: 2}, 'stream']]);
+				assert.deepEqual(other.databases.map(d => [d.path, d.tables, d.method]), [['./app.db', {t: 2}, 'stream']]);
+			}
+		} finally {
+			await cleanup(docker, [volume]);
+		}
+	});
+
+	it('where tar on this host fails, the mount is read through the engine instead, and the archive says so', {timeout: 120_000}, async t => {
+		const engine = await engineOrSkip(t);
+		if (!engine) {
+			return;
+		}
+
+		const {docker} = engine;
+		const volume = uniqueName('bk-tarfail');
+		// A tar that writes half an archive and fails, as GNU tar does on a file it cannot read (root reads them all).
+		const bin = mkdtempSync(join(scratch, 'bin-'));
+		writeFileSync(join(bin, 'tar'), '#!/bin/sh\nhead -c 1536 /dev/zero\necho "tar: ./x: Cannot open: Permission denied" >&2\nexit 2\n', {mode: 0o755});
+		const path = process.env.PATH;
+		try {
+			await docker.createVolume({Name: volume, Labels: LABELS});
+			fill(await volumePath(docker, volume), 'fallback');
+			const container = await docker.createContainer({name: uniqueName('bk-tarfail'), Image: await image(docker), Labels: LABELS, HostConfig: {Binds: [`${volume}:/data`]}});
+			process.env.PATH = `${bin}:${path}`;
+			const notices: string[] = [];
+			const {dir, manifest} = await runBackup({container: container.id, out: join(scratch, 'tarfail')}, e => {
+				if (e.type === 'notice') {
+					notices.push(e.message);
+				}
+			}, engine);
+			process.env.PATH = path;
+			assert.equal(manifest.archives[0]!.reader, 'archive-api');
+			assert.ok(notices.some(n => /tar exited 2: tar: \.\/x: Cannot open: Permission denied; reading it through the engine instead/.test(n)), notices.join('\n'));
+			const extracted = untar(join(dir, manifest.archives[0]!.file));
+			assert.deepEqual(tree(extracted), tree(await volumePath(docker, volume)));
+		} finally {
+			process.env.PATH = path;
+			await cleanup(docker, [volume]);
+		}
+	});
+
 	it('an idle WAL database is taken from the backup\'s own stream, proven unchanged, whole and counted', {timeout: 120_000}, async t => {
 		const engine = await engineOrSkip(t);
 		if (!engine) {
@@ -500,7 +591,7 @@ describe('backup (real engine)', () => {
 		}
 	});
 
-	it('the container removed mid-backup: a clear error, no final-named file', {timeout: 120_000}, async t => {
+	it('the container removed mid-backup, read by tar on the host or by the engine: a clear error, no final-named file', {timeout: 120_000}, async t => {
 		const engine = await engineOrSkip(t);
 		if (!engine) {
 			return;
@@ -510,18 +601,20 @@ describe('backup (real engine)', () => {
 		const volume = uniqueName('bk-rm');
 		try {
 			await bigVolume(docker, volume, 64);
-			const container = await docker.createContainer({name: uniqueName('bk-rm'), Image: await image(docker), Labels: LABELS, HostConfig: {Binds: [`${volume}:/data`]}});
-			// The backup's fault removes it: toured now, as it was made.
-			await tour(docker, container.id);
-			const out = join(scratch, 'removed');
-			let removal: Promise<unknown> | undefined;
-			await assert.rejects(runBackup({container: container.id, out}, e => {
-				if (e.type === 'progress' && !removal) {
-					removal = container.remove({force: true}).catch(error => error);
-				}
-			}, engine), /container was removed/);
-			await removal;
-			assert.deepEqual(finalNames(out), []);
+			for (const reader of ['auto', 'archive-api'] as const) {
+				const container = await docker.createContainer({name: uniqueName('bk-rm'), Image: await image(docker), Labels: LABELS, HostConfig: {Binds: [`${volume}:/data`]}});
+				// The backup's fault removes it: toured now, as it was made.
+				await tour(docker, container.id);
+				const out = join(scratch, `removed-${reader}`);
+				let removal: Promise<unknown> | undefined;
+				await assert.rejects(runBackup({container: container.id, out, reader}, e => {
+					if (e.type === 'progress' && !removal) {
+						removal = container.remove({force: true}).catch(error => error);
+					}
+				}, engine), /container was removed/, reader);
+				await removal;
+				assert.deepEqual(finalNames(out), [], reader);
+			}
 		} finally {
 			await cleanup(docker, [volume]);
 		}
@@ -572,7 +665,8 @@ describe('backup (real engine)', () => {
 			const out = join(scratch, 'away');
 			const pid = Number(readFileSync(join(own.dir, 'dockerd.pid'), 'utf8'));
 			let killed = false;
-			await assert.rejects(runBackup({host: own.host, container: container.id, out}, e => {
+			// Through the engine: its death cuts the stream itself (tar on the host would read on, and fail at the end).
+			await assert.rejects(runBackup({host: own.host, container: container.id, out, reader: 'archive-api'}, e => {
 				if (e.type === 'progress' && !killed) {
 					killed = true;
 					process.kill(pid, 'SIGKILL');

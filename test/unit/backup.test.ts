@@ -21,6 +21,10 @@ import {defaultBackupDir, planUnits, sanitise, selectUnits} from '../../source/b
 import {formatDuration, progressText, RateMeter} from '../../source/backup/progress.js';
 import {volumeSizesFromDf} from '../../source/backup/sizes.js';
 import {bind, makeFacts, vol} from '../helpers/facts.js';
+import {HostReadFailed, hostDirOf, readerFromEnv, readOnHost, remapsOwners} from '../../source/backup/host-read.js';
+import type {BackupUnit} from '../../source/backup/types.js';
+import type {ContainerFacts} from '../../source/core/types.js';
+import {pipeline} from 'node:stream/promises';
 
 describe('backup plan', () => {
 	const facts = makeFacts({
@@ -61,6 +65,9 @@ describe('backup archive names', () => {
 		assert.equal(rewriteName('data/a/b.txt', 'data', false), './a/b.txt');
 		assert.equal(rewriteName('data/sub/', 'data', false), './sub');
 		assert.equal(rewriteName('app.json', 'app.json', true), './app.json');
+		// tar on the host (host-read.ts) names the root `./` and keeps a top-level directory named like the mount.
+		assert.equal(rewriteName('./', '', false), '.');
+		assert.equal(rewriteName('./data/x', '', false), './data/x');
 		assert.equal(isExcluded('./inner/x', ['./inner']), true);
 		assert.equal(isExcluded('./inner', ['./inner']), false);
 		assert.equal(isExcluded('./innerx', ['./inner']), false);
@@ -236,5 +243,68 @@ describe('database capture proof', () => {
 		const recent = '2025-03-01T12:00:07.100Z';
 		assert.match(captureProblem(capture([['', 8192, recent]]), {'': stat(8192, recent), '-wal': null, '-journal': null})!, /within 3 s/);
 		assert.match(captureProblem(capture([['', 8192, old]], null), {'': stat(8192, old), '-wal': null, '-journal': null})!, /no Date header/);
+	});
+});
+
+describe('reading a mount with tar on this host (host-read.ts)', () => {
+	const dir = mkdtempSync(join(tmpdir(), 'occt-hostread-'));
+	const unit = (source: BackupUnit['source'], isFile = false): BackupUnit => ({name: 'u', label: 'u', containerPath: '/data', storage: 'named-volume', priority: 'high', source, isFile, excluded: [], estimate: {bytes: null, from: 'none'}});
+	const facts = (volume: Partial<ContainerFacts['volumes'][string]>) => makeFacts({volumes: {data: {name: 'data', driver: 'local', labels: {}, mountpoint: dir, options: [], ...volume}}});
+
+	it('is used only where it reads what the engine would: a local engine, owners not remapped, a plain local volume or a bind directory, readable', () => {
+		const volume = unit({type: 'volume', name: 'data', path: dir});
+		assert.equal(hostDirOf(volume, facts({}), true, false), dir);
+		assert.equal(hostDirOf(unit({type: 'bind', name: null, path: dir}), facts({}), true, false), dir);
+		assert.equal(hostDirOf(volume, facts({}), false, false), null, 'a remote engine');
+		assert.equal(hostDirOf(volume, facts({}), true, true), null, 'rootless or userns-remap');
+		assert.equal(hostDirOf(unit({type: 'bind', name: null, path: join(dir, 'f')}, true), facts({}), true, false), null, 'a single-file bind');
+		assert.equal(hostDirOf(volume, facts({options: ['type', 'o', 'device']}), true, false), null, 'an NFS local volume, mounted only while in use');
+		assert.equal(hostDirOf(volume, facts({options: undefined}), true, false), null, 'options unknown');
+		assert.equal(hostDirOf(volume, facts({driver: 'rclone'}), true, false), null, 'a plugin volume');
+		assert.equal(hostDirOf(unit({type: 'volume', name: 'data', path: join(dir, 'gone')}), facts({mountpoint: join(dir, 'gone')}), true, false), null, 'not on this host');
+		writeFileSync(join(dir, 'file'), 'x');
+		assert.equal(hostDirOf(unit({type: 'bind', name: null, path: join(dir, 'file')}), facts({}), true, false), null, 'not a directory');
+	});
+
+	it('reads the engine\'s SecurityOptions: rootless and userns-remap engines store other owners than the container sees', () => {
+		assert.equal(remapsOwners(['name=apparmor', 'name=seccomp,profile=default']), false);
+		assert.equal(remapsOwners(['name=seccomp,profile=default', 'name=rootless']), true);
+		assert.equal(remapsOwners(['name=userns']), true);
+		assert.equal(remapsOwners(undefined), true, 'unknown: the engine reads');
+		assert.equal(readerFromEnv({OCC_DOCTOR_READER: 'archive-api'}), 'archive-api');
+		assert.equal(readerFromEnv({}), 'auto');
+	});
+
+	it('streams the directory as tar, names in byte order (a database before its -wal), owners by number; a failing tar rejects with its message', async () => {
+		const root = mkdtempSync(join(tmpdir(), 'occt-hostread-tree-'));
+		for (const name of ['b.db-wal', 'b.db', 'B', 'a']) {
+			writeFileSync(join(root, name), name);
+		}
+
+		const read = readOnHost(root, new AbortController().signal);
+		const names: string[] = [];
+		const extract = tar.extract();
+		extract.on('entry', (header, stream, next) => {
+			names.push(`${header.name} ${header.uname ?? ''}`.trim());
+			stream.resume();
+			stream.on('end', next);
+		});
+		await pipeline(read.stream, extract);
+		await read.finished;
+		assert.deepEqual(names, ['./', './B', './a', './b.db', './b.db-wal']);
+		const missing = readOnHost(join(root, 'gone'), new AbortController().signal);
+		missing.stream.resume();
+		await assert.rejects(missing.finished, (error: Error) => error instanceof HostReadFailed && /^tar exited 2: tar: .*gone.*No such file or directory/.test(error.message));
+		rmSync(root, {recursive: true, force: true});
+	});
+
+	it('is killed when the backup stops, and that is no failure of its own', async () => {
+		const stop = new AbortController();
+		const read = readOnHost('/usr', stop.signal);
+		await new Promise(resolve => read.stream.once('data', resolve));
+		stop.abort();
+		read.stream.resume();
+		await read.finished;
+		rmSync(dir, {recursive: true, force: true});
 	});
 });
