@@ -20,10 +20,14 @@ export function remapsOwners(securityOptions: unknown): boolean {
 	return !Array.isArray(securityOptions) || securityOptions.some(o => /\bname=(rootless|userns)\b/.test(String(o)));
 }
 
-/** The unit's directory on this host, when tar there reads what the engine's archive API would; else null. */
-export function hostDirOf(unit: BackupUnit, facts: ContainerFacts, local: boolean, remapped: boolean): string | null {
+/**
+ * The unit's directory on this host, when tar there reads what the engine's archive API would; else null. Only as
+ * root, as the engine reads: anyone else meets the container's private files (SSH keys, credentials, 0600 under
+ * other ids), and tar would fail on them after reading everything else.
+ */
+export function hostDirOf(unit: BackupUnit, facts: ContainerFacts, local: boolean, remapped: boolean, root = process.getuid?.() === 0): string | null {
 	const dir = unit.source.path;
-	if (!local || remapped || unit.isFile || !dir) {
+	if (!local || remapped || !root || unit.isFile || !dir) {
 		return null;
 	}
 
@@ -60,10 +64,17 @@ export function readOnHost(dir: string, stop: AbortSignal): HostStream {
 	const started = new Date();
 	const child = spawn('tar', ['-C', dir, '--sort=name', '--numeric-owner', '-cf', '-', '.'], {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, LC_ALL: 'C'}});
 	let stderr = '';
+	// The first file tar cannot read: stopped there, not after reading the rest for an archive that will be thrown away.
+	let unreadable: string | null = null;
 	child.stderr.setEncoding('utf8');
 	child.stderr.on('data', (text: string) => {
 		// The cause is its first line ("Cannot open: …"); the last ones only say that it gave up.
 		stderr = (stderr + text).slice(0, 2000);
+		const line = stderr.split('\n').find(l => /: (Cannot |Read error)/.test(l));
+		if (line && unreadable === null) {
+			unreadable = line;
+			child.kill();
+		}
 	});
 	const kill = () => child.kill();
 	stop.addEventListener('abort', kill, {once: true});
@@ -73,8 +84,11 @@ export function readOnHost(dir: string, stop: AbortSignal): HostStream {
 		});
 		child.once('close', (code, signal) => {
 			stop.removeEventListener('abort', kill);
-			// Killed by us (the backup failed or was stopped): the cause is elsewhere and is reported from there.
-			if (code === 0 || code === 1 || (signal && stop.aborted)) {
+			if (unreadable !== null) {
+				reject(new HostReadFailed(`tar stopped: ${unreadable}`));
+			} else if (code === 0 || code === 1 || (signal && stop.aborted)) {
+				// 1: a file changed while read (the engine reads live files alike). Killed by us (the backup failed or was
+				// stopped): the cause is elsewhere and is reported from there.
 				resolve();
 			} else {
 				const cause = stderr.trim().split('\n')[0] ?? '';

@@ -251,19 +251,20 @@ describe('reading a mount with tar on this host (host-read.ts)', () => {
 	const unit = (source: BackupUnit['source'], isFile = false): BackupUnit => ({name: 'u', label: 'u', containerPath: '/data', storage: 'named-volume', priority: 'high', source, isFile, excluded: [], estimate: {bytes: null, from: 'none'}});
 	const facts = (volume: Partial<ContainerFacts['volumes'][string]>) => makeFacts({volumes: {data: {name: 'data', driver: 'local', labels: {}, mountpoint: dir, options: [], ...volume}}});
 
-	it('is used only where it reads what the engine would: a local engine, owners not remapped, a plain local volume or a bind directory, readable', () => {
+	it('is used only where it reads what the engine would: root on a local engine, owners not remapped, a plain local volume or a bind directory, readable', () => {
 		const volume = unit({type: 'volume', name: 'data', path: dir});
-		assert.equal(hostDirOf(volume, facts({}), true, false), dir);
-		assert.equal(hostDirOf(unit({type: 'bind', name: null, path: dir}), facts({}), true, false), dir);
-		assert.equal(hostDirOf(volume, facts({}), false, false), null, 'a remote engine');
-		assert.equal(hostDirOf(volume, facts({}), true, true), null, 'rootless or userns-remap');
-		assert.equal(hostDirOf(unit({type: 'bind', name: null, path: join(dir, 'f')}, true), facts({}), true, false), null, 'a single-file bind');
-		assert.equal(hostDirOf(volume, facts({options: ['type', 'o', 'device']}), true, false), null, 'an NFS local volume, mounted only while in use');
-		assert.equal(hostDirOf(volume, facts({options: undefined}), true, false), null, 'options unknown');
-		assert.equal(hostDirOf(volume, facts({driver: 'rclone'}), true, false), null, 'a plugin volume');
-		assert.equal(hostDirOf(unit({type: 'volume', name: 'data', path: join(dir, 'gone')}), facts({mountpoint: join(dir, 'gone')}), true, false), null, 'not on this host');
+		assert.equal(hostDirOf(volume, facts({}), true, false, false), null, 'not root: the container\'s private files would stop tar');
+		assert.equal(hostDirOf(volume, facts({}), true, false, true), dir);
+		assert.equal(hostDirOf(unit({type: 'bind', name: null, path: dir}), facts({}), true, false, true), dir);
+		assert.equal(hostDirOf(volume, facts({}), false, false, true), null, 'a remote engine');
+		assert.equal(hostDirOf(volume, facts({}), true, true, true), null, 'rootless or userns-remap');
+		assert.equal(hostDirOf(unit({type: 'bind', name: null, path: join(dir, 'f')}, true), facts({}), true, false, true), null, 'a single-file bind');
+		assert.equal(hostDirOf(volume, facts({options: ['type', 'o', 'device']}), true, false, true), null, 'an NFS local volume, mounted only while in use');
+		assert.equal(hostDirOf(volume, facts({options: undefined}), true, false, true), null, 'options unknown');
+		assert.equal(hostDirOf(volume, facts({driver: 'rclone'}), true, false, true), null, 'a plugin volume');
+		assert.equal(hostDirOf(unit({type: 'volume', name: 'data', path: join(dir, 'gone')}), facts({mountpoint: join(dir, 'gone')}), true, false, true), null, 'not on this host');
 		writeFileSync(join(dir, 'file'), 'x');
-		assert.equal(hostDirOf(unit({type: 'bind', name: null, path: join(dir, 'file')}), facts({}), true, false), null, 'not a directory');
+		assert.equal(hostDirOf(unit({type: 'bind', name: null, path: join(dir, 'file')}), facts({}), true, false, true), null, 'not a directory');
 	});
 
 	it('reads the engine\'s SecurityOptions: rootless and userns-remap engines store other owners than the container sees', () => {
@@ -294,7 +295,7 @@ describe('reading a mount with tar on this host (host-read.ts)', () => {
 		assert.deepEqual(names, ['./', './B', './a', './b.db', './b.db-wal']);
 		const missing = readOnHost(join(root, 'gone'), new AbortController().signal);
 		missing.stream.resume();
-		await assert.rejects(missing.finished, (error: Error) => error instanceof HostReadFailed && /^tar exited 2: tar: .*gone.*No such file or directory/.test(error.message));
+		await assert.rejects(missing.finished, (error: Error) => error instanceof HostReadFailed && /^tar stopped: tar: .*gone.*No such file or directory/.test(error.message));
 		rmSync(root, {recursive: true, force: true});
 	});
 
