@@ -6,7 +6,7 @@
 // parts), which load only when a build or an ssh:// engine needs them, from node_modules as they ship.
 import {build} from 'esbuild';
 import {createRequire} from 'node:module';
-import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises';
+import {chmod, mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises';
 import {createServer} from 'node:net';
 import {tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
@@ -175,3 +175,18 @@ const commands = {
 
 // Written last: scripts/build-if-stale.mjs takes dist/cli.js's time as the build's.
 await build({...COMMONJS, entryPoints: ['cli.tsx'], outfile: 'dist/cli.js', external: EXTERNAL, plugins: [commands]});
+
+// The installed `occ-doctor` (npm's bin, this file run by its first line) starts through sh: Node 20 reads every
+// certificate of NODE_EXTRA_CA_CERTS before any script runs (~35 ms for a distribution's bundle, more than the rest of
+// a check), and only a TLS engine needs them; sh hands the path on as OCC_DOCTOR_EXTRA_CA_CERTS, which engine.ts adds
+// to a TLS engine's trusted roots. To Node the second line is a string and a comment (docs/startup.md).
+const LAUNCHER = `#!/bin/sh
+':' //; [ -n "\${NODE_EXTRA_CA_CERTS-}" ] && export OCC_DOCTOR_EXTRA_CA_CERTS="\$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; exec node "\$0" "\$@"
+`;
+const cli = await readFile('dist/cli.js', 'utf8');
+if (!cli.startsWith('#!/usr/bin/env node\n')) {
+	throw new Error('dist/cli.js no longer starts with the node shebang: update scripts/bundle.mjs');
+}
+
+await writeFile('dist/cli.js', LAUNCHER + cli.slice(cli.indexOf('\n') + 1), {mode: 0o755});
+await chmod('dist/cli.js', 0o755);

@@ -5,6 +5,7 @@ import {join} from 'node:path';
 import {after, describe, it} from 'node:test';
 import {createHash} from 'node:crypto';
 import {mkdirSync} from 'node:fs';
+import {rootCertificates} from 'node:tls';
 import {apiAtLeast, DoctorError, engineTarget, explainEngineError} from '../../source/docker/engine.js';
 import {chooseEngine} from '../../source/docker/context.js';
 import {explainSshFailure, sshDestination} from '../../source/docker/ssh.js';
@@ -51,6 +52,18 @@ describe('engineTarget', () => {
 		assert.equal(String(target.options.cert), 'cert.pem contents');
 		assert.equal(String(target.options.key), 'key.pem contents');
 		assert.equal(engineTarget('tcp://docker.example', {DOCKER_TLS_VERIFY: '0'}).options.protocol, 'http');
+	});
+
+	it('trusts NODE_EXTRA_CA_CERTS on a TLS engine without a ca.pem, as the launcher hands it on (OCC_DOCTOR_EXTRA_CA_CERTS)', () => {
+		const extra = join(certs, 'corporate.pem');
+		writeFileSync(extra, 'corporate root');
+		const roots = engineTarget('https://docker.example', {...NO_CONFIG, OCC_DOCTOR_EXTRA_CA_CERTS: extra}).options.ca as string[];
+		assert.equal(roots.length, rootCertificates.length + 1, 'Node\'s own roots and the extra one');
+		assert.equal(String(roots.at(-1)), 'corporate root');
+		assert.equal(engineTarget('https://docker.example', NO_CONFIG).options.ca, undefined, 'none: Node\'s defaults');
+		assert.equal(String(engineTarget('tcp://docker.example:2376', {DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs, OCC_DOCTOR_EXTRA_CA_CERTS: extra}).options.ca), 'ca.pem contents', 'a ca.pem decides alone');
+		assert.equal(engineTarget('tcp://docker.example', {OCC_DOCTOR_EXTRA_CA_CERTS: extra}).options.ca, undefined, 'plain http');
+		assert.throws(() => engineTarget('https://docker.example', {...NO_CONFIG, OCC_DOCTOR_EXTRA_CA_CERTS: join(certs, 'gone.pem')}), /cannot read NODE_EXTRA_CA_CERTS \(.*gone\.pem: ENOENT\): fix or unset it/);
 	});
 
 	it('connects over ssh:// through the system ssh (no agent needed), plain HTTP over its sessions, never local', () => {

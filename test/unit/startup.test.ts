@@ -39,6 +39,20 @@ describe('start-up fast path', () => {
 		}
 	});
 
+	it('the installed command starts through sh, which keeps NODE_EXTRA_CA_CERTS from Node\'s start and hands it on', () => {
+		// Node reads that file before any script runs: a missing one is a warning on stderr, the proof it was read.
+		const env = {...process.env, NODE_EXTRA_CA_CERTS: '/nonexistent/occ-doctor-ca.pem'};
+		const direct = spawnSync(process.execPath, ['dist/cli.js', '--version'], {encoding: 'utf8', env});
+		assert.match(direct.stderr, /Ignoring extra certs from `\/nonexistent\/occ-doctor-ca\.pem`/);
+		const installed = spawnSync(resolve('dist/cli.js'), ['--version'], {encoding: 'utf8', env});
+		assert.equal(installed.status, 0, installed.stderr);
+		assert.equal(installed.stdout, direct.stdout);
+		assert.equal(installed.stderr, '', 'Node never saw it');
+		const seen = spawnSync(resolve('dist/cli.js'), ['check', '--host', 'https://127.0.0.1:9', '--no-databases'], {encoding: 'utf8', env});
+		assert.match(seen.stderr, /cannot read NODE_EXTRA_CA_CERTS \(\/nonexistent\/occ-doctor-ca\.pem: ENOENT\): fix or unset it/, 'a TLS engine still trusts it');
+		assert.equal(seen.status, 2);
+	});
+
 	it('the built CLI answers --help with the same text', () => {
 		const r = spawnSync(process.execPath, ['dist/cli.js', '--help'], {encoding: 'utf8'});
 		assert.equal(r.status, 0, r.stderr);
