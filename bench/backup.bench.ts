@@ -168,7 +168,7 @@ try {
 			// Where tar on this host may read the volume (root, a local engine) ours does; the engine's archive API is
 			// timed too, as it runs for everyone else (source/backup/host-read.ts).
 			const ours = async (reader: 'auto' | 'archive-api' = 'auto') => {
-				const r = await timed(process.execPath, [CLI, 'backup', '--container', container.id, '--out', out, '--json'], {...env, OCC_DOCTOR_READER: reader});
+				const r = await timed(process.execPath, [CLI, 'backup', '--container', container.id, '--out', out, '--json'], {...env, OCC_DOCTOR_BACKUP_VIA: reader === 'archive-api' ? 'engine' : ''});
 				const child = JSON.parse(r.stdout) as BackupJson;
 				const size = duBytes(out);
 				rmSync(out, {recursive: true, force: true});
@@ -202,7 +202,7 @@ try {
 				'| run | time | .tar.gz | speed-up of occ-doctor | our size ÷ theirs | target |',
 				'|---|---|---|---|---|---|',
 				`| occ-doctor backup (read by ${runs.ours[0]!.child.archives[0]!.reader}) | ${(oursMs / 1000).toFixed(1)} s (${rate(oursMs)}) | ${(size(runs.ours) / MB).toFixed(0)} MB | — | — | — |`,
-				`| occ-doctor backup, through the engine (OCC_DOCTOR_READER=archive-api) | ${(ms(runs.api) / 1000).toFixed(1)} s (${rate(ms(runs.api))}) | ${(size(runs.api) / MB).toFixed(0)} MB | recipe ${(ms(runs.recipe) / ms(runs.api)).toFixed(2)}×, pigz ${hasPigz ? (ms(runs.pigz) / ms(runs.api)).toFixed(2) : '—'}× | ${(size(runs.api) / size(runs.recipe)).toFixed(2)}× | — |`,
+				`| occ-doctor backup, through the engine (OCC_DOCTOR_BACKUP_VIA=engine) | ${(ms(runs.api) / 1000).toFixed(1)} s (${rate(ms(runs.api))}) | ${(size(runs.api) / MB).toFixed(0)} MB | recipe ${(ms(runs.recipe) / ms(runs.api)).toFixed(2)}×, pigz ${hasPigz ? (ms(runs.pigz) / ms(runs.api)).toFixed(2) : '—'}× | ${(size(runs.api) / size(runs.recipe)).toFixed(2)}× | — |`,
 				line('seeds\' recipe (`docker run … tar czf`)', runs.recipe, '≥ 2×, size ≤ 1.1×'),
 				...(hasPigz ? [line('`tar -cf - . \\| pigz -p 2`', runs.pigz, '≥ 0.8×')] : ['| pigz | not installed | | | | |']),
 				`CPU seconds (user + system, medians): ours ${median(runs.ours.map(r => r.cpu ?? 0)).toFixed(1)} s (the engine's own share of streaming not counted)${hasPigz ? `, tar | pigz -p 2 ${median(runs.pigz.map(r => r.cpu ?? 0)).toFixed(1)} s` : ''} · `

@@ -13,7 +13,7 @@ import {clearUndone, dockerOn, noteUndone} from '../left-undone.js';
 import {SnapshotError} from '../sqlite/snapshot.js';
 import {databaseWorkDir, snapshotForArchive} from './database.js';
 import {IndexBuilder} from './file-index.js';
-import {HostReadFailed, hostDirOf, remapsOwners} from './host-read.js';
+import {engineReadsHere, HostReadFailed, hostDirOf, sameDirectory} from './host-read.js';
 import {packUnit} from './pack.js';
 import {defaultBackupDir, planUnits, selectUnits} from './plan.js';
 import {estimateSizes} from './sizes.js';
@@ -227,10 +227,7 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 			emit({type: 'container', action: 'stopped', name: facts.name});
 		}
 
-		// Asked only where tar on this host could read a mount: owners remapped on disk would be archived as the host sees them.
-		const remapped = engine.target.local && options.reader !== 'archive-api' && units.some(u => !u.isFile && u.source.path)
-			? await engine.docker.info().then((info: {SecurityOptions?: unknown}) => remapsOwners(info.SecurityOptions), () => true)
-			: true;
+		const readsHere = options.reader !== 'archive-api' && units.some(u => hostDirOf(u, facts)) && await engineReadsHere(engine);
 		const records: ArchiveRecord[] = [];
 		const overallTotal = sumOrNull(units.map(u => u.estimate.bytes));
 		let doneBytes = 0;
@@ -283,8 +280,11 @@ export async function runBackup(options: BackupOptions, emit: BackupEmit, engine
 
 			let result;
 			try {
-				result = await packOnHostOrEngine(pack, hostDirOf(unit, facts, engine.target.local, remapped), async reason => {
+				const dir = readsHere ? hostDirOf(unit, facts) : null;
+				result = await packOnHostOrEngine(pack, dir && await sameDirectory(container, unit.containerPath, dir) ? dir : null, async reason => {
 					emit({type: 'notice', message: `${unit.name}: ${reason}; reading it through the engine instead`});
+					// A new file, not the same one truncated: a write of the first attempt still in flight lands in the old one.
+					await rm(partial, {force: true});
 					await rm(workRoot, {recursive: true, force: true});
 				}, signal);
 			} catch (error) {

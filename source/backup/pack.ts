@@ -134,6 +134,22 @@ async function putEntry(output: ArchiveOutput, header: tar.Header, body: AsyncIt
 
 type EngineEntry = {header: tar.Header} & AsyncIterable<Buffer>;
 
+/** How tar failed, if it did. Never waited on for long: a tar stuck in the kernel (a dead NFS or FUSE bind) is killed. */
+async function tarFailure(onHost: HostStream): Promise<unknown> {
+	let timer: NodeJS.Timeout | undefined;
+	const late = new Promise<null>(resolve => {
+		timer = setTimeout(() => {
+			onHost.kill();
+			resolve(null);
+		}, 2000);
+	});
+	try {
+		return await Promise.race([onHost.finished.then(() => null, (failure: unknown) => failure), late]);
+	} finally {
+		clearTimeout(timer);
+	}
+}
+
 export async function packUnit(input: PackInput): Promise<PackResult> {
 	const {container, unit, onProgress} = input;
 	// One controller tears every stream down when any part fails: the engine, the disk or the user.
@@ -167,7 +183,7 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 			entries++;
 		};
 
-		onHost = input.hostDir ? readOnHost(input.hostDir, stop.signal) : null;
+		onHost = input.hostDir ? readOnHost(input.hostDir, stop.signal, excluded) : null;
 		const source = onHost?.stream ?? await getArchiveStream(container, unit.containerPath);
 		const date = (source as unknown as {headers?: Record<string, string | undefined>}).headers?.date;
 		const streamStart = onHost?.started ?? (date && Number.isFinite(Date.parse(date)) ? new Date(Date.parse(date)) : null);
@@ -272,7 +288,7 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 	} catch (error) {
 		stop.abort(error);
 		// A tar that failed on its own (an unreadable file) explains a stream cut short: the caller asks the engine instead.
-		const tarFailed = onHost ? await onHost.finished.then(() => null, (failure: unknown) => failure) : null;
+		const tarFailed = onHost && !input.signal?.aborted ? await tarFailure(onHost) : null;
 		throw tarFailed ?? stop.signal.reason ?? error;
 	} finally {
 		input.signal?.removeEventListener('abort', onUserAbort);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import {spawn, spawnSync} from 'node:child_process';
 import {createHash, randomBytes} from 'node:crypto';
-import {chmodSync, chownSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync} from 'node:fs';
+import {chmodSync, chownSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join, relative} from 'node:path';
 import {after, describe, it} from 'node:test';
@@ -263,6 +263,11 @@ describe('backup (real engine)', () => {
 			return;
 		}
 
+		if (process.getuid?.() !== 0) {
+			skipOrFail(t, 'tar on the host reads for root only');
+			return;
+		}
+
 		const {docker} = engine;
 		const volume = uniqueName('bk-same');
 		const bind = mkdtempSync(join(scratch, 'same-bind-'));
@@ -314,6 +319,36 @@ describe('backup (real engine)', () => {
 		}
 	});
 
+	it('a running container\'s bind source replaced on the host: tar there reads what the archive API reads (the engine mounts the path again)', {timeout: 120_000}, async t => {
+		const engine = await engineOrSkip(t);
+		if (!engine) {
+			return;
+		}
+
+		const {docker} = engine;
+		const bind = mkdtempSync(join(scratch, 'swapped-'));
+		writeFileSync(join(bind, 'the-containers.txt'), 'mounted\n');
+		try {
+			const container = await docker.createContainer({name: uniqueName('bk-swap'), Image: await image(docker), Labels: LABELS, Cmd: ['sleep', '3600'], HostConfig: {NetworkMode: 'none', Binds: [`${bind}:/work`]}});
+			await container.start();
+			// The container keeps the directory it mounted; the path now names another one.
+			renameSync(bind, `${bind}.old`);
+			mkdirSync(bind, {mode: 0o700});
+			writeFileSync(join(bind, 'someone-elses.txt'), 'not mounted\n');
+			const seen: string[][] = [];
+			for (const reader of ['auto', 'archive-api'] as const) {
+				const {dir, manifest} = await runBackup({container: container.id, out: join(scratch, `swapped-${reader}`), reader}, () => {}, engine);
+				seen.push([manifest.archives[0]!.reader!, ...readdirSync(untar(join(dir, manifest.archives[0]!.file)))]);
+			}
+
+			// Not what the running container has mounted, either way: the engine sets the mount up again from the path.
+			assert.deepEqual(seen, [[process.getuid?.() === 0 ? 'host-tar' : 'archive-api', 'someone-elses.txt'], ['archive-api', 'someone-elses.txt']]);
+		} finally {
+			await cleanup(docker);
+			rmSync(`${bind}.old`, {recursive: true, force: true});
+		}
+	});
+
 	it('where tar on this host fails, the mount is read through the engine instead, and the archive says so', {timeout: 120_000}, async t => {
 		const engine = await engineOrSkip(t);
 		if (!engine) {
@@ -345,6 +380,17 @@ describe('backup (real engine)', () => {
 			assert.ok(Date.now() - started < 20_000, `${Date.now() - started} ms: tar was waited for`);
 			const extracted = untar(join(dir, manifest.archives[0]!.file));
 			assert.deepEqual(tree(extracted), tree(await volumePath(docker, volume)));
+			// No tar at all on this host.
+			process.env.PATH = mkdtempSync(join(scratch, 'empty-bin-'));
+			const none: string[] = [];
+			const without = await runBackup({container: container.id, out: join(scratch, 'notar')}, e => {
+				if (e.type === 'notice') {
+					none.push(e.message);
+				}
+			}, engine);
+			process.env.PATH = path;
+			assert.equal(without.manifest.archives[0]!.reader, 'archive-api');
+			assert.ok(none.some(n => /tar could not start \(ENOENT\); reading it through the engine instead/.test(n)), none.join('\n'));
 		} finally {
 			process.env.PATH = path;
 			await cleanup(docker, [volume]);
@@ -610,13 +656,24 @@ describe('backup (real engine)', () => {
 				await tour(docker, container.id);
 				const out = join(scratch, `removed-${reader}`);
 				let removal: Promise<unknown> | undefined;
+				const readers: string[] = [];
 				await assert.rejects(runBackup({container: container.id, out, reader}, e => {
 					if (e.type === 'progress' && !removal) {
 						removal = container.remove({force: true}).catch(error => error);
 					}
+
+					if (e.type === 'written') {
+						readers.push(e.archive.reader!);
+					}
 				}, engine), /container was removed/, reader);
 				await removal;
 				assert.deepEqual(finalNames(out), [], reader);
+				// Tar on the host reads on, and the check after the archive fails; through the engine the stream may break first.
+				if (reader === 'auto' && process.getuid?.() === 0) {
+					assert.deepEqual(readers, ['host-tar']);
+				} else {
+					assert.ok(readers.every(r => r === 'archive-api'), readers.join());
+				}
 			}
 		} finally {
 			await cleanup(docker, [volume]);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
 import {createHash, randomBytes} from 'node:crypto';
 import {execFileSync, spawnSync} from 'node:child_process';
-import {mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync} from 'node:fs';
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {StreamCheck, verifyArchive, verifyWritten} from '../../source/backup/verify.js';
@@ -21,7 +21,9 @@ import {defaultBackupDir, planUnits, sanitise, selectUnits} from '../../source/b
 import {formatDuration, progressText, RateMeter} from '../../source/backup/progress.js';
 import {volumeSizesFromDf} from '../../source/backup/sizes.js';
 import {bind, makeFacts, vol} from '../helpers/facts.js';
-import {HostReadFailed, hostDirOf, readerFromEnv, readOnHost, remapsOwners} from '../../source/backup/host-read.js';
+import {engineReadsHere, HostReadFailed, hostDirOf, readerFromEnv, readOnHost, remapsOwners} from '../../source/backup/host-read.js';
+import type {Engine} from '../../source/docker/engine.js';
+import {hostname} from 'node:os';
 import type {BackupUnit} from '../../source/backup/types.js';
 import type {ContainerFacts} from '../../source/core/types.js';
 import {pipeline} from 'node:stream/promises';
@@ -251,28 +253,35 @@ describe('reading a mount with tar on this host (host-read.ts)', () => {
 	const unit = (source: BackupUnit['source'], isFile = false): BackupUnit => ({name: 'u', label: 'u', containerPath: '/data', storage: 'named-volume', priority: 'high', source, isFile, excluded: [], estimate: {bytes: null, from: 'none'}});
 	const facts = (volume: Partial<ContainerFacts['volumes'][string]>) => makeFacts({volumes: {data: {name: 'data', driver: 'local', labels: {}, mountpoint: dir, options: [], ...volume}}});
 
-	it('is used only where it reads what the engine would: root on a local engine, owners not remapped, a plain local volume or a bind directory, readable', () => {
+	it('takes the mount\'s directory only where it is the whole source: a bind directory or a plain local volume', () => {
 		const volume = unit({type: 'volume', name: 'data', path: dir});
-		assert.equal(hostDirOf(volume, facts({}), true, false, false), null, 'not root: the container\'s private files would stop tar');
-		assert.equal(hostDirOf(volume, facts({}), true, false, true), dir);
-		assert.equal(hostDirOf(unit({type: 'bind', name: null, path: dir}), facts({}), true, false, true), dir);
-		assert.equal(hostDirOf(volume, facts({}), false, false, true), null, 'a remote engine');
-		assert.equal(hostDirOf(volume, facts({}), true, true, true), null, 'rootless or userns-remap');
-		assert.equal(hostDirOf(unit({type: 'bind', name: null, path: join(dir, 'f')}, true), facts({}), true, false, true), null, 'a single-file bind');
-		assert.equal(hostDirOf(volume, facts({options: ['type', 'o', 'device']}), true, false, true), null, 'an NFS local volume, mounted only while in use');
-		assert.equal(hostDirOf(volume, facts({options: undefined}), true, false, true), null, 'options unknown');
-		assert.equal(hostDirOf(volume, facts({driver: 'rclone'}), true, false, true), null, 'a plugin volume');
-		assert.equal(hostDirOf(unit({type: 'volume', name: 'data', path: join(dir, 'gone')}), facts({mountpoint: join(dir, 'gone')}), true, false, true), null, 'not on this host');
-		writeFileSync(join(dir, 'file'), 'x');
-		assert.equal(hostDirOf(unit({type: 'bind', name: null, path: join(dir, 'file')}), facts({}), true, false, true), null, 'not a directory');
+		assert.equal(hostDirOf(volume, facts({})), dir);
+		assert.equal(hostDirOf(unit({type: 'bind', name: null, path: dir}), facts({})), dir);
+		assert.equal(hostDirOf(unit({type: 'bind', name: null, path: join(dir, 'f')}, true), facts({})), null, 'a single-file bind');
+		assert.equal(hostDirOf(volume, facts({options: ['type', 'o', 'device']})), null, 'an NFS local volume, mounted only while in use');
+		assert.equal(hostDirOf(volume, facts({options: undefined})), null, 'options unknown');
+		assert.equal(hostDirOf(volume, facts({driver: 'rclone'})), null, 'a plugin volume');
+		assert.equal(hostDirOf(volume, facts({mountpoint: '/elsewhere'})), null, 'not the volume\'s own directory');
 	});
 
-	it('reads the engine\'s SecurityOptions: rootless and userns-remap engines store other owners than the container sees', () => {
-		assert.equal(remapsOwners(['name=apparmor', 'name=seccomp,profile=default']), false);
-		assert.equal(remapsOwners(['name=seccomp,profile=default', 'name=rootless']), true);
-		assert.equal(remapsOwners(['name=userns']), true);
+	it('stands in for the engine only as root, on a unix socket whose engine has our host name and remaps no owners', async () => {
+		const engine = (transport: string, info: object | Error) => ({target: {transport, local: transport === 'unix'}, docker: {info: async () => {
+			if (info instanceof Error) {
+				throw info;
+			}
+
+			return info;
+		}}}) as unknown as Engine;
+		const here = {Name: hostname(), SecurityOptions: ['name=seccomp,profile=default']};
+		assert.equal(await engineReadsHere(engine('unix', here), true), true);
+		assert.equal(await engineReadsHere(engine('unix', here), false), false, 'not root: the container\'s private files would stop tar');
+		assert.equal(await engineReadsHere(engine('tcp', here), true), false, 'tcp://localhost: a forwarded port');
+		assert.equal(await engineReadsHere(engine('unix', {...here, Name: 'docker-desktop'}), true), false, 'Docker Desktop\'s VM, or a socket mounted into a container');
+		assert.equal(await engineReadsHere(engine('unix', {...here, SecurityOptions: ['name=seccomp,profile=default', 'name=rootless']}), true), false, 'rootless');
+		assert.equal(await engineReadsHere(engine('unix', {...here, SecurityOptions: ['name=userns']}), true), false, 'userns-remap');
+		assert.equal(await engineReadsHere(engine('unix', new Error('forbidden')), true), false, 'no /info: the engine reads');
 		assert.equal(remapsOwners(undefined), true, 'unknown: the engine reads');
-		assert.equal(readerFromEnv({OCC_DOCTOR_READER: 'archive-api'}), 'archive-api');
+		assert.equal(readerFromEnv({OCC_DOCTOR_BACKUP_VIA: 'engine'}), 'archive-api');
 		assert.equal(readerFromEnv({}), 'auto');
 	});
 
@@ -293,6 +302,14 @@ describe('reading a mount with tar on this host (host-read.ts)', () => {
 		await pipeline(read.stream, extract);
 		await read.finished;
 		assert.deepEqual(names, ['./', './B', './a', './b.db', './b.db-wal']);
+		// Below another mount's mount point: the hidden directory beneath, left out (its name has tar's wildcards in it).
+		mkdirSync(join(root, 'in[n]er*/deep'), {recursive: true});
+		writeFileSync(join(root, 'in[n]er*/deep/hidden'), 'x');
+		writeFileSync(join(root, 'in[n]er*x'), 'a sibling the pattern must not take');
+		const excluded = readOnHost(root, new AbortController().signal, ['./in[n]er*']);
+		const listed = spawnSync('tar', ['tf', '-'], {input: await buffer(excluded.stream), encoding: 'utf8'}).stdout.split('\n').filter(Boolean);
+		await excluded.finished;
+		assert.deepEqual(listed, ['./', './B', './a', './b.db', './b.db-wal', './in[n]er*/', './in[n]er*x']);
 		const missing = readOnHost(join(root, 'gone'), new AbortController().signal);
 		missing.stream.resume();
 		await assert.rejects(missing.finished, (error: Error) => error instanceof HostReadFailed && /^tar stopped: tar: .*gone.*No such file or directory/.test(error.message));
@@ -303,9 +320,13 @@ describe('reading a mount with tar on this host (host-read.ts)', () => {
 		const stop = new AbortController();
 		const read = readOnHost('/usr', stop.signal);
 		await new Promise(resolve => read.stream.once('data', resolve));
+		const started = Date.now();
 		stop.abort();
-		read.stream.resume();
+		let bytes = 0;
+		read.stream.on('data', (chunk: Buffer) => (bytes += chunk.length));
 		await read.finished;
+		// /usr is gigabytes: ended by the signal, not read to its end.
+		assert.ok(Date.now() - started < 5000 && bytes < 512 * 1024 * 1024, `${Date.now() - started} ms, ${bytes} bytes`);
 		rmSync(dir, {recursive: true, force: true});
 	});
 });
