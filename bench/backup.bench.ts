@@ -15,9 +15,10 @@ import {benchEngine} from './engine.js';
 
 const MB = 1024 * 1024;
 
-// Ours is `occ-doctor backup --json` as a user runs it: the dist/ that `npm run bench` has just built, with progress
-// (stderr, piped) and verification on, in a fresh process (peak RSS: the largest process of its tree, which includes
-// the child it relaunches itself in, source/relaunch.ts). The phases come from the JSON's `timings`.
+// Ours is `occ-doctor backup --json` as a user runs it: the dist/cli.js that `npm run bench` has just built, run as
+// the installed command (through its sh launcher, docs/startup.md), with progress (stderr, piped) and verification
+// on, in a fresh process (peak RSS: the largest process of its tree, which includes the child it relaunches itself
+// in, source/relaunch.ts). The phases come from the JSON's `timings`.
 const CLI = resolve('dist/cli.js');
 
 interface BackupJson {
@@ -168,7 +169,7 @@ try {
 			// Where tar on this host may read the volume (root, a local engine) ours does; the engine's archive API is
 			// timed too, as it runs for everyone else (source/backup/host-read.ts).
 			const ours = async (reader: 'auto' | 'archive-api' = 'auto') => {
-				const r = await timed(process.execPath, [CLI, 'backup', '--container', container.id, '--out', out, '--json'], {...env, OCC_DOCTOR_BACKUP_VIA: reader === 'archive-api' ? 'engine' : ''});
+				const r = await timed(CLI, ['backup', '--container', container.id, '--out', out, '--json'], {...env, OCC_DOCTOR_BACKUP_VIA: reader === 'archive-api' ? 'engine' : ''});
 				const child = JSON.parse(r.stdout) as BackupJson;
 				const size = duBytes(out);
 				rmSync(out, {recursive: true, force: true});
