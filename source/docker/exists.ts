@@ -26,6 +26,27 @@ function lstatAnswer(path: string): Answer {
 	}
 }
 
+/**
+ * Is a directory or file on the way from a mount's host source down to `rest` (`/a/b/c` below the mount) a symlink?
+ * The engine resolves symlinks inside the container (`/data/x -> /etc/y` is the container's /etc/y); followed here,
+ * one would lead to this host's files. The source itself may be one: the engine followed it when it mounted it.
+ */
+export function symlinkBelow(source: string, rest: string): boolean {
+	let path = source.replace(/\/+$/, '');
+	for (const part of rest.split('/').filter(Boolean)) {
+		path += `/${part}`;
+		try {
+			if (lstatSync(path).isSymbolicLink()) {
+				return true;
+			}
+		} catch {
+			return false;
+		}
+	}
+
+	return false;
+}
+
 /** The container's own files: its writable layer first, then the image's layers, top to bottom. */
 function inLayers(path: string, facts: Pick<ContainerFacts, 'layerDir' | 'imageLayerDirs'>): Answer {
 	if (!facts.layerDir) {

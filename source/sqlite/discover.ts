@@ -6,6 +6,7 @@ import type {Location} from '../core/types.js';
 import {getArchiveStream} from '../docker/archive.js';
 import {formatBytes} from '../report/text.js';
 import {shellLine, type Shell} from '../docker/host-shell.js';
+import {symlinkBelow} from '../docker/exists.js';
 
 // Finds SQLite files and opencode's legacy JSON storage in a container's data locations, within bounds.
 // Local engine and a host path we can read: readdir on the host (no file body moves). Otherwise the archive API,
@@ -71,19 +72,23 @@ export function walkDecision(location: Location): {walk: boolean; reason?: strin
 	return {walk: true};
 }
 
-/** The host directory behind a container path, when a bind or volume covers it. */
-export function hostPathFor(location: Location): string | null {
+/**
+ * The host directory behind a container path, when a bind or volume covers it. `here`: that host is this machine,
+ * where a symlink on the way (exists.ts, symlinkBelow) would lead to this host's files: then none.
+ */
+export function hostPathFor(location: Location, here = true): string | null {
 	const mount = location.mount;
 	if (!mount?.source || (mount.type !== 'bind' && mount.type !== 'volume')) {
 		return null;
 	}
 
 	const rest = location.path === mount.destination ? '' : location.path.slice(mount.destination.length);
-	return mount.source + rest;
+	// A symlink on the way leads to this host's files, not the container's: the archive API walks it instead.
+	return here && symlinkBelow(mount.source, rest) ? null : mount.source + rest;
 }
 
 /** Roots to walk: outermost first, nested roots dropped (the outer walk covers them, the archive crosses mounts). */
-export function walkRoots(locations: Location[], local: boolean): {roots: WalkRoot[]; skipped: string[]} {
+export function walkRoots(locations: Location[], local: boolean, here = local): {roots: WalkRoot[]; skipped: string[]} {
 	const skipped: string[] = [];
 	const chosen: Location[] = [];
 	for (const location of [...locations].sort((a, b) => a.path.length - b.path.length)) {
@@ -103,14 +108,14 @@ export function walkRoots(locations: Location[], local: boolean): {roots: WalkRo
 
 		const outer = chosen.find(c => location.path.startsWith(c.path + '/'));
 		// A nested root on its own mount is walked separately only when the outer one is walked on the host (readdir stops at mounts).
-		if (outer && !(local && location.mount && location.mount.destination !== outer.mount?.destination && hostPathFor(outer))) {
+		if (outer && !(local && location.mount && location.mount.destination !== outer.mount?.destination && hostPathFor(outer, here))) {
 			continue;
 		}
 
 		chosen.push(location);
 	}
 
-	return {roots: chosen.map(l => ({path: l.path, hostPath: local ? hostPathFor(l) : null})), skipped};
+	return {roots: chosen.map(l => ({path: l.path, hostPath: local ? hostPathFor(l, here) : null})), skipped};
 }
 
 /** Where a file sits in opencode's legacy storage: `<...>/storage/<kind>/...json`. */
@@ -335,7 +340,9 @@ function remoteEntry(kind: string, relative: string, root: WalkRoot, walk: Remot
 async function walkArchive(container: Docker.Container, root: WalkRoot, limits: DiscoveryLimits, out: Collector, skipped: string[], signal?: AbortSignal): Promise<void> {
 	let stream: NodeJS.ReadableStream;
 	try {
-		stream = await getArchiveStream(container, root.path);
+		// The trailing slash: a root that is a symlink is walked as the directory it leads to in the container (the
+		// engine resolves it there), not archived as the bare link; entries are named after the root's base name either way.
+		stream = await getArchiveStream(container, `${root.path.replace(/\/+$/, '')}/`);
 	} catch (error) {
 		const status = (error as {statusCode?: number}).statusCode;
 		if (status !== 404) {

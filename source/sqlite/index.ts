@@ -1,6 +1,7 @@
 import {accessSync, constants, existsSync} from 'node:fs';
 import {mkdtemp, rm, stat} from 'node:fs/promises';
 import {coveringMount, hostPathOf} from '../core/model.js';
+import {normalisePath} from '../core/profiles.js';
 import {tmpdir} from 'node:os';
 import {join, posix} from 'node:path';
 import type Docker from 'dockerode';
@@ -11,6 +12,7 @@ import {countLocalDatabase, explainSqliteError, oneLine, sessionIdsOf} from './c
 import {DEFAULT_LIMITS, walk, walkRoots, type DiscoveryLimits, type LegacySessions} from './discover.js';
 import {archiveSource, hostSource, snapshotDatabase, SnapshotError, withFirstStats, type FileSource, type TempSpace} from './snapshot.js';
 import {formatBytes} from '../report/text.js';
+import {symlinkBelow} from '../docker/exists.js';
 import {mountedHostFiles, shellSource} from './shell-source.js';
 import {channelDatabaseName, selectedChannel} from './findings.js';
 
@@ -153,7 +155,7 @@ export function readerFor(engine: Engine, facts: ContainerFacts, path: string): 
  */
 function hostFiles(facts: ContainerFacts, path: string): Map<string, string> | null {
 	const main = hostPathOf(path, facts);
-	if (!main || !hostReadable(main)) {
+	if (!main || !hostReadable(main) || symlinkOnTheWay(path, facts)) {
 		return null;
 	}
 
@@ -171,6 +173,22 @@ function hostFiles(facts: ContainerFacts, path: string): Map<string, string> | n
 	}
 
 	return files;
+}
+
+/**
+ * Is a part of the path below its mount a symlink on the host (its directories, the file, its -wal or -journal)?
+ * Then the database is read through the archive API, where that is safe, as over ssh:// (exists.ts, symlinkBelow).
+ */
+function symlinkOnTheWay(path: string, facts: ContainerFacts): boolean {
+	return [path, `${path}-wal`, `${path}-journal`].some(file => {
+		const mount = coveringMount(file, facts);
+		if (!mount?.source || (mount.type !== 'bind' && mount.type !== 'volume')) {
+			return false;
+		}
+
+		const destination = normalisePath(mount.destination);
+		return symlinkBelow(mount.source, file.slice(destination === '/' ? 0 : destination.length));
+	});
 }
 
 function hostReadable(path: string): boolean {
@@ -275,7 +293,7 @@ export async function countDatabases(engine: Engine, facts: ContainerFacts, loca
 	const container = engine.docker.getContainer(facts.id);
 	// Over ssh:// the engine's host is walked through the login's shell, as a local engine's is with readdir.
 	const shell = facts.archiveRisk ? undefined : engine.target.ssh?.hostShellNow;
-	const {roots, skipped} = walkRoots(locations, engine.target.local || shell !== undefined);
+	const {roots, skipped} = walkRoots(locations, engine.target.local || shell !== undefined, engine.target.local);
 	// 0700: the copies hold the user's sessions and credentials.
 	const tempRoot = await mkdtemp(join(tmpdir(), 'occ-doctor-db-'));
 	const counting = new Map<string, Promise<DatabaseReport>>();

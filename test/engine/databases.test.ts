@@ -315,6 +315,47 @@ describe('databases (real engine)', () => {
 		}
 	});
 
+	it('a database behind a symlink in its volume is read as the container sees it (through the engine), not as this host would resolve it', async t => {
+		const engine = await engineOrSkip(t);
+		if (!engine) {
+			return;
+		}
+
+		const {docker} = engine;
+		const volume = uniqueName('db-link');
+		try {
+			await docker.createVolume({Name: volume, Labels: LABELS});
+			// Started once: reading a never-started container through the engine would make its mount points in its layer.
+			// The volume is a workspace, which is not walked: `--path` below makes the link a walk root of its own.
+			const container = await docker.createContainer({Image: await image(docker), name: uniqueName('db-link'), Labels: LABELS, Cmd: ['sleep', '3600'], HostConfig: {NetworkMode: 'none', Binds: [`${volume}:/root/workspace`]}});
+			await container.start();
+			const app = makeDb('linked.db', db => {
+				db.exec('CREATE TABLE t (x TEXT)');
+				rows(db, 't', 7);
+			});
+			// The link points at an absolute path that exists both in the container (its layer: 7 rows) and on this host
+			// (another database, 3 rows, and one only this host has). The container's is the one.
+			const target = join(host, 'link-target');
+			mkdirSync(target);
+			assert.ok(makeDb('link-target/app.db', db => {
+				db.exec('CREATE TABLE t (x TEXT)');
+				rows(db, 't', 3);
+			})['link-target/app.db']);
+			assert.ok(makeDb('link-target/host-only.db', db => db.exec('CREATE TABLE h (x TEXT)'))['link-target/host-only.db']);
+			const pack = tar.pack();
+			pack.entry({name: `${target.slice(1)}/app.db`, mode: 0o644}, app['linked.db']!);
+			pack.entry({name: 'root/workspace/link', type: 'symlink', linkname: target});
+			pack.finalize();
+			await container.putArchive(pack as unknown as NodeJS.ReadableStream, {path: '/'});
+			const asked = await checkUnchanged(engine, {container: container.id, db: ['/root/workspace/link/app.db']});
+			assert.deepEqual((asked.report.databases ?? []).map(d => [d.path, d.tables]), [['/root/workspace/link/app.db', {t: 7}]]);
+			const walked = await checkUnchanged(engine, {container: container.id, paths: ['/root/workspace/link']});
+			assert.deepEqual((walked.report.databases ?? []).map(d => [d.path, d.tables]), [['/root/workspace/link/app.db', {t: 7}]]);
+		} finally {
+			await cleanup(docker, [volume]);
+		}
+	});
+
 	it('--no-databases skips discovery; a --db the container lacks is refused as bad input', async t => {
 		const engine = await engineOrSkip(t);
 		if (!engine) {
