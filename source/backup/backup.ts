@@ -110,6 +110,11 @@ async function prepareDir(dir: string): Promise<boolean> {
 		if (entries.includes(MANIFEST)) {
 			throw new DoctorError(`${dir} already holds a backup: pass --out with a new or empty directory`);
 		}
+
+		// It is made 0700 below: a home directory or /tmp given as --out must not be, nor hold the archives among other files.
+		if (entries.length > 0) {
+			throw new DoctorError(`${dir} is not empty: pass --out with a new or empty directory (the backup makes it private, 0700)`);
+		}
 	} catch (error) {
 		if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
 			throw error instanceof DoctorError ? error : new DoctorError(`cannot use ${dir} (${(error as NodeJS.ErrnoException).code}): pass --out with a writable directory`);
@@ -125,7 +130,12 @@ async function prepareDir(dir: string): Promise<boolean> {
 	}
 
 	// Explicit: a mkdir mode is filtered by the umask, and an existing directory keeps whatever it had.
-	await chmod(dir, 0o700);
+	try {
+		await chmod(dir, 0o700);
+	} catch (error) {
+		throw new DoctorError(`cannot use ${dir} (${(error as NodeJS.ErrnoException).code ?? 'unwritable'}): pass --out with a writable directory`);
+	}
+
 	return created;
 }
 

@@ -7,7 +7,7 @@ import {pipeline} from 'node:stream/promises';
 import type Docker from 'dockerode';
 import tar from 'tar-stream';
 import {getArchiveStream} from '../docker/archive.js';
-import {readOnHost, type HostStream} from './host-read.js';
+import {HostReadFailed, readOnHost, type HostStream} from './host-read.js';
 import {peekHeader, SQLITE_MIN_BYTES, teeFile, type StreamCapture} from './capture.js';
 import {endSink, openArchive, readChunks, writeChunk, type ArchiveOutput} from './output.js';
 import type {BackupUnit} from './types.js';
@@ -262,6 +262,11 @@ export async function packUnit(input: PackInput): Promise<PackResult> {
 
 		await reading;
 		await onHost?.finished;
+		if (onHost && entries === 0) {
+			// Even an empty directory is one entry (`./`): a tar that wrote none did not read it.
+			throw new HostReadFailed('tar wrote no entries');
+		}
+
 		onProgress(sourceBytes, files);
 
 		// The engine's stream is closed now, so the snapshot's own archive requests can take the container's lock.

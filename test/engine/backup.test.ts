@@ -403,7 +403,7 @@ describe('backup (real engine)', () => {
 		}
 	});
 
-	it('where tar on this host fails, the mount is read through the engine instead, and the archive says so', {timeout: 120_000}, async t => {
+	it('where tar on this host fails, or is not GNU tar, the mount is read through the engine instead, and the archive says so', {timeout: 120_000}, async t => {
 		const engine = await engineOrSkip(t);
 		if (!engine) {
 			return;
@@ -414,7 +414,7 @@ describe('backup (real engine)', () => {
 		// A tar that meets a file it cannot read (as GNU tar does where root may not: FUSE, a restricted root), then would
 		// read on for half a minute: it is stopped at that first error, not waited for.
 		const bin = mkdtempSync(join(scratch, 'bin-'));
-		writeFileSync(join(bin, 'tar'), '#!/bin/sh\necho "tar: ./x: Cannot open: Permission denied" >&2\nhead -c 1536 /dev/zero\nexec sleep 30\n', {mode: 0o755});
+		writeFileSync(join(bin, 'tar'), '#!/bin/sh\n[ "$1" = --version ] && exec echo "tar (GNU tar) 1.34"\necho "tar: ./x: Cannot open: Permission denied" >&2\nhead -c 1536 /dev/zero\nexec sleep 30\n', {mode: 0o755});
 		const started = Date.now();
 		const path = process.env.PATH;
 		try {
@@ -434,17 +434,17 @@ describe('backup (real engine)', () => {
 			assert.ok(Date.now() - started < 20_000, `${Date.now() - started} ms: tar was waited for`);
 			const extracted = untar(join(dir, manifest.archives[0]!.file));
 			assert.deepEqual(tree(extracted), tree(await volumePath(docker, volume)));
-			// No tar at all on this host.
-			process.env.PATH = mkdtempSync(join(scratch, 'empty-bin-'));
-			const none: string[] = [];
-			const without = await runBackup({container: container.id, out: join(scratch, 'notar')}, e => {
-				if (e.type === 'notice') {
-					none.push(e.message);
-				}
-			}, engine);
-			process.env.PATH = path;
-			assert.equal(without.manifest.archives[0]!.reader, 'archive-api');
-			assert.ok(none.some(n => /tar could not start \(ENOENT\); reading it through the engine instead/.test(n)), none.join('\n'));
+			// No tar at all on this host, and BusyBox's (which exits 1, as GNU tar does for a file that changed, on an
+			// option it does not know, having written nothing): the engine reads, and the archive is whole.
+			const busybox = mkdtempSync(join(scratch, 'busybox-bin-'));
+			symlinkSync('/bin/busybox', join(busybox, 'tar'));
+			for (const [name, bin] of [['notar', mkdtempSync(join(scratch, 'empty-bin-'))], ['busybox', busybox]]) {
+				process.env.PATH = bin;
+				const other = await runBackup({container: container.id, out: join(scratch, name!)}, () => {}, engine);
+				process.env.PATH = path;
+				assert.equal(other.manifest.archives[0]!.reader, 'archive-api', name);
+				assert.deepEqual(tree(untar(join(other.dir, other.manifest.archives[0]!.file))), tree(await volumePath(docker, volume)), name);
+			}
 		} finally {
 			process.env.PATH = path;
 			await cleanup(docker, [volume]);
@@ -729,6 +729,28 @@ describe('backup (real engine)', () => {
 					assert.ok(readers.every(r => r === 'archive-api'), readers.join());
 				}
 			}
+		} finally {
+			await cleanup(docker, [volume]);
+		}
+	});
+
+	it('--out on a directory that holds other files is refused, and left as it was (not made 0700)', {timeout: 60_000}, async t => {
+		const engine = await engineOrSkip(t);
+		if (!engine) {
+			return;
+		}
+
+		const {docker} = engine;
+		const volume = uniqueName('bk-out');
+		const shared = mkdtempSync(join(scratch, 'shared-'));
+		chmodSync(shared, 0o1777);
+		writeFileSync(join(shared, 'someone-elses.txt'), 'keep me\n');
+		try {
+			await docker.createVolume({Name: volume, Labels: LABELS});
+			const container = await docker.createContainer({name: uniqueName('bk-out'), Image: await image(docker), Labels: LABELS, HostConfig: {Binds: [`${volume}:/data`]}});
+			await assert.rejects(runBackup({container: container.id, out: shared}, () => {}, engine), /is not empty: pass --out with a new or empty directory/);
+			assert.equal(statSync(shared).mode & 0o7777, 0o1777);
+			assert.deepEqual(readdirSync(shared), ['someone-elses.txt']);
 		} finally {
 			await cleanup(docker, [volume]);
 		}
