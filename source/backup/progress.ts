@@ -103,12 +103,12 @@ export function plainReporter(out: ProgressOutput): (event: BackupEvent) => void
 
 			case 'snapshot': {
 				const rows = event.tables ? Object.values(event.tables).reduce((a, b) => a + b, 0) : null;
-				write(`  ${event.location}: snapshot of ${event.database}${rows === null ? '' : ` (${rows} rows)`}${event.attempts > 1 ? ` after ${event.attempts} tries` : ''}`);
+				write(`  ${event.location}: consistent copy of ${event.database}${rows === null ? '' : ` (${rows} rows)`}${event.attempts > 1 ? ` after ${event.attempts} tries` : ''}`);
 				break;
 			}
 
 			case 'written': {
-				write(`  ${event.location}: wrote ${event.archive.file} (${formatBytes(event.archive.compressedBytes)}, ${event.archive.fileCount} files)`);
+				write(`  ${event.location}: wrote ${event.archive.file} (${formatBytes(event.archive.compressedBytes)}, ${event.archive.fileCount} ${event.archive.fileCount === 1 ? 'file' : 'files'})`);
 				break;
 			}
 
