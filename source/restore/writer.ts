@@ -18,7 +18,7 @@ export type WriteOp =
 	| {t: 'open'; path: string; mode: number; uid: number; gid: number; mtime: number}
 	| {t: 'data'; off: number; len: number}
 	| {t: 'close'; id: string; sha256: string}
-	| {t: 'symlink'; path: string; linkname: string; uid: number; gid: number}
+	| {t: 'symlink'; path: string; linkname: string; uid: number; gid: number; mtime: number}
 	| {t: 'link'; path: string; target: string};
 
 /** The worker: plain CommonJS with node: built-ins only, evaluated from this string (no file of its own to bundle). */
@@ -66,7 +66,7 @@ function run(op, buf) {
 			break;
 		}
 		case 'close': closeFile(op.id, op.sha256); break;
-		case 'symlink': fs.symlinkSync(op.linkname, op.path); fs.lchownSync(op.path, op.uid, op.gid); break;
+		case 'symlink': fs.symlinkSync(op.linkname, op.path); fs.lchownSync(op.path, op.uid, op.gid); fs.lutimesSync(op.path, op.mtime, op.mtime); break;
 		case 'link': fs.linkSync(op.target, op.path); break;
 	}
 }
@@ -221,7 +221,7 @@ export function opFor(path: string, entry: IndexEntry, linkTarget: string): Writ
 		}
 
 		case 'symlink': {
-			return {t: 'symlink', path, linkname: entry.linkname!, uid: entry.uid, gid: entry.gid};
+			return {t: 'symlink', path, linkname: entry.linkname!, uid: entry.uid, gid: entry.gid, mtime: entry.mtime};
 		}
 
 		case 'link': {

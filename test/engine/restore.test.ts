@@ -22,7 +22,7 @@ const stateHome = join(scratch, 'state');
 after(() => rmSync(scratch, {recursive: true, force: true}));
 const CLI = join(process.cwd(), 'cli.tsx');
 
-/** Every entry under root: type, mode, owner, the content's sha256 and mtime, or the link's target. */
+/** Every entry under root: type, mode, owner, the content's sha256 and mtime, or the link's target and mtime. */
 function tree(root: string): Map<string, string> {
 	const out = new Map<string, string>();
 	const walk = (dir: string) => {
@@ -32,7 +32,7 @@ function tree(root: string): Map<string, string> {
 			const st = lstatSync(full);
 			const meta = `${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`;
 			if (st.isSymbolicLink()) {
-				out.set(rel, `link ${readlinkSync(full)} ${st.uid}:${st.gid}`);
+				out.set(rel, `link ${readlinkSync(full)} ${st.uid}:${st.gid} mtime ${Math.floor(st.mtimeMs / 1000)}`);
 			} else if (st.isDirectory()) {
 				out.set(rel, `dir ${meta}`);
 				walk(full);
