@@ -12,6 +12,7 @@ import {entryOf, type IndexEntry} from '../backup/file-index.js';
 import {rewriteName} from '../backup/pack.js';
 import {getArchiveStream, statInContainer} from '../docker/archive.js';
 import {DoctorError, type Engine} from '../docker/engine.js';
+import {quote} from '../docker/host-shell.js';
 import {BUSYBOX, buildBusyboxImage} from '../docker/fixture-image.js';
 
 export const ROLE_LABEL = 'dev.occ-doctor.role';
@@ -99,11 +100,20 @@ export interface TargetState {
 	/** Bytes the target's files take on disk (du), and bytes free on its file system (df). */
 	usedBytes: number;
 	availableBytes: number;
+	/**
+	 * A file beneath another mount's mount point (`./nested/x`): the container cannot see it and the backup does not
+	 * hold it, so a restore, which empties the target, would delete it for good.
+	 */
+	hidden?: string | null;
 }
 
-/** Is the target empty, how much does it hold, how much room is left. Reads only. */
-export async function measureTarget(engine: Engine, image: string, runId: string, target: Target): Promise<TargetState> {
-	const script = `cd ${AT} || exit 3; echo "free $(df -Pk . | tail -n 1 | awk '{print $4}')"; echo "used $(du -sk . | cut -f1)"; echo "first $(ls -A | head -n 1)"`;
+/**
+ * Is the target empty, how much does it hold, how much room is left, and what lies beneath the mount points in it
+ * (`beneath`: paths relative to the target, of other mounts nested in it). Reads only.
+ */
+export async function measureTarget(engine: Engine, image: string, runId: string, target: Target, beneath: string[] = []): Promise<TargetState> {
+	const hidden = beneath.map(rel => `f=$(ls -A ${quote(`./${rel}`)} 2>/dev/null | head -n 1); [ -n "$f" ] && echo "hidden ./${rel.replace(/[^\w./-]/g, '?')}/$f"`).join('; ');
+	const script = `cd ${AT} || exit 3; echo "free $(df -Pk . | tail -n 1 | awk '{print $4}')"; echo "used $(du -sk . | cut -f1)"; echo "first $(ls -A | head -n 1)"; ${hidden || ':'}; true`;
 	const {exitCode, output} = await runScript(engine, {image, runId, target, script, create: false});
 	const free = /free (\d+)/.exec(output)?.[1];
 	const used = /used (\d+)/.exec(output)?.[1];
@@ -112,7 +122,7 @@ export async function measureTarget(engine: Engine, image: string, runId: string
 		throw new DoctorError(`cannot measure ${describeTarget(target)} (exit ${exitCode}: ${output.trim().split('\n')[0] ?? ''}): the helper image needs df, du and ls`);
 	}
 
-	return {empty: !first, usedBytes: Number(used) * 1024, availableBytes: Number(free) * 1024};
+	return {empty: !first, usedBytes: Number(used) * 1024, availableBytes: Number(free) * 1024, hidden: /^hidden (.+)$/m.exec(output)?.[1]?.trim() ?? null};
 }
 
 /**

@@ -90,7 +90,7 @@ export function stageable(index: IndexEntry[]): boolean {
 }
 
 /** Bytes the target's entries take on disk (blocks), whether it is empty, and the room left on its file system. */
-export async function measureHostDir(dir: string): Promise<TargetState> {
+export async function measureHostDir(dir: string, beneath: string[] = []): Promise<TargetState> {
 	let used = 0;
 	const walk = (at: string) => {
 		for (const name of readdirSync(at)) {
@@ -104,7 +104,23 @@ export async function measureHostDir(dir: string): Promise<TargetState> {
 
 	walk(dir);
 	const fs = await statfs(dir);
-	return {empty: readdirSync(dir).length === 0, usedBytes: used, availableBytes: fs.bavail * fs.bsize};
+	return {empty: readdirSync(dir).length === 0, usedBytes: used, availableBytes: fs.bavail * fs.bsize, hidden: firstBeneath(dir, beneath)};
+}
+
+/** The first entry beneath one of the mount points `beneath` (relative to `dir`), as `./rel/name`; null when none. */
+function firstBeneath(dir: string, beneath: string[]): string | null {
+	for (const rel of beneath) {
+		try {
+			const [first] = readdirSync(join(dir, rel));
+			if (first !== undefined) {
+				return `./${rel}/${first}`;
+			}
+		} catch {
+			// No such directory (or not one): nothing hidden there.
+		}
+	}
+
+	return null;
 }
 
 export interface StageResult {

@@ -180,7 +180,7 @@ async function planOnHost(engine: Engine, dir: string, record: ArchiveRecord, ta
 	}
 
 	const index = await sidecarIndex(dir, record);
-	const state = await measureHostDir(at);
+	const state = await measureHostDir(at, beneathOf(record));
 	return stageable(index) && neededBytes(index) <= state.availableBytes ? {index, state, host: hostWork(at, runId)} : null;
 }
 
@@ -188,11 +188,21 @@ function outcomeOf(record: ArchiveRecord, target: string, status: ArchiveOutcome
 	return {file: record.file, label: record.label, containerPath: record.containerPath, target, status, note, verify: null, databases: []};
 }
 
+/** The record's nested mounts, relative to its own path: their mount points in the target hide what lies beneath. */
+function beneathOf(record: ArchiveRecord): string[] {
+	return record.excluded.map(e => posix.relative(record.containerPath, e)).filter(rel => rel !== '' && !rel.startsWith('..'));
+}
+
 /** Refuse a target that is neither empty nor the container's own, or has too little room. */
 function checkTarget(item: PlanItem, options: RestoreOptions): void {
 	const {state, target} = item;
 	if (!state) {
 		return;
+	}
+
+	// The preview lists it as removed; a restore would delete what nobody can see, and the safety copy would not hold it.
+	if (state.hidden && !options.dryRun) {
+		throw new DoctorError(`${describeTarget(target)} holds ${state.hidden} beneath the mount point of another mount, which the container cannot see and the backup does not hold: a restore would delete it; move it out of the way first, then restore (nothing was changed)`);
 	}
 
 	if (!state.empty && !item.current && !options.force) {
@@ -327,7 +337,7 @@ export async function planRestore(options: RestoreOptions, engine: Engine, emit:
 		if (onHost) {
 			checkTarget(item, options);
 		} else if (!options.rehearse && exists) {
-			item.state = await measureTarget(engine, image, runId, target).catch(error => {
+			item.state = await measureTarget(engine, image, runId, target, beneathOf(record)).catch(error => {
 				if (target.kind === 'bind' && /bind source path does not exist|no such file/i.test(String((error as Error).message))) {
 					item.exists = false;
 					return null;

@@ -104,8 +104,8 @@ function rows(file: string): Record<string, number> {
 	return out;
 }
 
-function runCli(args: string[], onStderr?: (all: string) => void): {child: ReturnType<typeof spawn>; done: Promise<{code: number | null; stdout: string; stderr: string}>} {
-	const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {env: {...process.env, XDG_STATE_HOME: stateHome}, stdio: ['ignore', 'pipe', 'pipe']});
+function runCli(args: string[], onStderr?: (all: string) => void, env: NodeJS.ProcessEnv = {}): {child: ReturnType<typeof spawn>; done: Promise<{code: number | null; stdout: string; stderr: string}>} {
+	const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {env: {...process.env, XDG_STATE_HOME: stateHome, ...env}, stdio: ['ignore', 'pipe', 'pipe']});
 	let stdout = '';
 	let stderr = '';
 	child.stdout.on('data', c => (stdout += c));
@@ -385,6 +385,51 @@ describe('restore (real engine)', () => {
 			assert.deepEqual(readdirSync(join(stateHome, 'occ-doctor/restore')).filter(f => f.endsWith('.json')), [], 'no journal left');
 		});
 	}
+
+	it('refuses to delete a file that lies beneath a nested mount point, which the container cannot see and the backup does not hold (either way it restores)', {timeout: 180_000}, async t => {
+		const engine = await engineOrSkip(t);
+		if (!engine) {
+			return;
+		}
+
+		const {docker} = engine;
+		const volume = uniqueName('rs-hide');
+		const nested = mkdtempSync(join(scratch, 'nested-'));
+		writeFileSync(join(nested, 'seen.txt'), 'the bind\n');
+		let id: string | undefined;
+		try {
+			await docker.createVolume({Name: volume, Labels: LABELS});
+			const volumeDir = await volumePath(docker, volume);
+			writeFileSync(join(volumeDir, 'app.txt'), 'data\n');
+			// Written into the volume before the bind covered it: on disk, invisible to the container.
+			mkdirSync(join(volumeDir, 'nested'));
+			writeFileSync(join(volumeDir, 'nested', 'hidden.txt'), 'beneath the mount point\n');
+			const name = uniqueName('rs-hide');
+			const container = await docker.createContainer({name, Image: await image(docker), Labels: LABELS, HostConfig: {Binds: [`${volume}:/data`, `${nested}:/data/nested`]}});
+			id = container.id;
+			const {dir} = await runBackup({container: container.id, out: join(scratch, 'hide-backup')}, () => {}, engine);
+			for (const via of ['', 'engine']) {
+				const run = await runCli(['restore', dir, '--container', name, '--only', '/data', '--yes'], undefined, {OCC_DOCTOR_RESTORE_VIA: via}).done;
+				assert.equal(run.code, 2, `${via}: ${run.stderr}`);
+				assert.match(run.stderr, /holds \.\/nested\/hidden\.txt beneath the mount point of another mount, .* move it out of the way first, then restore \(nothing was changed\)/, via);
+				assert.equal(readFileSync(join(volumeDir, 'nested', 'hidden.txt'), 'utf8'), 'beneath the mount point\n', via);
+			}
+
+			// Moved away, the restore goes ahead and leaves the nested bind alone.
+			rmSync(join(volumeDir, 'nested', 'hidden.txt'));
+			const run = await runCli(['restore', dir, '--container', name, '--only', '/data', '--yes']).done;
+			assert.equal(run.code, 0, run.stderr);
+			assert.equal(readFileSync(join(volumeDir, 'app.txt'), 'utf8'), 'data\n');
+			assert.deepEqual(readdirSync(nested), ['seen.txt']);
+		} finally {
+			// Only what this test made: the file's other tests share the sandbox made before them.
+			if (id) {
+				await removeFixture(docker, id);
+			}
+
+			await docker.getVolume(volume).remove({force: true}).catch(() => {});
+		}
+	});
 
 	it('a rehearsal of a good backup passes and touches nothing; a damaged one names the archive (exit 1)', {timeout: 180_000}, async t => {
 		const s = need(t);
