@@ -5,11 +5,11 @@
 // the engine's own tar and the HTTP stream, about a tenth of a backup's CPU on two cores (docs/backup.md).
 import {spawn} from 'node:child_process';
 import {lstatSync} from 'node:fs';
-import {hostname} from 'node:os';
 import type Docker from 'dockerode';
 import type {ContainerFacts} from '../core/types.js';
 import {statInContainer} from '../docker/archive.js';
 import type {Engine} from '../docker/engine.js';
+import {engineInfo, engineIsHere} from '../docker/here.js';
 import {mtimeMs} from './database.js';
 import type {BackupUnit} from './types.js';
 
@@ -35,16 +35,12 @@ export function remapsOwners(securityOptions: unknown): boolean {
  * remapped. One `GET /info`.
  */
 export async function engineReadsHere(engine: Engine, root = process.getuid?.() === 0): Promise<boolean> {
-	if (!root || engine.target.transport !== 'unix' || !engine.target.local) {
+	if (!root) {
 		return false;
 	}
 
-	try {
-		const [info, gnu] = await Promise.all([engine.docker.info() as Promise<{Name?: string; SecurityOptions?: unknown}>, isGnuTar()]);
-		return gnu && info.Name === hostname() && !remapsOwners(info.SecurityOptions);
-	} catch {
-		return false;
-	}
+	const [here, gnu] = await Promise.all([engineIsHere(engine), isGnuTar()]);
+	return here && gnu && !remapsOwners((await engineInfo(engine))?.SecurityOptions);
 }
 
 /**

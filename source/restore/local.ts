@@ -5,7 +5,6 @@
 import {createHash} from 'node:crypto';
 import {chmodSync, chownSync, createReadStream, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, utimesSync} from 'node:fs';
 import {statfs} from 'node:fs/promises';
-import {hostname} from 'node:os';
 import {basename, dirname, join} from 'node:path';
 import {pipeline} from 'node:stream/promises';
 import {createGunzip} from 'node:zlib';
@@ -14,6 +13,7 @@ import {entryOf, type IndexEntry} from '../backup/file-index.js';
 import {damageReason} from '../backup/verify.js';
 import {checkAbort} from '../docker/abort.js';
 import type {Engine} from '../docker/engine.js';
+import {engineIsHere} from '../docker/here.js';
 import {difference} from './compare.js';
 import type {Target, TargetState} from './engine-side.js';
 import {hashingTap, unsafeEntry} from './scan.js';
@@ -35,21 +35,6 @@ export interface HostWork {
 	aside: string;
 }
 
-const sameHost = new WeakMap<Engine, Promise<boolean>>();
-
-/**
- * Does the engine run on this machine, in this file system? A unix socket can be a mounted one (occ-doctor in a
- * container with the engine's socket, Docker Desktop's VM), where the same path names another directory: the
- * engine's host name must be ours.
- */
-async function engineIsHere(engine: Engine): Promise<boolean> {
-	if (!sameHost.has(engine)) {
-		sameHost.set(engine, engine.docker.info().then((info: {Name?: string}) => info.Name === hostname(), () => false));
-	}
-
-	return sameHost.get(engine)!;
-}
-
 /**
  * The target's host directory, when this process can write it directly: a unix-socket engine on this machine (its
  * host name is ours), root, a local-driver volume (or a bind) whose directory exists and is not a mount point (its
@@ -57,7 +42,7 @@ async function engineIsHere(engine: Engine): Promise<boolean> {
  * engine's archive API.
  */
 export async function hostDirOf(engine: Engine, target: Target): Promise<string | null> {
-	if (process.env[VIA_ENV] === 'engine' || engine.target.transport !== 'unix' || !engine.target.local || process.getuid?.() !== 0 || !(await engineIsHere(engine))) {
+	if (process.env[VIA_ENV] === 'engine' || process.getuid?.() !== 0 || !(await engineIsHere(engine))) {
 		return null;
 	}
 
