@@ -36,7 +36,7 @@ describe('databases screen', () => {
 		const app = renderApp({services: fakeServices({inspection})}, {columns: 120, rows: 80});
 		await waitForText(app.lastFrame, 'Fix this first');
 		await press(app, '5');
-		const frame = await waitForText(app.lastFrame, 'counted from a consistent copy (archive API), live files untouched');
+		const frame = await waitForText(app.lastFrame, 'counted from a consistent copy, live files untouched');
 		assert.match(frame, /3 databases · 1 legacy storage/);
 		assert.match(frame, /▪ \/home\/opencoder\/\.local\/share\/opencode\/opencode\.db {2}1,552 rows in 3 tables/);
 		assert.match(frame, /1\.2 MiB · integrity ✓ ok · journal wal · -wal 40\.2 KiB · user_version 3 · migration 20250101_init/);

@@ -13,7 +13,7 @@ export type DatabaseRow =
 	| {kind: 'legacy'; storage: LegacyStorageReport}
 	| {kind: 'kind'; storage: LegacyStorageReport; name: string};
 
-export const DATABASES_SOURCE = 'counted from a consistent copy (archive API), live files untouched';
+export const DATABASES_SOURCE = 'counted from a consistent copy, live files untouched';
 
 const total = (tables: Record<string, number>) => Object.values(tables).reduce((a, b) => a + b, 0);
 const count = (n: number) => n.toLocaleString('en-US');
