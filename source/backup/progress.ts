@@ -1,6 +1,6 @@
 // Rates, ETAs and the plain reporter of backup events. The TUI's hook can use the same folding helpers.
 import type {ProgressOutput} from '../report/status.js';
-import {formatBytes} from '../report/text.js';
+import {formatBytes, plural} from '../report/text.js';
 import type {BackupEvent, VerifyResult} from './types.js';
 
 export function formatDuration(seconds: number): string {
@@ -108,7 +108,7 @@ export function plainReporter(out: ProgressOutput): (event: BackupEvent) => void
 			}
 
 			case 'written': {
-				write(`  ${event.location}: wrote ${event.archive.file} (${formatBytes(event.archive.compressedBytes)}, ${event.archive.fileCount} ${event.archive.fileCount === 1 ? 'file' : 'files'})`);
+				write(`  ${event.location}: wrote ${event.archive.file} (${formatBytes(event.archive.compressedBytes)}, ${plural(event.archive.fileCount, 'file')})`);
 				break;
 			}
 

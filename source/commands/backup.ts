@@ -2,7 +2,7 @@ import {PRIORITIES, type Priority} from '../core/types.js';
 import {DoctorError, exitCode} from '../errors.js';
 import {phaseTimer, plainReporter, readerFromEnv, runBackup, verifyBackup, verifyLine} from '../backup/index.js';
 import {progressOutput, type StatusStream} from '../report/status.js';
-import {formatBytes} from '../report/text.js';
+import {formatBytes, plural} from '../report/text.js';
 import type {Command, CommandContext} from './context.js';
 import {askAtTerminal} from './prompt.js';
 
@@ -102,7 +102,7 @@ export const backupCommand: Command = async ctx => {
 
 	const lines = [`Backup of ${manifest.container.name} in ${dir}${manifest.verified ? ' (verified)' : ''}`];
 	for (const a of manifest.archives) {
-		lines.push(`  ✓ ${a.file}  ${formatBytes(a.compressedBytes)}  ${a.fileCount} files, ${formatBytes(a.bytes)}  ${a.containerPath}`, `      sha256 ${a.sha256}`);
+		lines.push(`  ✓ ${a.file}  ${formatBytes(a.compressedBytes)}  ${plural(a.fileCount, 'file')}, ${formatBytes(a.bytes)}  ${a.containerPath}`, `      sha256 ${a.sha256}`);
 		for (const db of a.databases) {
 			const rows = db.tables ? Object.entries(db.tables).map(([t, n]) => `${t} ${n}`).join(', ') : 'not counted';
 			lines.push(`      db ${db.path}: ${rows}${db.error ? `  (${db.error})` : ''}`);
